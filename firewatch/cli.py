@@ -1,0 +1,58 @@
+"""The `firewatch` command: a thin argparse layer that dispatches to the job packages.
+
+Each job package exposes `register(subparsers)` in its own `cli` module, which adds its
+sub-commands and sets `func` on the parsed namespace. This module only wires them up and
+loads the local stack's endpoints (`.firewatch/stack.env`) before any command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules that contribute sub-commands, in the order they appear in --help.
+COMMAND_MODULES = ("model.cli", "infra.cli", "streaming.cli", "batch.cli", "firewatch.clients")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="firewatch",
+        description="Fire detection on camera frames with Apache Beam (streaming and batch).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a package not built yet must not break the others
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from firewatch.stackenv import load_stack_env
+
+    load_stack_env()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except UserError as exc:
+        print(f"firewatch: error: {exc}", file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+class UserError(Exception):
+    """An error the user caused and can fix; printed without a traceback."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
