@@ -1,0 +1,82 @@
+"""Per-camera confirmation: k of n, hysteresis, clear-time close, cooldown, order and duplicates."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, step
+
+T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
+NOW = T0
+
+
+def obs(second, p, key=None):
+    return FrameObservation(T0 + timedelta(seconds=second), key or f"cam/{second}", p, 0.5, "v1")
+
+
+def run(probs, config=ConfirmConfig(clear_seconds=3, cooldown_seconds=10), state=None, start=0):
+    state = state or CameraState()
+    events = []
+    for i, p in enumerate(probs):
+        events += [(start + i, e) for e in step(state, "cam", obs(start + i, p), config, now=NOW)]
+    return state, events
+
+
+def test_opens_on_third_fire_of_five_and_closes_after_clear_time():
+    _, events = run([0.1, 0.9, 0.2, 0.8, 0.1, 0.95, 0.1, 0.1, 0.1, 0.1])
+    kinds = [(i, e["event"]) for i, e in events]
+    assert kinds == [(5, "open"), (8, "close")]
+    opened = events[0][1]
+    assert opened["fire_frames"] == 3 and opened["peak_probability"] == 0.95
+    assert opened["first_frame_at"] == "2026-11-22T12:00:01.000000Z"
+    assert events[1][1]["alert_id"] == opened["alert_id"]
+
+
+def test_clear_camera_never_alerts_and_two_of_five_is_not_enough():
+    assert run([0.1] * 50)[1] == []
+    assert run([0.9, 0.9, 0.1, 0.1, 0.1] * 10)[1] == []
+
+
+def test_hysteresis_keeps_alert_open_at_lower_probability():
+    # 0.45 is below the 0.5 open threshold but above 0.5 * 0.75: the alert stays open.
+    _, events = run([0.9, 0.9, 0.9] + [0.45] * 6 + [0.1] * 4)
+    assert [e["event"] for _, e in events] == ["open", "update", "close"]
+    closed = events[-1][1]
+    assert closed["fire_frames"] == 9 and closed["last_frame_at"] == "2026-11-22T12:00:11.000000Z"
+    # Without an open alert, 0.45 frames never open one.
+    assert run([0.45] * 10)[1] == []
+
+
+def test_cooldown_suppresses_immediate_reopen():
+    config = ConfirmConfig(clear_seconds=2, cooldown_seconds=100)
+    _, events = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9], config)
+    assert [e["event"] for _, e in events] == ["open", "close"]
+    _, events = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9], ConfirmConfig(clear_seconds=2, cooldown_seconds=0))
+    assert [e["event"] for _, e in events] == ["open", "close", "open"]
+
+
+def test_duplicates_are_ignored_and_out_of_order_frames_are_ordered():
+    config = ConfirmConfig(clear_seconds=30)
+    state = CameraState()
+    # The same fire frame delivered three times must not open an alert on its own.
+    for _ in range(3):
+        assert step(state, "cam", obs(1, 0.9, key="cam/dup"), config, now=NOW) == []
+    assert state.duplicate_frames == 2
+    # Fire frames arriving out of order still count; the first frame time is the earliest.
+    events = []
+    for second in (5, 3, 4):
+        events += step(state, "cam", obs(second, 0.9), config, now=NOW)
+    assert [e["event"] for e in events] == ["open"]
+    assert events[0]["first_frame_at"] == "2026-11-22T12:00:01.000000Z"
+
+
+def test_frame_older_than_full_window_is_late():
+    state, _ = run([0.1] * 5, start=10)
+    assert step(state, "cam", obs(1, 0.99), ConfirmConfig(), now=NOW) == []
+    assert state.late_frames == 1
+
+
+def test_config_validation():
+    with pytest.raises(ValidationError, match="cannot exceed"):
+        ConfirmConfig(k=6, n=5)

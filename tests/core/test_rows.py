@@ -1,0 +1,43 @@
+"""Postprocessing to BigQuery rows matches the declared schemas."""
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from firewatch.contract import FrameRequest
+from firewatch.rows import MAX_INLINE_PAYLOAD, ScoredFrame, dead_letter_row, frame_key, label_for, prediction_row
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "infra" / "schemas"
+
+
+def schema_fields(name):
+    return {f["name"]: f for f in json.loads((SCHEMAS / f"{name}.json").read_text())}
+
+
+def test_prediction_row_has_exactly_the_schema_fields_and_required_values():
+    t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    req = FrameRequest(camera_id="cam-1", frame_id="f9", publish_time=t0, message_id="42")
+    row = prediction_row(
+        ScoredFrame(req, "ab" * 32, 640, 480), 0.91, threshold=0.4, model_version="v1", mode="streaming",
+        processed_at=t0 + timedelta(milliseconds=250),
+    )
+    fields = schema_fields("predictions")
+    assert set(row) == set(fields)
+    assert all(row[n] is not None for n, f in fields.items() if f["mode"] == "REQUIRED")
+    assert row["label"] == "fire" and row["latency_ms"] == 250.0
+    assert row["captured_at"] == "2026-11-22T10:00:00.000000Z"  # falls back to publish time
+    assert row["frame_key"] == "cam-1/f9"
+
+
+def test_threshold_rule_and_frame_key_without_frame_id():
+    assert label_for(0.5, 0.5) == "fire" and label_for(0.4999, 0.5) == "no_fire"
+    assert frame_key("c", None, "0123456789abcdef99") == "c/sha256:0123456789abcdef"
+
+
+def test_dead_letter_row_keeps_payload_and_attributes():
+    row = dead_letter_row(stage="decode", reason="corrupt", mode="batch", payload=b"xyz", attributes={"camera_id": "c"})
+    assert set(row) == set(schema_fields("dead_letters"))
+    assert base64.b64decode(row["payload_base64"]) == b"xyz" and row["camera_id"] == "c"
+    big = dead_letter_row(stage="validate", reason="big", mode="batch", payload=b"x" * (MAX_INLINE_PAYLOAD + 1))
+    assert big["payload_base64"] is None and big["payload_size"] == MAX_INLINE_PAYLOAD + 1
