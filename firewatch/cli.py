@@ -35,16 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from firewatch.options import ConfigError
     from firewatch.stackenv import load_stack_env
 
     load_stack_env()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.beam_args = unknown  # pipeline commands pass the rest to Beam's PipelineOptions
     try:
         result = args.func(args)
     except KeyboardInterrupt:
         return 130
-    except UserError as exc:
+    except (UserError, ConfigError) as exc:
         print(f"firewatch: error: {exc}", file=sys.stderr)
         return 2
     return int(result or 0)

@@ -30,7 +30,9 @@ def test_inline_image_with_attributes():
 
 
 def test_json_uri_body():
-    req = parse_message(json.dumps({"uri": "gs://firewatch-frames/a/b.jpg"}).encode(), {"camera_id": "c"}, LIMITS)
+    req = parse_message(
+        json.dumps({"uri": "gs://firewatch-frames/a/b.jpg"}).encode(), {"camera_id": "c"}, LIMITS
+    )
     assert req.uri == "gs://firewatch-frames/a/b.jpg" and req.image_bytes is None
 
 
@@ -58,12 +60,19 @@ def test_rejections_name_the_rule(data, attrs, rule):
 def test_storage_notification_camera_from_metadata_or_folder():
     attrs = {"bucketId": "firewatch-frames", "objectId": "cam-7/0001.jpg", "eventType": "OBJECT_FINALIZE"}
     req = parse_message(b"", attrs, LIMITS)
-    assert (req.camera_id, req.uri, req.frame_id) == ("cam-7", "gs://firewatch-frames/cam-7/0001.jpg", "cam-7/0001.jpg")
+    assert (req.camera_id, req.uri, req.frame_id) == (
+        "cam-7",
+        "gs://firewatch-frames/cam-7/0001.jpg",
+        "cam-7/0001.jpg",
+    )
     body = json.dumps({"metadata": {"camera_id": "north"}, "timeCreated": "2026-11-22T08:00:00Z"}).encode()
     req = parse_message(body, attrs, LIMITS)
     assert req.camera_id == "north" and req.captured_at == datetime(2026, 11, 22, 8, tzinfo=UTC)
 
 
 def test_storage_notification_other_event_and_forbidden_bucket():
-    assert rule_of(b"", {"bucketId": "firewatch-frames", "objectId": "c/x", "eventType": "OBJECT_DELETE"}) == "ignored_event"
+    assert (
+        rule_of(b"", {"bucketId": "firewatch-frames", "objectId": "c/x", "eventType": "OBJECT_DELETE"})
+        == "ignored_event"
+    )
     assert rule_of(b"", {"bucketId": "elsewhere", "objectId": "c/x"}) == "forbidden_bucket"

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from firewatch.contract import FrameRequest
-from firewatch.rows import MAX_INLINE_PAYLOAD, ScoredFrame, dead_letter_row, frame_key, label_for, prediction_row
+from firewatch.rows import (
+    MAX_INLINE_PAYLOAD,
+    ScoredFrame,
+    dead_letter_row,
+    frame_key,
+    label_for,
+    prediction_row,
+)
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "infra" / "schemas"
 
@@ -19,7 +26,11 @@ def test_prediction_row_has_exactly_the_schema_fields_and_required_values():
     t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
     req = FrameRequest(camera_id="cam-1", frame_id="f9", publish_time=t0, message_id="42")
     row = prediction_row(
-        ScoredFrame(req, "ab" * 32, 640, 480), 0.91, threshold=0.4, model_version="v1", mode="streaming",
+        ScoredFrame(req, "ab" * 32, 640, 480),
+        0.91,
+        threshold=0.4,
+        model_version="v1",
+        mode="streaming",
         processed_at=t0 + timedelta(milliseconds=250),
     )
     fields = schema_fields("predictions")
@@ -36,8 +47,12 @@ def test_threshold_rule_and_frame_key_without_frame_id():
 
 
 def test_dead_letter_row_keeps_payload_and_attributes():
-    row = dead_letter_row(stage="decode", reason="corrupt", mode="batch", payload=b"xyz", attributes={"camera_id": "c"})
+    row = dead_letter_row(
+        stage="decode", reason="corrupt", mode="batch", payload=b"xyz", attributes={"camera_id": "c"}
+    )
     assert set(row) == set(schema_fields("dead_letters"))
     assert base64.b64decode(row["payload_base64"]) == b"xyz" and row["camera_id"] == "c"
-    big = dead_letter_row(stage="validate", reason="big", mode="batch", payload=b"x" * (MAX_INLINE_PAYLOAD + 1))
+    big = dead_letter_row(
+        stage="validate", reason="big", mode="batch", payload=b"x" * (MAX_INLINE_PAYLOAD + 1)
+    )
     assert big["payload_base64"] is None and big["payload_size"] == MAX_INLINE_PAYLOAD + 1

@@ -1,0 +1,72 @@
+"""Beam wrappers for fire confirmation and alert publishing.
+
+`ConfirmFire` is a stateful DoFn keyed by camera_id that feeds each prediction row to the
+pure state machine in `firewatch.confirm` and emits alert events (alerts-table rows).
+`to_pubsub_message` turns an event into the alert topic's message: the JSON event as
+data, with `camera_id`, `event` and `alert_id` attributes for subscription filters.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.io.gcp.pubsub import PubsubMessage
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, step
+
+
+def overlay_uri(prefix: str, model_version: str, frame_key: str) -> str:
+    """Where the explanation overlay of a frame is written (one definition for both sides)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in frame_key)
+    return f"{prefix.rstrip('/')}/{model_version}/{safe}.png"
+
+
+class ConfirmFire(beam.DoFn):
+    CAMERA_STATE = ReadModifyWriteStateSpec("camera", PickleCoder())
+
+    def __init__(self, config: ConfirmConfig, explanations_prefix: str | None = None) -> None:
+        self._config = config
+        self._prefix = explanations_prefix
+
+    def _uri_for(self, frame_key: str, model_version: str) -> str | None:
+        return overlay_uri(self._prefix, model_version, frame_key) if self._prefix and frame_key else None
+
+    def process(self, element: tuple[str, dict[str, Any]], state=beam.DoFn.StateParam(CAMERA_STATE)):
+        camera_id, row = element
+        camera = state.read() or CameraState()
+        events = step(
+            camera,
+            camera_id,
+            FrameObservation.from_row(row),
+            self._config,
+            now=datetime.now(UTC),
+            explanation_uri_for=self._uri_for,
+        )
+        state.write(camera)
+        yield from events
+
+
+def to_pubsub_message(event: dict[str, Any]) -> PubsubMessage:
+    attributes = {"camera_id": event["camera_id"], "event": event["event"], "alert_id": event["alert_id"]}
+    return PubsubMessage(json.dumps(event, sort_keys=True).encode("utf-8"), attributes)
+
+
+class ConfirmAndAlert(beam.PTransform):
+    """prediction rows -> alert events (one PCollection), confirmed per camera."""
+
+    def __init__(self, config: ConfirmConfig, explanations_prefix: str | None = None) -> None:
+        super().__init__()
+        self._config = config
+        self._prefix = explanations_prefix
+
+    def expand(self, rows):
+        return (
+            rows
+            | "KeyByCamera" >> beam.Map(lambda row: (row["camera_id"], row))
+            | "Confirm" >> beam.ParDo(ConfirmFire(self._config, self._prefix))
+        )

@@ -1,0 +1,241 @@
+"""Beam transforms shared by streaming and batch: thin wrappers over the pure core.
+
+  FrameRequest --FetchObjects--> bytes --DecodeFrames--> (ScoredFrame, model input)
+    --RunInference(keyed FirewatchModelHandler)--> Postprocess --> prediction rows
+
+`ScoreFrames` chains them and returns (as a dict) the predictions, the dead letters of every stage
+(each failure becomes exactly one dead-letter row, so in = predictions + dead letters),
+and the frames to explain. `ParsePubsubMessages` is the streaming entry point; batch
+sources emit `FrameRequest`s (or dead letters) directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam import pvalue
+from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
+
+from firewatch.contract import ContractError, FrameRequest, MessageLimits, parse_message
+from firewatch.imaging import DecodeLimits, ImageError, decode_image, to_model_input
+from firewatch.inference import FirewatchModelHandler
+from firewatch.rows import (
+    FIRE,
+    ScoredFrame,
+    dead_letter_for_request,
+    dead_letter_row,
+    prediction_row,
+    sha256_hex,
+)
+
+DEAD = "dead_letter"
+EXPLAIN = "explain"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the pipeline needs to know about the model at construction time."""
+
+    model_dir: str
+    model_version: str
+    image_size: int
+    threshold: float
+
+    @classmethod
+    def read(cls, model_dir: str) -> ModelInfo:
+        from model.exported import read_metadata
+
+        meta = read_metadata(model_dir)
+        return cls(model_dir, meta.model_version, meta.image_size, meta.threshold)
+
+
+class ParsePubsubMessages(beam.DoFn):
+    """PubsubMessage -> FrameRequest, or a 'validate' dead letter."""
+
+    def __init__(self, limits: MessageLimits, mode: str = "streaming") -> None:
+        self._limits = limits
+        self._mode = mode
+
+    def process(self, message: Any):
+        data, attributes = message.data, dict(message.attributes or {})
+        publish_time = None
+        if getattr(message, "publish_time", None) is not None:
+            publish_time = message.publish_time.to_utc_datetime(has_tz=True)
+        try:
+            yield parse_message(
+                data, attributes, self._limits, message_id=message.message_id, publish_time=publish_time
+            )
+        except ContractError as exc:
+            yield pvalue.TaggedOutput(
+                DEAD,
+                dead_letter_row(
+                    stage="validate",
+                    reason=exc.reason,
+                    error_type=exc.rule,
+                    mode=self._mode,
+                    payload=data,
+                    attributes=attributes,
+                    message_id=message.message_id,
+                ),
+            )
+
+
+class FetchObjects(beam.DoFn):
+    """Reads the bytes of gs:// (or, in batch, local) frames; inline frames pass through."""
+
+    def __init__(self, limits: MessageLimits, mode: str) -> None:
+        self._limits = limits
+        self._mode = mode
+
+    def setup(self) -> None:
+        from firewatch.gcp import prepare_beam_offline_auth
+
+        prepare_beam_offline_auth()
+
+    def process(self, request: FrameRequest):
+        if request.image_bytes is not None or request.uri is None:
+            yield request
+            return
+        from apache_beam.io.filesystems import FileSystems
+
+        try:
+            with FileSystems.open(request.uri) as handle:
+                data = handle.read(self._limits.max_object_bytes + 1)
+        except Exception as exc:  # noqa: BLE001 - any read failure is a dead letter
+            missing = (
+                "not found" in str(exc).lower() or isinstance(exc, FileNotFoundError) or "404" in str(exc)
+            )
+            reason = (
+                f"object {request.uri} does not exist" if missing else f"could not read {request.uri}: {exc}"
+            )
+            yield pvalue.TaggedOutput(
+                DEAD,
+                dead_letter_for_request(
+                    request,
+                    stage="fetch",
+                    reason=reason[:2000],
+                    mode=self._mode,
+                    error_type="object_not_found" if missing else type(exc).__name__,
+                ),
+            )
+            return
+        if len(data) > self._limits.max_object_bytes:
+            yield pvalue.TaggedOutput(
+                DEAD,
+                dead_letter_for_request(
+                    request,
+                    stage="fetch",
+                    mode=self._mode,
+                    error_type="object_too_large",
+                    reason=f"object {request.uri} is larger than {self._limits.max_object_bytes} bytes",
+                ),
+            )
+            return
+        yield request.model_copy(update={"image_bytes": data})
+
+
+class DecodeFrames(beam.DoFn):
+    """bytes -> (ScoredFrame, float32 model input); bad images become 'decode' dead letters."""
+
+    def __init__(self, limits: MessageLimits, image_size: int, mode: str) -> None:
+        self._limits = DecodeLimits(max_pixels=limits.max_pixels)
+        self._size = image_size
+        self._mode = mode
+
+    def process(self, request: FrameRequest):
+        data = request.image_bytes or b""
+        try:
+            decoded = decode_image(data, self._limits)
+            model_input = to_model_input(decoded.pixels, self._size)
+        except ImageError as exc:
+            yield pvalue.TaggedOutput(
+                DEAD,
+                dead_letter_for_request(
+                    request, stage="decode", reason=str(exc), error_type="ImageError", mode=self._mode
+                ),
+            )
+            return
+        light = request.model_copy(update={"image_bytes": None})  # pixels travel, bytes need not
+        frame = ScoredFrame(light, sha256_hex(data), decoded.width, decoded.height)
+        yield frame, model_input
+
+
+class Postprocess(beam.DoFn):
+    """(ScoredFrame, PredictionResult) -> prediction row; fire frames also go to 'explain'."""
+
+    def __init__(self, info: ModelInfo, mode: str, explain_negatives_rate: float = 0.0) -> None:
+        self._info = info
+        self._mode = mode
+        self._negatives_rate = explain_negatives_rate
+
+    def process(self, element: tuple[ScoredFrame, PredictionResult]):
+        frame, result = element
+        row = prediction_row(
+            frame,
+            float(result.inference),
+            threshold=self._info.threshold,
+            model_version=result.model_id or self._info.model_version,
+            mode=self._mode,
+            processed_at=datetime.now(UTC),
+        )
+        yield row
+        if row["label"] == FIRE or (self._negatives_rate and random.random() < self._negatives_rate):
+            yield pvalue.TaggedOutput(EXPLAIN, (row, np.asarray(result.example)))
+
+
+def failed_inference_rows(element: tuple[list[tuple[ScoredFrame, np.ndarray]], Exception], mode: str):
+    """One 'inference' dead letter per frame of a batch the model failed on."""
+    batch, exc = element
+    for frame, _ in batch:
+        yield dead_letter_for_request(
+            frame.request,
+            stage="inference",
+            reason=f"model failed on the batch: {exc}"[:2000],
+            error_type=type(exc).__name__,
+            mode=mode,
+        )
+
+
+class ScoreFrames(beam.PTransform):
+    """FrameRequests -> {"predictions", "dead_letters", "to_explain"} PCollections."""
+
+    def __init__(
+        self,
+        info: ModelInfo,
+        limits: MessageLimits,
+        mode: str,
+        *,
+        max_batch_size: int = 32,
+        explain_negatives_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self._info, self._limits, self._mode = info, limits, mode
+        self._max_batch = max_batch_size
+        self._negatives_rate = explain_negatives_rate
+
+    def expand(self, requests):
+        fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(
+            DEAD, main="ok"
+        )
+        decoded = fetched.ok | "Decode" >> beam.ParDo(
+            DecodeFrames(self._limits, self._info.image_size, self._mode)
+        ).with_outputs(DEAD, main="ok")
+        handler = KeyedModelHandler(
+            FirewatchModelHandler(self._info.model_dir, max_batch_size=self._max_batch)
+        )
+        inferred, failed = decoded.ok | "Infer" >> RunInference(handler).with_exception_handling()
+        failed_rows = failed.failed_inferences | "FailedInference" >> beam.FlatMap(
+            failed_inference_rows, mode=self._mode
+        )
+        post = inferred | "Postprocess" >> beam.ParDo(
+            Postprocess(self._info, self._mode, self._negatives_rate)
+        ).with_outputs(EXPLAIN, main="rows")
+        dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
+        return {"predictions": post.rows, "dead_letters": dead, "to_explain": post[EXPLAIN]}

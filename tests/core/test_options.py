@@ -1,0 +1,40 @@
+"""Job configs map 1:1 to CLI flags and flex-template parameters, with clear errors."""
+
+import argparse
+
+import pytest
+
+from firewatch.options import ConfigError, add_config_arguments, config_from_args, template_parameters
+from streaming.config import StreamingConfig
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, StreamingConfig)
+    return config_from_args(StreamingConfig, parser.parse_args(argv))
+
+
+def test_flags_cover_nested_fields_and_defaults_apply():
+    cfg = parse(["--model", "m", "--confirm-k", "2", "--allowed-buckets", "a", "b", "--no-explain"])
+    assert cfg.model == "m" and cfg.confirm.k == 2 and cfg.confirm.n == 5
+    assert cfg.allowed_buckets == ("a", "b") and cfg.explain is False
+    assert cfg.subscription == "frames-sub"
+
+
+def test_invalid_values_name_the_flag():
+    with pytest.raises(ConfigError, match="--confirm.*cannot exceed") as info:
+        parse(["--model", "m", "--confirm-k", "9"])
+    assert "StreamingConfig" in str(info.value)
+    with pytest.raises(ConfigError, match="--max-batch-size"):
+        parse(["--model", "m", "--max-batch-size", "0"])
+
+
+def test_template_parameters_match_the_flags_one_to_one():
+    names = [p["name"] for p in template_parameters(StreamingConfig)]
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, StreamingConfig)
+    dests = [a.dest for a in parser._actions if a.dest != "help"]
+    assert names == dests
+    assert {"model", "confirm_k", "confirm_clear_seconds", "allowed_buckets"} <= set(names)
+    required = [p["name"] for p in template_parameters(StreamingConfig) if not p["isOptional"]]
+    assert required == ["model"]
