@@ -192,7 +192,9 @@ def _event(
     explanation_uri_for: Any,
 ) -> dict[str, Any]:
     """An alert event as an alerts-table row (also the JSON body published to the alert topic)."""
-    explanation_uri = explanation_uri_for(episode.peak_frame_key, obs.model_version) if explanation_uri_for else None
+    explanation_uri = (
+        explanation_uri_for(episode.peak_frame_key, obs.model_version) if explanation_uri_for else None
+    )
     return {
         "alert_id": episode.alert_id,
         "camera_id": camera_id,

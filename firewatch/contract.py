@@ -160,12 +160,14 @@ def parse_message(
 
 def _from_frame_message(data: bytes, attributes: dict[str, str], limits: MessageLimits) -> dict[str, Any]:
     if not data:
-        raise ContractError("empty_data", "message data is empty: send the image bytes or {\"uri\": ...}")
+        raise ContractError("empty_data", 'message data is empty: send the image bytes or {"uri": ...}')
     if data.lstrip()[:1] == b"{":
         try:
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ContractError("bad_json", f"message data looks like JSON but does not parse: {exc}") from None
+            raise ContractError(
+                "bad_json", f"message data looks like JSON but does not parse: {exc}"
+            ) from None
         if not isinstance(body, dict) or "uri" not in body:
             raise ContractError("bad_json", 'a JSON message body must be {"uri": "gs://bucket/object"}')
         fields: dict[str, Any] = {"uri": check_uri(body["uri"], limits)}
