@@ -18,6 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(parser, StreamingConfig)
     parser.set_defaults(func=_stream, passthrough=True)
 
+    demo = subparsers.add_parser(
+        "demo", help="run the whole service on the local stack with simulated cameras"
+    )
+    demo.add_argument("--workdir", default="artifacts", help="where the demo model and frames go")
+    demo.add_argument("--keep-stack", action="store_true", help="leave the emulators running afterwards")
+    demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for all rows")
+    demo.set_defaults(func=_demo)
+
 
 def _stream(args: argparse.Namespace) -> int:
     from firewatch.cli import UserError
@@ -28,3 +36,11 @@ def _stream(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     return run(cfg, getattr(args, "beam_args", []))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from streaming.demo import run_demo
+
+    return run_demo(Path(args.workdir), keep_stack=args.keep_stack, timeout=args.timeout)

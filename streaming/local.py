@@ -1,0 +1,31 @@
+"""Runs `firewatch stream` as a separate process group on the local stack, and stops it.
+
+Used by the demo and the end-to-end tests: the pipeline gets its own process group, its
+output goes to a log file, and stopping sends SIGTERM to the group (the runner exits at
+once) so that no process is left behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra import procs
+
+
+def start_stream(
+    model_dir: str | Path, log_path: Path, extra_args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-u", "-m", "firewatch.cli", "stream", "--model", str(model_dir), *extra_args]
+    return procs.start_group(argv, log_path)
+
+
+def stop_stream(process: subprocess.Popen[bytes], timeout: float = 20.0) -> bool:
+    """SIGTERM the pipeline's process group; True when no process of it is left."""
+    return procs.stop_group(process.pid, timeout=timeout, child=process)
+
+
+def group_alive(process: subprocess.Popen[bytes]) -> bool:
+    return bool(procs.group_members(process.pid))
