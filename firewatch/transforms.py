@@ -12,7 +12,6 @@ sources emit `FrameRequest`s (or dead letters) directly.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,10 +22,11 @@ from apache_beam import pvalue
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
 from firewatch.contract import ContractError, FrameRequest, MessageLimits, parse_message
+from firewatch.explain import ExplainConfig, should_explain
+from firewatch.explain_transform import ExplainFrames, sample_value
 from firewatch.imaging import DecodeLimits, ImageError, decode_image, to_model_input
 from firewatch.inference import FirewatchModelHandler
 from firewatch.rows import (
-    FIRE,
     ScoredFrame,
     dead_letter_for_request,
     dead_letter_row,
@@ -168,12 +168,12 @@ class DecodeFrames(beam.DoFn):
 
 
 class Postprocess(beam.DoFn):
-    """(ScoredFrame, PredictionResult) -> prediction row; fire frames also go to 'explain'."""
+    """(ScoredFrame, PredictionResult) -> prediction row; frames to explain also go to 'explain'."""
 
-    def __init__(self, info: ModelInfo, mode: str, explain_negatives_rate: float = 0.0) -> None:
+    def __init__(self, info: ModelInfo, mode: str, explain: ExplainConfig | None = None) -> None:
         self._info = info
         self._mode = mode
-        self._negatives_rate = explain_negatives_rate
+        self._explain = explain
 
     def process(self, element: tuple[ScoredFrame, PredictionResult]):
         frame, result = element
@@ -186,7 +186,9 @@ class Postprocess(beam.DoFn):
             processed_at=datetime.now(UTC),
         )
         yield row
-        if row["label"] == FIRE or (self._negatives_rate and random.random() < self._negatives_rate):
+        if self._explain is not None and should_explain(
+            row["label"], sample_value(row["frame_key"]), self._explain
+        ):
             yield pvalue.TaggedOutput(EXPLAIN, (row, np.asarray(result.example)))
 
 
@@ -213,12 +215,12 @@ class ScoreFrames(beam.PTransform):
         mode: str,
         *,
         max_batch_size: int = 32,
-        explain_negatives_rate: float = 0.0,
+        explain: ExplainConfig | None = None,
     ) -> None:
         super().__init__()
         self._info, self._limits, self._mode = info, limits, mode
         self._max_batch = max_batch_size
-        self._negatives_rate = explain_negatives_rate
+        self._explain = explain
 
     def expand(self, requests):
         fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(
@@ -235,7 +237,26 @@ class ScoreFrames(beam.PTransform):
             failed_inference_rows, mode=self._mode
         )
         post = inferred | "Postprocess" >> beam.ParDo(
-            Postprocess(self._info, self._mode, self._negatives_rate)
+            Postprocess(self._info, self._mode, self._explain)
         ).with_outputs(EXPLAIN, main="rows")
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
         return {"predictions": post.rows, "dead_letters": dead, "to_explain": post[EXPLAIN]}
+
+
+class ExplainScored(beam.PTransform):
+    """(prediction row, model input) -> {"rows": explanation rows, "dead_letters": failures}.
+
+    A separate branch: it consumes the frames Postprocess selected and never feeds back into
+    predictions or alerts, so slow explanations cannot hold them up.
+    """
+
+    def __init__(self, model_dir: str, output_prefix: str, config: ExplainConfig, mode: str) -> None:
+        super().__init__()
+        self._args = (model_dir, output_prefix, config, mode)
+
+    def expand(self, to_explain):
+        model_dir, prefix, config, mode = self._args
+        result = to_explain | "Explain" >> beam.ParDo(
+            ExplainFrames(model_dir, prefix, config=config, mode=mode)
+        ).with_outputs(DEAD, main="rows")
+        return {"rows": result.rows, "dead_letters": result[DEAD]}

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from firewatch.confirm import ConfirmConfig
 from firewatch.contract import PUBSUB_MAX_MESSAGE_BYTES, MessageLimits
+from firewatch.explain import ExplainConfig
 
 
 class StreamingConfig(BaseModel):
@@ -30,9 +31,7 @@ class StreamingConfig(BaseModel):
     explanations_output: str = Field(
         "gs://firewatch-frames/explanations", description="where explanation overlay PNGs are written"
     )
-    explain_negatives_rate: float = Field(
-        0.0, ge=0, le=1, description="share of no-fire frames explained too"
-    )
+    explanation: ExplainConfig = Field(default_factory=ExplainConfig)
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
 
     def limits(self) -> MessageLimits:

@@ -10,28 +10,13 @@ alerts. The same graph runs on the local runner (emulators) and on Dataflow.
 from __future__ import annotations
 
 import apache_beam as beam
-import numpy as np
 from firewatch.bigquery_io import WriteToBigQueryRows
 
 from firewatch.alerting import ConfirmAndAlert, to_pubsub_message
-from firewatch.transforms import DEAD, ModelInfo, ParsePubsubMessages, ScoreFrames
+from firewatch.transforms import DEAD, ExplainScored, ModelInfo, ParsePubsubMessages, ScoreFrames
 from streaming.config import StreamingConfig
 
 MODE = "streaming"
-
-
-def explain_branch(to_explain, cfg_model: str, output: str, mode: str, explain_config=None):
-    """(row, model input) -> {"rows": explanation rows, "dead_letters": failures}."""
-    from firewatch.explain_transform import ExplainFrames
-
-    triples = to_explain | "WithOriginal" >> beam.Map(
-        lambda e: (e[0], e[1], np.clip(e[1] * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    )
-    kwargs = {"config": explain_config} if explain_config is not None else {}
-    result = triples | "Explain" >> beam.ParDo(
-        ExplainFrames(cfg_model, output, mode=mode, **kwargs)
-    ).with_outputs(DEAD, main="rows")
-    return {"rows": result.rows, "dead_letters": result[DEAD]}
 
 
 def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None = None) -> None:
@@ -63,7 +48,9 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     alerts | "WriteAlerts" >> WriteToBigQueryRows(cfg.table(cfg.alerts_table))
 
     if cfg.explain:
-        explained = explain_branch(scored["to_explain"], cfg.model, cfg.explanations_output, MODE)
+        explained = scored["to_explain"] | "Explanations" >> ExplainScored(
+            cfg.model, cfg.explanations_output, cfg.explanation, MODE
+        )
         explained["rows"] | "WriteExplanations" >> WriteToBigQueryRows(cfg.table(cfg.explanations_table))
         dead.append(explained["dead_letters"])
 
