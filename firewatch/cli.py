@@ -13,7 +13,15 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES = ("model.cli", "infra.cli", "streaming.cli", "batch.cli", "firewatch.clients")
+COMMAND_MODULES = (
+    "model.cli",
+    "infra.cli",
+    "streaming.cli",
+    "batch.cli",
+    "firewatch.clients",
+    "firewatch.query",
+    "firewatch.templates",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
