@@ -1,0 +1,360 @@
+"""Firewatch's cloud resources, from the one declaration in `infra/resources.json`.
+
+`ResourceNames` holds the (overridable) names, defaulting to the declaration; `apply(names)` creates
+topics, subscriptions, the dataset, its tables (schemas from `infra/schemas/*.json`) and buckets,
+skipping what exists; `destroy(names)` deletes them. Both are idempotent and use the same client
+calls on the emulators and on a real project (clients come from `firewatch.gcp`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from firewatch import gcp
+
+INFRA_DIR = Path(__file__).resolve().parent
+DECLARATION = INFRA_DIR / "resources.json"
+SCHEMA_DIR = INFRA_DIR / "schemas"
+
+_TOPIC_RE = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$")
+_DATASET_RE = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,1024}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,61}[a-z0-9]$")
+_PROJECT_RE = re.compile(r"^([a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
+_SUFFIX_RE = re.compile(r"^[a-z0-9]{1,20}$")
+
+
+@cache
+def declaration() -> dict[str, Any]:
+    """The parsed `infra/resources.json`."""
+    return json.loads(DECLARATION.read_text())
+
+
+def _declared(section: str, key: str) -> str:
+    return str(declaration()[section][key]["name"])
+
+
+def _default(key: str) -> str:
+    return str(declaration()[key])
+
+
+def load_schema(table_key: str) -> list[dict[str, Any]]:
+    """The BigQuery schema (API JSON form) declared for `table_key`, e.g. "predictions_table"."""
+    path = INFRA_DIR / declaration()["tables"][table_key]["schema"]
+    return json.loads(path.read_text())
+
+
+def schema_for_table(table_name: str) -> list[dict[str, Any]]:
+    """The declared schema by table name (e.g. "predictions"), for writers and tests."""
+    for key, spec in declaration()["tables"].items():
+        if spec["name"] == table_name:
+            return load_schema(key)
+    raise KeyError(f"no table named {table_name!r} in {DECLARATION}")
+
+
+class ResourceNames(BaseModel):
+    """Names of every Firewatch resource; defaults from infra/resources.json, all overridable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project: str = Field(default_factory=partial(_default, "project"), description="Google Cloud project id.")
+    location: str = Field(default_factory=partial(_default, "location"), description="BigQuery/GCS location.")
+    frames_topic: str = Field(default_factory=partial(_declared, "topics", "frames_topic"))
+    alerts_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_topic"))
+    dead_letter_topic: str = Field(default_factory=partial(_declared, "topics", "dead_letter_topic"))
+    frames_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "frames_subscription"))
+    alerts_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "alerts_subscription"))
+    dead_letter_subscription: str = Field(
+        default_factory=partial(_declared, "subscriptions", "dead_letter_subscription")
+    )
+    dataset: str = Field(default_factory=lambda: str(declaration()["dataset"]["name"]))
+    predictions_table: str = Field(default_factory=partial(_declared, "tables", "predictions_table"))
+    dead_letters_table: str = Field(default_factory=partial(_declared, "tables", "dead_letters_table"))
+    alerts_table: str = Field(default_factory=partial(_declared, "tables", "alerts_table"))
+    explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
+    frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        if not _PROJECT_RE.match(value):
+            raise ValueError(f"{value!r} is not a valid project id (6-30 chars: lowercase letters, digits, -)")
+        return value
+
+    @field_validator(
+        "frames_topic",
+        "alerts_topic",
+        "dead_letter_topic",
+        "frames_subscription",
+        "alerts_subscription",
+        "dead_letter_subscription",
+    )
+    @classmethod
+    def _pubsub_name(cls, value: str) -> str:
+        if not _TOPIC_RE.match(value) or value.startswith("goog"):
+            raise ValueError(f"{value!r} is not a valid Pub/Sub name (3-255 chars, starts with a letter)")
+        return value
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, value: str) -> str:
+        if not _DATASET_RE.match(value):
+            raise ValueError(f"{value!r} is not a valid dataset id (letters, digits, underscores)")
+        return value
+
+    @field_validator("predictions_table", "dead_letters_table", "alerts_table", "explanations_table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        if not _TABLE_RE.match(value):
+            raise ValueError(f"{value!r} is not a valid table id (letters, digits, underscores, dashes)")
+        return value
+
+    @field_validator("frames_bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not _BUCKET_RE.match(value) or ".." in value:
+            raise ValueError(f"{value!r} is not a valid bucket name (3-63 chars: lowercase, digits, - _ .)")
+        return value
+
+    # -- derived ids -----------------------------------------------------------------------------
+
+    def with_suffix(self, suffix: str) -> ResourceNames:
+        """Names made unique with `suffix` (topics, subscriptions, bucket: `-s`; dataset: `_s`)."""
+        if not _SUFFIX_RE.match(suffix):
+            raise ValueError(f"suffix {suffix!r} must be 1-20 lowercase letters/digits")
+        update: dict[str, str] = {"dataset": f"{self.dataset}_{suffix}"}
+        for key in (*self.topic_fields(), *self.subscription_fields(), *self.bucket_fields()):
+            update[key] = f"{getattr(self, key)}-{suffix}"
+        return self.model_copy(update=update)
+
+    @staticmethod
+    def topic_fields() -> tuple[str, ...]:
+        return tuple(declaration()["topics"])
+
+    @staticmethod
+    def subscription_fields() -> tuple[str, ...]:
+        return tuple(declaration()["subscriptions"])
+
+    @staticmethod
+    def table_fields() -> tuple[str, ...]:
+        return tuple(declaration()["tables"])
+
+    @staticmethod
+    def bucket_fields() -> tuple[str, ...]:
+        return tuple(declaration()["buckets"])
+
+    def topic_path(self, field: str = "frames_topic") -> str:
+        return f"projects/{self.project}/topics/{getattr(self, field)}"
+
+    def subscription_path(self, field: str = "frames_subscription") -> str:
+        return f"projects/{self.project}/subscriptions/{getattr(self, field)}"
+
+    def table_id(self, field: str = "predictions_table") -> str:
+        """`project.dataset.table` for a table field, e.g. table_id("alerts_table")."""
+        return f"{self.project}.{self.dataset}.{getattr(self, field)}"
+
+    def dataset_id(self) -> str:
+        return f"{self.project}.{self.dataset}"
+
+    def bucket_uri(self, field: str = "frames_bucket") -> str:
+        return f"gs://{getattr(self, field)}"
+
+
+def names_from_env(**overrides: Any) -> ResourceNames:
+    """ResourceNames with the project from the environment (stack.env or GCP config) + overrides."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    given.setdefault("project", gcp.project_id(None))
+    return ResourceNames(**given)
+
+
+# -- apply / destroy ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing apply/destroy did: kind (topic, ...), resource name, outcome (created, exists, ...)."""
+
+    kind: str
+    name: str
+    outcome: str
+
+    def __str__(self) -> str:
+        return f"{self.kind:<13} {self.name:<60} {self.outcome}"
+
+
+Reporter = Callable[[Action], None]
+
+
+def _noop(_: Action) -> None:
+    return None
+
+
+def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
+    """Create every declared resource that does not exist yet; return what was done."""
+    from google.api_core import exceptions as gexc
+    from google.cloud import bigquery
+
+    actions: list[Action] = []
+
+    def done(kind: str, name: str, outcome: str) -> None:
+        action = Action(kind, name, outcome)
+        actions.append(action)
+        report(action)
+
+    decl = declaration()
+    publisher = gcp.publisher_client()
+    for key in names.topic_fields():
+        path = names.topic_path(key)
+        try:
+            publisher.create_topic(name=path)
+            done("topic", path, "created")
+        except gexc.AlreadyExists:
+            done("topic", path, "exists")
+
+    subscriber = gcp.subscriber_client()
+    try:
+        for key, spec in decl["subscriptions"].items():
+            path = names.subscription_path(key)
+            request = {
+                "name": path,
+                "topic": names.topic_path(spec["topic"]),
+                "ack_deadline_seconds": int(spec.get("ack_deadline_seconds", 60)),
+                "message_retention_duration": {"seconds": int(spec.get("retention_seconds", 604800))},
+                "expiration_policy": {},  # never expire when idle
+            }
+            try:
+                subscriber.create_subscription(request=request)
+                done("subscription", path, "created")
+            except gexc.AlreadyExists:
+                done("subscription", path, "exists")
+    finally:
+        subscriber.close()
+
+    bq = gcp.bigquery_client(names.project)
+    dataset = bigquery.Dataset(names.dataset_id())
+    dataset.location = names.location
+    dataset.description = decl["dataset"].get("description")
+    try:
+        bq.create_dataset(dataset)
+        done("dataset", names.dataset_id(), "created")
+    except gexc.Conflict:
+        done("dataset", names.dataset_id(), "exists")
+
+    for key, spec in decl["tables"].items():
+        table_id = names.table_id(key)
+        schema = [bigquery.SchemaField.from_api_repr(field) for field in load_schema(key)]
+        table = bigquery.Table(table_id, schema=schema)
+        table.description = spec.get("description")
+        if spec.get("partition_field"):
+            table.time_partitioning = bigquery.TimePartitioning(
+                type_=bigquery.TimePartitioningType.DAY, field=spec["partition_field"]
+            )
+        if spec.get("clustering"):
+            table.clustering_fields = list(spec["clustering"])
+        try:
+            bq.create_table(table)
+            done("table", table_id, "created")
+        except gexc.Conflict:
+            done("table", table_id, _reconcile_schema(bq, table_id, schema))
+
+    storage = gcp.storage_client(names.project)
+    for key in names.bucket_fields():
+        bucket_name = getattr(names, key)
+        try:
+            storage.create_bucket(bucket_name, location=names.location)
+            done("bucket", names.bucket_uri(key), "created")
+        except gexc.Conflict:
+            try:
+                storage.get_bucket(bucket_name)
+            except gexc.Forbidden as exc:
+                raise gcp_user_error(
+                    f"bucket {bucket_name!r} exists but belongs to someone else; bucket names are global: "
+                    "pass --frames-bucket with a name of your own (e.g. <project>-firewatch-frames)."
+                ) from exc
+            done("bucket", names.bucket_uri(key), "exists")
+    return actions
+
+
+def _reconcile_schema(bq: Any, table_id: str, declared: list[Any]) -> str:
+    """For an existing table: add declared columns it lacks (allowed when NULLABLE/REPEATED)."""
+    table = bq.get_table(table_id)
+    present = {field.name for field in table.schema}
+    missing = [field for field in declared if field.name not in present]
+    if not missing:
+        return "exists"
+    required = [field.name for field in missing if field.mode == "REQUIRED"]
+    if required:
+        return f"exists, SCHEMA DRIFT: missing REQUIRED column(s) {required}; recreate the table"
+    table.schema = list(table.schema) + missing
+    bq.update_table(table, ["schema"])
+    return f"exists, added column(s) {[field.name for field in missing]}"
+
+
+def destroy(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
+    """Delete every declared resource (data included); missing ones are skipped."""
+    from google.api_core import exceptions as gexc
+
+    actions: list[Action] = []
+
+    def done(kind: str, name: str, outcome: str) -> None:
+        action = Action(kind, name, outcome)
+        actions.append(action)
+        report(action)
+
+    subscriber = gcp.subscriber_client()
+    try:
+        for key in names.subscription_fields():
+            path = names.subscription_path(key)
+            try:
+                subscriber.delete_subscription(subscription=path)
+                done("subscription", path, "deleted")
+            except gexc.NotFound:
+                done("subscription", path, "absent")
+    finally:
+        subscriber.close()
+
+    publisher = gcp.publisher_client()
+    for key in names.topic_fields():
+        path = names.topic_path(key)
+        try:
+            publisher.delete_topic(topic=path)
+            done("topic", path, "deleted")
+        except gexc.NotFound:
+            done("topic", path, "absent")
+
+    bq = gcp.bigquery_client(names.project)
+    try:
+        bq.get_dataset(names.dataset_id())
+    except gexc.NotFound:
+        done("dataset", names.dataset_id(), "absent")
+    else:
+        bq.delete_dataset(names.dataset_id(), delete_contents=True, not_found_ok=True)
+        done("dataset", names.dataset_id(), "deleted")
+
+    storage = gcp.storage_client(names.project)
+    for key in names.bucket_fields():
+        bucket_name = getattr(names, key)
+        try:
+            bucket = storage.get_bucket(bucket_name)
+        except gexc.NotFound:
+            done("bucket", names.bucket_uri(key), "absent")
+            continue
+        for blob in storage.list_blobs(bucket_name):
+            blob.delete()
+        bucket.delete()
+        done("bucket", names.bucket_uri(key), "deleted")
+    return actions
+
+
+def gcp_user_error(message: str) -> Exception:
+    from firewatch.cli import UserError
+
+    return UserError(message)
