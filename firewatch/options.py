@@ -77,7 +77,9 @@ def add_config_arguments(
                 kwargs["choices"] = list(typing.get_args(field.annotation))
         if field.is_required():
             kwargs["required"] = True
-        group.add_argument(flag, **kwargs)
+        # Dataflow flex templates pass parameters as --snake_case=value; accept both spellings.
+        spellings = [flag] if flag == f"--{dest}" else [flag, f"--{dest}"]
+        group.add_argument(*spellings, **kwargs)
 
 
 def _nest(model: type[BaseModel], flat: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -89,7 +91,11 @@ def _nest(model: type[BaseModel], flat: dict[str, Any], prefix: str = "") -> dic
             if nested:
                 values[name] = nested
         elif key in flat:
-            values[name] = flat[key]
+            value = flat[key]
+            _, is_list = _base_type(field.annotation)
+            if is_list and isinstance(value, list | tuple):  # "a,b" from a template -> ["a", "b"]
+                value = [part for item in value for part in str(item).split(",") if part]
+            values[name] = value
     return values
 
 

@@ -147,7 +147,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
             fast=True,
             start=start,
             as_uri=True,
-            bucket=names.bucket,
+            bucket=names.frames_bucket,
         )
         bad = publish_bad_messages(endpoints.project, names.frames_topic)
         expected = report.total + report_uri.total + bad

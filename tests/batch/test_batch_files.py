@@ -36,13 +36,12 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 def batch_run(tmp_path_factory, demo_model_dir, synthetic_images_dir):
     root = tmp_path_factory.mktemp("batch-in")
     images = shutil.copytree(synthetic_images_dir, root / "images")
+    (images / "synth_summary.json").unlink(missing_ok=True)  # the generator's notes, not a frame
     good = [p for p in images.rglob("*") if p.is_file()]
     bad = images / "bad"
     bad.mkdir()
     (bad / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
-    (bad / "truncated.png").write_bytes(
-        good[0].read_bytes()[:200] if good[0].suffix == ".png" else b"\x89PNG\r\n"
-    )
+    (bad / "truncated.jpg").write_bytes(good[0].read_bytes()[:300])
     (bad / "notes.txt").write_text("not an image")
     out = root / "out"
     summary = run(BatchConfig(model=str(demo_model_dir), input=str(images), output=str(out)))
@@ -54,7 +53,7 @@ def test_every_input_is_a_prediction_or_a_dead_letter(batch_run):
     dead = read_jsonl(batch_run["out"], "dead_letters")
     assert len(predictions) == len(batch_run["good"])
     assert len(dead) == batch_run["bad"]
-    assert {Path(d["source_uri"]).name for d in dead} == {"corrupt.jpg", "truncated.png", "notes.txt"}
+    assert {Path(d["source_uri"]).name for d in dead} == {"corrupt.jpg", "truncated.jpg", "notes.txt"}
     assert all(d["stage"] == "decode" and d["reason"] for d in dead)
     assert {Path(p["source_uri"]) for p in predictions} == {p for p in batch_run["good"]}
     summary = batch_run["summary"]
@@ -133,7 +132,8 @@ def test_parquet_sink_has_the_bigquery_columns(tmp_path, demo_model_dir, synthet
         )
     )
     table = pq.read_table(sorted(out.glob("predictions-*.parquet")))
-    assert table.num_rows == sum(1 for p in Path(synthetic_images_dir).rglob("*") if p.is_file())
+    images = [p for p in Path(synthetic_images_dir).rglob("*") if p.suffix == ".jpg"]
+    assert table.num_rows == len(images)
     assert table.column_names == [f["name"] for f in load_schema("predictions")]
 
 

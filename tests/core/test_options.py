@@ -38,3 +38,8 @@ def test_template_parameters_match_the_flags_one_to_one():
     assert {"model", "confirm_k", "confirm_clear_seconds", "allowed_buckets"} <= set(names)
     required = [p["name"] for p in template_parameters(StreamingConfig) if not p["isOptional"]]
     assert required == ["model"]
+
+
+def test_flex_template_spelling_and_comma_lists():
+    cfg = parse(["--model=gs://b/m", "--confirm_k=2", "--allowed_buckets=a,b", "--max_batch_size=8"])
+    assert (cfg.model, cfg.confirm.k, cfg.allowed_buckets, cfg.max_batch_size) == ("gs://b/m", 2, ("a", "b"), 8)
