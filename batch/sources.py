@@ -14,6 +14,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from firewatch.contract import (
@@ -214,7 +215,7 @@ class ReadFrames(beam.PTransform):
         else:
             parsed = (
                 pbegin
-                | "Match" >> beam.io.fileio.MatchFiles(image_pattern(self._spec))
+                | "Match" >> fileio.MatchFiles(image_pattern(self._spec))
                 | "Spread" >> beam.Reshuffle()
                 | "ReadFiles"
                 >> beam.ParDo(ReadImageFile(self._limits, self._camera)).with_outputs(DEAD, main="ok")

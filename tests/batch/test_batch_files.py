@@ -93,15 +93,7 @@ def test_tfrecords_from_ingest_with_a_damaged_record(tmp_path, demo_model_dir):
     with tf.io.TFRecordWriter(str(path)) as writer:
         for label, pixels in frames:
             data = png_bytes(pixels)
-            example = make_example(
-                image_bytes=data,
-                image_format="png",
-                label=label,
-                label_index=int(label == "fire"),
-                example_id=f"id-{label}",
-                source_path=f"/data/{label}/{label}.png",
-            )
-            writer.write(example.SerializeToString())
+            writer.write(make_example(data, "png", label, f"/data/{label}/{label}.png"))
         writer.write(b"garbage that is not a tf.Example")
     out = tmp_path / "out"
     summary = run(BatchConfig(model=str(demo_model_dir), input=str(path), output=str(out), explain=False))
