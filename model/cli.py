@@ -1,0 +1,192 @@
+"""`firewatch data synth|ingest`, `firewatch train`, `firewatch evaluate`, `firewatch model demo`.
+
+Each command validates its flags into its pydantic config (`model.config`) and calls the job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from firewatch.cli import UserError
+from model.config import DemoConfig, EvaluateConfig, IngestConfig, SynthConfig, TrainConfig
+
+# Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
+BEAM_FLAGS = (
+    "runner",
+    "project",
+    "region",
+    "temp_location",
+    "staging_location",
+    "job_name",
+    "setup_file",
+    "num_workers",
+    "max_num_workers",
+    "machine_type",
+    "service_account_email",
+    "subnetwork",
+)
+
+
+def _config(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+    try:
+        return cls.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+        )
+        raise UserError(f"invalid options: {problems}") from None
+
+
+def _fields(args: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
+    return {name: getattr(args, name, None) for name in cls.model_fields}
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from model.synth import write_dataset
+
+    config = _config(SynthConfig, _fields(args, SynthConfig))
+    started = time.perf_counter()
+    summary = write_dataset(config.out, config.count, config.seed, config.size, workers=config.workers)
+    seconds = time.perf_counter() - started
+    print(json.dumps(summary, indent=2))
+    print(
+        f"synth: {config.count} images in {seconds:.1f}s ({config.count / seconds:.0f} img/s). "
+        "This is SYNTHETIC demo data; to train on real images use ROOT/fire/*.jpg and ROOT/no_fire/*.jpg."
+    )
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from model.ingest import format_summary, run_ingest
+
+    beam_args = [f"--{flag}={getattr(args, flag)}" for flag in BEAM_FLAGS if getattr(args, flag) is not None]
+    beam_args += list(args.beam_arg or [])
+    config = _config(
+        IngestConfig,
+        {"input": args.input, "output": args.output, "num_shards": args.num_shards, "beam_args": beam_args},
+    )
+    started = time.perf_counter()
+    try:
+        summary = run_ingest(config)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    seconds = time.perf_counter() - started
+    print(format_summary(summary))
+    print(f"ingest: {seconds:.1f}s ({summary['files_listed'] / seconds:.0f} files/s)")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from model.train import train
+
+    config = _config(TrainConfig, _fields(args, TrainConfig))
+    try:
+        result = train(config)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    v = result.valid_metrics
+    print(
+        f"train: {result.train_images} training images, {result.seconds:.1f}s, "
+        f"{result.images_per_second:.0f} img/s; valid: accuracy {v['accuracy']:.4f} recall {v['recall']:.4f} "
+        f"at threshold {v['threshold']:.4f} (target recall {config.target_recall})"
+    )
+    print(f"exported {result.metadata['model_version']} to {config.output}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from model.evaluate import EVALUATION_FILE, evaluate, format_report
+
+    config = _config(EvaluateConfig, _fields(args, EvaluateConfig))
+    try:
+        report = evaluate(config)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    print(format_report(report))
+    print(f"wrote {config.output}/{EVALUATION_FILE}, confusion_matrix.png, top_losses.png")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from model.demo import ensure_demo_model
+
+    config = _config(DemoConfig, _fields(args, DemoConfig))
+    started = time.perf_counter()
+    path = ensure_demo_model(
+        config.output, count=config.count, epochs=config.epochs, seed=config.seed, force=config.force, verbose=1
+    )
+    print(f"demo model (synthetic data) ready in {path} ({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="demo data and TFRecord ingest")
+    data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
+    data_sub.required = True
+
+    synth = data_sub.add_parser("synth", help="write deterministic synthetic fire / no_fire images")
+    synth.add_argument("--out", required=True, help="output folder (OUT/fire, OUT/no_fire)")
+    synth.add_argument("--count", type=int, help="number of images (default 2000)")
+    synth.add_argument("--seed", type=int, help="random seed (default 0)")
+    synth.add_argument("--size", type=int, help="image side in pixels (default 192)")
+    synth.add_argument("--workers", type=int, help="processes (default 2)")
+    synth.set_defaults(func=_synth)
+
+    ingest = data_sub.add_parser("ingest", help="images -> TFRecords split train/valid/test (Apache Beam)")
+    ingest.add_argument("--input", required=True, help="ROOT folder or gs:// prefix with ROOT/<label>/*.jpg")
+    ingest.add_argument("--output", required=True, help="output folder or gs:// prefix")
+    ingest.add_argument("--num-shards", dest="num_shards", type=int, help="shards per split (0 = auto)")
+    for flag in BEAM_FLAGS:
+        ingest.add_argument(f"--{flag}", f"--{flag.replace('_', '-')}", dest=flag, help=argparse.SUPPRESS)
+    ingest.add_argument(
+        "--beam-arg",
+        action="append",
+        metavar="--FLAG=VALUE",
+        help="extra Beam pipeline option (repeatable); --runner, --project, --region, "
+        "--temp_location ... are accepted directly",
+    )
+    ingest.set_defaults(func=_ingest)
+
+    tr = subparsers.add_parser("train", help="train, choose the threshold on valid, export MODEL_DIR")
+    tr.add_argument("--data", required=True, help="TFRecord folder from `firewatch data ingest`")
+    tr.add_argument("--output", required=True, help="MODEL_DIR for the exported SavedModel")
+    tr.add_argument("--backbone", choices=["small_cnn", "mobilenet_v2"])
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--fine-tune-epochs", dest="fine_tune_epochs", type=int)
+    tr.add_argument("--batch-size", dest="batch_size", type=int)
+    tr.add_argument("--image-size", dest="image_size", type=int)
+    tr.add_argument("--learning-rate", dest="learning_rate", type=float)
+    tr.add_argument("--target-recall", dest="target_recall", type=float)
+    tr.add_argument("--no-augment", dest="augment", action="store_const", const=False)
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--work-dir", dest="work_dir", help="checkpoints and history (default <output>.training)")
+    tr.add_argument("--data-description", dest="data_description")
+    tr.add_argument("--verbose", type=int, help="0 silent, 1 progress bar (default), 2 one line per epoch")
+    tr.set_defaults(func=_train)
+
+    ev = subparsers.add_parser("evaluate", help="metrics of an exported model on the test split")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--output", required=True)
+    ev.add_argument("--split", choices=["train", "valid", "test"])
+    ev.add_argument("--threshold", type=float, help="override the model's threshold")
+    ev.add_argument("--target-recall", dest="target_recall", type=float)
+    ev.add_argument("--batch-size", dest="batch_size", type=int)
+    ev.add_argument("--top-losses", dest="top_losses", type=int)
+    ev.set_defaults(func=_evaluate)
+
+    model = subparsers.add_parser("model", help="model utilities")
+    model_sub = model.add_subparsers(dest="model_command", metavar="MODEL_COMMAND")
+    model_sub.required = True
+    demo = model_sub.add_parser("demo", help="build the synthetic demo model (synth -> ingest -> train)")
+    demo.add_argument("--output", required=True)
+    demo.add_argument("--count", type=int)
+    demo.add_argument("--epochs", type=int)
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--force", action="store_const", const=True)
+    demo.set_defaults(func=_demo)

@@ -1,0 +1,89 @@
+"""One pydantic configuration model per model job; CLI flags map 1:1 to their fields."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Backbone = Literal["small_cnn", "mobilenet_v2"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _no_trailing_slash(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value.rstrip("/") if value != "/" else value
+
+
+class SynthConfig(_Config):
+    """`firewatch data synth`: procedural demo images written as OUT/<label>/*.jpg."""
+
+    out: str
+    count: int = Field(2000, ge=2, le=1_000_000, description="number of images (half fire, half not)")
+    seed: int = Field(0, ge=0)
+    size: int = Field(192, ge=64, le=1024, description="image side in pixels")
+    workers: int = Field(2, ge=1, le=64)
+
+    _v = field_validator("out")(_no_trailing_slash)
+
+
+class IngestConfig(_Config):
+    """`firewatch data ingest`: images -> sharded TFRecords split train/valid/test (Beam)."""
+
+    input: str = Field(description="ROOT folder or gs:// prefix laid out as ROOT/<label>/*.jpg")
+    output: str = Field(description="output folder or gs:// prefix for TFRecords and ingest_summary.json")
+    num_shards: int = Field(0, ge=0, le=10_000, description="shards per split; 0 lets the runner choose")
+    beam_args: list[str] = Field(default_factory=list, description="extra Beam pipeline options")
+
+    _v = field_validator("input", "output")(_no_trailing_slash)
+
+
+class TrainConfig(_Config):
+    """`firewatch train`: tf.data over TFRecords -> Keras model -> threshold on valid -> export."""
+
+    data: str = Field(description="TFRecord folder written by `firewatch data ingest`")
+    output: str = Field(description="MODEL_DIR: receives the exported SavedModel + firewatch_model.json")
+    backbone: Backbone = "small_cnn"
+    epochs: int = Field(4, ge=1, le=1000)
+    fine_tune_epochs: int = Field(2, ge=0, le=1000, description="mobilenet_v2 only: epochs with top unfrozen")
+    batch_size: int = Field(32, ge=1, le=4096)
+    image_size: int = Field(128, ge=32, le=512)
+    learning_rate: float = Field(3e-3, gt=0, le=1.0)
+    target_recall: float = Field(0.98, gt=0, le=1.0, description="threshold is chosen on valid for this recall")
+    augment: bool = True
+    seed: int = Field(0, ge=0)
+    work_dir: str | None = Field(None, description="checkpoints + history; default <output>.training")
+    data_description: str = Field("synthetic procedural demo data", min_length=1)
+    verbose: int = Field(1, ge=0, le=2, description="Keras progress output (1 = progress bar)")
+
+    _v = field_validator("data", "output")(_no_trailing_slash)
+
+
+class EvaluateConfig(_Config):
+    """`firewatch evaluate`: metrics on the test split of an exported model."""
+
+    model: str = Field(description="exported MODEL_DIR (local or gs://)")
+    data: str = Field(description="TFRecord folder written by `firewatch data ingest`")
+    output: str = Field(description="folder for evaluation.json and the PNGs")
+    split: Literal["train", "valid", "test"] = "test"
+    threshold: float | None = Field(None, ge=0, le=1, description="override the model's threshold")
+    target_recall: float = Field(0.98, gt=0, le=1.0)
+    batch_size: int = Field(64, ge=1, le=4096)
+    top_losses: int = Field(16, ge=0, le=100)
+
+    _v = field_validator("model", "data", "output")(_no_trailing_slash)
+
+
+class DemoConfig(_Config):
+    """`firewatch model demo`: synth -> ingest -> train -> export a small demo model."""
+
+    output: str
+    count: int = Field(1600, ge=100, le=100_000)
+    epochs: int = Field(4, ge=1, le=100)
+    seed: int = Field(0, ge=0)
+    force: bool = False

@@ -1,0 +1,137 @@
+"""tf.data input pipelines over the ingest TFRecords: decode, augment, `firewatch.imaging.preprocess`.
+
+Training and serving share one preprocessing definition: the encoded bytes are decoded
+with `tf.io.decode_image(channels=3, expand_animations=False)` exactly as in the exported
+graph, then (training only) a random resized crop is taken on the uint8 image, then
+`preprocess` resizes to `image_size` and scales to [0, 1], then flips and
+brightness/contrast jitter are applied. All randomness is seeded (stateless ops driven by
+a seeded random stream) and small training sets are ordered by id, so a training run
+is reproducible.
+"""
+
+from __future__ import annotations
+
+from model.records import parse_example, split_pattern
+from model.storage import download_dir, is_remote
+
+CROP_AREA = (0.55, 1.0)
+CROP_ASPECT = (0.8, 1.25)
+
+
+def local_data_dir(data_dir: str) -> str:
+    """TF here has no gs:// support: copy a remote TFRecord folder to local disk first."""
+    return download_dir(data_dir) if is_remote(data_dir) else data_dir
+
+
+def split_files(data_dir: str, split: str) -> list[str]:
+    import tensorflow as tf
+
+    files = sorted(tf.io.gfile.glob(split_pattern(data_dir, split)))
+    if not files:
+        raise FileNotFoundError(
+            f"no {split} TFRecords in {data_dir} (expected {split}-*-of-*.tfrecord); run `firewatch data ingest`"
+        )
+    return files
+
+
+def decode(encoded):
+    import tensorflow as tf
+
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def augment(image, image_size: int, seeds):
+    """uint8 [H,W,3] -> float32 [S,S,3] in [0,1] with random resized crop, flip, brightness/contrast."""
+    import tensorflow as tf
+
+    from firewatch.imaging import preprocess
+
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(image),
+        bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
+        seed=seeds[0],
+        min_object_covered=0.0,
+        aspect_ratio_range=CROP_ASPECT,
+        area_range=CROP_AREA,
+        max_attempts=10,
+        use_image_if_no_bounding_boxes=True,
+    )
+    image = tf.slice(image, begin, size)
+    x = preprocess(image, image_size)
+    x = tf.image.stateless_random_flip_left_right(x, seed=seeds[1])
+    x = tf.image.stateless_random_brightness(x, 0.12, seed=seeds[2])
+    x = tf.image.stateless_random_contrast(x, 0.8, 1.2, seed=seeds[3])
+    return tf.clip_by_value(x, 0.0, 1.0)
+
+
+IN_MEMORY_LIMIT_BYTES = 512 * 2**20
+
+
+def _ordered_records(files: list[str]):
+    """(encoded, label) pairs; small sets are sorted by id so runs do not depend on shard order."""
+    import os
+
+    import tensorflow as tf
+
+    def pairs(ds):
+        return ds.map(parse_example).map(lambda ex: (ex["id"], ex["image/encoded"], ex["label_index"]))
+
+    if sum(os.path.getsize(f) for f in files) > IN_MEMORY_LIMIT_BYTES:
+        return pairs(tf.data.TFRecordDataset(files)).map(lambda i, e, y: (e, tf.cast(y, tf.float32))).cache()
+    rows = sorted((i.numpy(), e.numpy(), int(y)) for i, e, y in pairs(tf.data.TFRecordDataset(files)))
+    return tf.data.Dataset.from_tensor_slices(([r[1] for r in rows], tf.constant([r[2] for r in rows], tf.float32)))
+
+
+def train_dataset(data_dir: str, image_size: int, batch_size: int, seed: int, augment_images: bool = True):
+    """Shuffled, augmented, batched (images, labels) for one epoch; reshuffled every epoch."""
+    import tensorflow as tf
+
+    from firewatch.imaging import preprocess
+
+    files = split_files(data_dir, "train")
+    records = _ordered_records(files)
+    n = sum(1 for _ in records)
+    ds = records.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    if augment_images:
+        rand = (
+            tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            .batch(8)
+            .map(lambda r: tf.reshape(r, [4, 2]))
+        )
+        ds = tf.data.Dataset.zip(ds, rand).map(
+            lambda enc_label, seeds: (augment(decode(enc_label[0]), image_size, seeds), enc_label[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    else:
+        ds = ds.map(
+            lambda enc, label: (preprocess(decode(enc), image_size), label),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), n
+
+
+def eval_dataset(data_dir: str, split: str, image_size: int, batch_size: int, with_meta: bool = False):
+    """Un-augmented batches of (images, labels) or, with_meta, dicts with id/source_path too."""
+    import tensorflow as tf
+
+    from firewatch.imaging import preprocess
+
+    def convert(ex):
+        item = {
+            "images": preprocess(decode(ex["image/encoded"]), image_size),
+            "labels": tf.cast(ex["label_index"], tf.float32),
+        }
+        if with_meta:
+            item.update(id=ex["id"], source_path=ex["source_path"])
+        return item if with_meta else (item["images"], item["labels"])
+
+    ds = (
+        tf.data.TFRecordDataset(split_files(data_dir, split))
+        .map(parse_example)
+        .map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,145 @@
+"""Evaluation job: metrics of an exported model on a TFRecord split (default: test).
+
+Runs the exported model's `predict_images` signature (the same graph that serves) and
+writes `evaluation.json` (top-level accuracy, precision, recall, f1, roc_auc, threshold,
+confusion_matrix, plus the data description and the threshold chosen on this split for
+the target recall, for comparison), `confusion_matrix.png` and `top_losses.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from model.config import EvaluateConfig
+from model.metrics import binary_metrics, choose_threshold
+
+EVALUATION_FILE = "evaluation.json"
+
+
+def binary_cross_entropy(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    p = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
+    return -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+
+
+def plot_confusion_matrix(matrix: list[list[int]], class_names: list[str], path: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=100)
+    m = np.asarray(matrix)
+    ax.imshow(m, cmap="Oranges")
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(j, i, str(v), ha="center", va="center", color="black", fontsize=14)
+    ax.set_xticks([0, 1], class_names)
+    ax.set_yticks([0, 1], class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_top_losses(
+    images: np.ndarray,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    losses: np.ndarray,
+    paths: list[str],
+    path: str,
+    count: int,
+) -> list[dict]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(-losses)[:count]
+    cols = 4
+    rows = max(1, int(np.ceil(len(order) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.6, rows * 2.9), dpi=90, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    listed = []
+    for ax, i in zip(axes.ravel(), order, strict=False):
+        ax.imshow(np.clip(images[i], 0, 1))
+        truth = "fire" if labels[i] else "no_fire"
+        ax.set_title(f"true {truth}  p={probs[i]:.2f}\nloss {losses[i]:.2f}", fontsize=8)
+        listed.append(
+            {"source_path": paths[i], "label": truth, "fire_probability": float(probs[i]), "loss": float(losses[i])}
+        )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return listed
+
+
+def evaluate(config: EvaluateConfig) -> dict:
+    from model.dataset import eval_dataset, local_data_dir
+    from model.exported import load_exported
+
+    exported = load_exported(config.model)
+    meta = exported.metadata
+    data_dir = local_data_dir(config.data)
+    images, labels, probs, paths = [], [], [], []
+    started = time.perf_counter()
+    for batch in eval_dataset(data_dir, config.split, meta.image_size, config.batch_size, with_meta=True):
+        x = batch["images"].numpy()
+        probs.append(exported.predict_images(x))
+        labels.append(batch["labels"].numpy())
+        paths.extend(p.decode() for p in batch["source_path"].numpy())
+        images.append(x)  # kept for the top-losses grid (fine for evaluation-sized splits)
+    seconds = time.perf_counter() - started
+    y, p = np.concatenate(labels).astype(np.int64), np.concatenate(probs)
+    all_images = np.concatenate(images)
+    threshold = meta.threshold if config.threshold is None else config.threshold
+    report = binary_metrics(y, p, threshold)
+    report.update(
+        {
+            "split": config.split,
+            "threshold_source": "model (chosen on valid at export)" if config.threshold is None else "--threshold",
+            "threshold_for_target_recall_on_this_split": choose_threshold(y, p, config.target_recall),
+            "target_recall": config.target_recall,
+            "model_dir": config.model,
+            "model_version": meta.model_version,
+            "backbone": meta.backbone,
+            "image_size": meta.image_size,
+            "data": config.data,
+            "data_description": meta.data_description,
+            "per_class_count": {"no_fire": int((y == 0).sum()), "fire": int((y == 1).sum())},
+            "images_per_second": len(y) / max(seconds, 1e-6),
+        }
+    )
+    os.makedirs(config.output, exist_ok=True)
+    cm_path = os.path.join(config.output, "confusion_matrix.png")
+    plot_confusion_matrix(
+        report["confusion_matrix"],
+        meta.class_names,
+        cm_path,
+        f"{meta.model_version}\n{config.split} split, threshold {threshold:.3f}",
+    )
+    if config.top_losses:
+        tl_path = os.path.join(config.output, "top_losses.png")
+        report["top_losses"] = plot_top_losses(
+            all_images, y, p, binary_cross_entropy(y, p), paths, tl_path, config.top_losses
+        )
+    with open(os.path.join(config.output, EVALUATION_FILE), "w") as f:
+        json.dump(report, f, indent=2)
+    return report
+
+
+def format_report(report: dict) -> str:
+    auc = report["roc_auc"]
+    return (
+        f"evaluation on {report['split']} ({report['count']} images; {report['data_description']}):\n"
+        f"  accuracy {report['accuracy']:.4f}  precision {report['precision']:.4f}  "
+        f"recall {report['recall']:.4f}  f1 {report['f1']:.4f}  roc_auc "
+        f"{'n/a' if auc is None else f'{auc:.4f}'}\n"
+        f"  threshold {report['threshold']:.4f}  confusion [[TN, FP], [FN, TP]] = {report['confusion_matrix']}"
+    )

@@ -1,0 +1,101 @@
+"""Export a trained Keras model as a versioned, self-describing SavedModel.
+
+Signatures (plain `tf.saved_model.load`, no custom objects):
+* `serving_default(image_bytes: tf.string [None])`: decodes with
+  `tf.io.decode_image(channels=3, expand_animations=False)` and `firewatch.imaging.preprocess`
+  inside the graph;
+* `predict_images(images: float32 [None,S,S,3])`: the `preprocess` output, for batching
+  and gradients.
+Both return `fire_probability` (float32 [None]) and `label` (tf.string [None]: "fire" iff
+p >= threshold). The threshold, class names, image size and model version are baked into
+the graph and written to `MODEL_DIR/firewatch_model.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+
+from model.exported import METADATA_FILE, ModelMetadata
+from model.records import CLASS_NAMES
+from model.storage import is_remote, upload_dir
+
+
+def make_model_version(backbone: str, model, now: datetime) -> str:
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(w.tobytes())
+    digest.update(now.isoformat().encode())
+    return f"{backbone}-{now.strftime('%Y%m%dT%H%M%SZ')}-{digest.hexdigest()[:8]}"
+
+
+def export_model(
+    model,
+    model_dir: str,
+    *,
+    image_size: int,
+    threshold: float,
+    backbone: str,
+    data_description: str,
+    metrics: dict | None = None,
+) -> ModelMetadata:
+    """Write the SavedModel + metadata to model_dir (local or gs://); return the metadata."""
+    import keras
+    import tensorflow as tf
+
+    from firewatch.imaging import preprocess
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    metadata = ModelMetadata(
+        model_version=make_model_version(backbone, model, now),
+        class_names=list(CLASS_NAMES),
+        image_size=image_size,
+        threshold=float(threshold),
+        backbone=backbone,
+        data_description=data_description,
+        created_at=now.isoformat().replace("+00:00", "Z"),
+        metrics=metrics or {},
+    )
+    thr, s = float(threshold), int(image_size)
+
+    def outputs(probs):
+        probs = tf.reshape(tf.cast(probs, tf.float32), [-1])
+        label = tf.where(probs >= thr, tf.constant(CLASS_NAMES[1]), tf.constant(CLASS_NAMES[0]))
+        return {"fire_probability": probs, "label": label}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
+    def predict_images(images):
+        return outputs(model(images, training=False))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serving_default(image_bytes):
+        images = tf.map_fn(
+            lambda b: preprocess(tf.io.decode_image(b, channels=3, expand_animations=False), s),
+            image_bytes,
+            fn_output_signature=tf.TensorSpec([s, s, 3], tf.float32),
+        )
+        return outputs(model(images, training=False))
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serving_default)
+    archive.add_endpoint("predict_images", predict_images)
+    local = tempfile.mkdtemp(prefix="firewatch-export-") if is_remote(model_dir) else model_dir
+    if not is_remote(model_dir) and os.path.exists(os.path.join(local, "saved_model.pb")):
+        for name in ("saved_model.pb", "variables", "assets", "fingerprint.pb", METADATA_FILE):
+            path = os.path.join(local, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    archive.write_out(local, verbose=False)
+    with open(os.path.join(local, METADATA_FILE), "w") as f:
+        json.dump(metadata.model_dump(), f, indent=2)
+    if is_remote(model_dir):
+        upload_dir(local, model_dir)
+        shutil.rmtree(local, ignore_errors=True)
+    return metadata
