@@ -24,7 +24,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, R
 from firewatch.contract import ContractError, FrameRequest, MessageLimits, parse_message
 from firewatch.explain import ExplainConfig, should_explain
 from firewatch.explain_transform import ExplainFrames, sample_value
-from firewatch.imaging import DecodeLimits, ImageError, decode_image, to_model_input
+from firewatch.imaging import DecodeLimits, decode_image, to_model_input
 from firewatch.inference import FirewatchModelHandler
 from firewatch.rows import (
     ScoredFrame,
@@ -56,6 +56,20 @@ class ModelInfo:
         return cls(model_dir, meta.model_version, meta.image_size, meta.threshold)
 
 
+def as_utc_datetime(value: Any) -> datetime | None:
+    """A Pub/Sub publish time as an aware UTC datetime, whatever the runner hands over
+    (a Beam Timestamp, a protobuf Timestamp, or a datetime subclass)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if hasattr(value, "to_utc_datetime"):
+        return value.to_utc_datetime(has_tz=True)
+    if hasattr(value, "ToDatetime"):
+        return value.ToDatetime(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), UTC)
+
+
 class ParsePubsubMessages(beam.DoFn):
     """PubsubMessage -> FrameRequest, or a 'validate' dead letter."""
 
@@ -64,25 +78,23 @@ class ParsePubsubMessages(beam.DoFn):
         self._mode = mode
 
     def process(self, message: Any):
-        data, attributes = message.data, dict(message.attributes or {})
-        publish_time = None
-        if getattr(message, "publish_time", None) is not None:
-            publish_time = message.publish_time.to_utc_datetime(has_tz=True)
+        data, attributes = message.data or b"", dict(message.attributes or {})
+        message_id = getattr(message, "message_id", None)
         try:
-            yield parse_message(
-                data, attributes, self._limits, message_id=message.message_id, publish_time=publish_time
-            )
-        except ContractError as exc:
+            publish_time = as_utc_datetime(getattr(message, "publish_time", None))
+            yield parse_message(data, attributes, self._limits, message_id=message_id, publish_time=publish_time)
+        except Exception as exc:  # noqa: BLE001 - no message may stop the stream
+            rule, reason = (exc.rule, exc.reason) if isinstance(exc, ContractError) else (type(exc).__name__, str(exc))
             yield pvalue.TaggedOutput(
                 DEAD,
                 dead_letter_row(
                     stage="validate",
-                    reason=exc.reason,
-                    error_type=exc.rule,
+                    reason=reason,
+                    error_type=rule,
                     mode=self._mode,
                     payload=data,
                     attributes=attributes,
-                    message_id=message.message_id,
+                    message_id=message_id,
                 ),
             )
 
@@ -109,12 +121,8 @@ class FetchObjects(beam.DoFn):
             with FileSystems.open(request.uri) as handle:
                 data = handle.read(self._limits.max_object_bytes + 1)
         except Exception as exc:  # noqa: BLE001 - any read failure is a dead letter
-            missing = (
-                "not found" in str(exc).lower() or isinstance(exc, FileNotFoundError) or "404" in str(exc)
-            )
-            reason = (
-                f"object {request.uri} does not exist" if missing else f"could not read {request.uri}: {exc}"
-            )
+            missing = "not found" in str(exc).lower() or isinstance(exc, FileNotFoundError) or "404" in str(exc)
+            reason = f"object {request.uri} does not exist" if missing else f"could not read {request.uri}: {exc}"
             yield pvalue.TaggedOutput(
                 DEAD,
                 dead_letter_for_request(
@@ -154,11 +162,11 @@ class DecodeFrames(beam.DoFn):
         try:
             decoded = decode_image(data, self._limits)
             model_input = to_model_input(decoded.pixels, self._size)
-        except ImageError as exc:
+        except Exception as exc:  # noqa: BLE001 - ImageError, or anything unexpected: a dead letter
             yield pvalue.TaggedOutput(
                 DEAD,
                 dead_letter_for_request(
-                    request, stage="decode", reason=str(exc), error_type="ImageError", mode=self._mode
+                    request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode
                 ),
             )
             return
@@ -186,9 +194,7 @@ class Postprocess(beam.DoFn):
             processed_at=datetime.now(UTC),
         )
         yield row
-        if self._explain is not None and should_explain(
-            row["label"], sample_value(row["frame_key"]), self._explain
-        ):
+        if self._explain is not None and should_explain(row["label"], sample_value(row["frame_key"]), self._explain):
             yield pvalue.TaggedOutput(EXPLAIN, (row, np.asarray(result.example)))
 
 
@@ -223,22 +229,18 @@ class ScoreFrames(beam.PTransform):
         self._explain = explain
 
     def expand(self, requests):
-        fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(
-            DEAD, main="ok"
-        )
+        fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(DEAD, main="ok")
         decoded = fetched.ok | "Decode" >> beam.ParDo(
             DecodeFrames(self._limits, self._info.image_size, self._mode)
         ).with_outputs(DEAD, main="ok")
-        handler = KeyedModelHandler(
-            FirewatchModelHandler(self._info.model_dir, max_batch_size=self._max_batch)
-        )
+        handler = KeyedModelHandler(FirewatchModelHandler(self._info.model_dir, max_batch_size=self._max_batch))
         inferred, failed = decoded.ok | "Infer" >> RunInference(handler).with_exception_handling()
         failed_rows = failed.failed_inferences | "FailedInference" >> beam.FlatMap(
             failed_inference_rows, mode=self._mode
         )
-        post = inferred | "Postprocess" >> beam.ParDo(
-            Postprocess(self._info, self._mode, self._explain)
-        ).with_outputs(EXPLAIN, main="rows")
+        post = inferred | "Postprocess" >> beam.ParDo(Postprocess(self._info, self._mode, self._explain)).with_outputs(
+            EXPLAIN, main="rows"
+        )
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
         return {"predictions": post.rows, "dead_letters": dead, "to_explain": post[EXPLAIN]}
 

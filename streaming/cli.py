@@ -18,9 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(parser, StreamingConfig)
     parser.set_defaults(func=_stream, passthrough=True)
 
-    demo = subparsers.add_parser(
-        "demo", help="run the whole service on the local stack with simulated cameras"
-    )
+    demo = subparsers.add_parser("demo", help="run the whole service on the local stack with simulated cameras")
     demo.add_argument("--workdir", default="artifacts", help="where the demo model and frames go")
     demo.add_argument("--keep-stack", action="store_true", help="leave the emulators running afterwards")
     demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for all rows")

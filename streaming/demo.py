@@ -88,13 +88,12 @@ def publish_bad_messages(project: str, topic: str) -> int:
 
 
 def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeout: float = 300.0) -> int:
-    from firewatch.query import print_rows
-    from infra.resources import ResourceNames, apply
-    from model.demo import ensure_demo_model
-
     from firewatch.alerts import format_alert, listen
     from firewatch.publish import CameraSource, publish_cameras
+    from firewatch.query import print_rows
     from infra import stack
+    from infra.resources import ResourceNames, apply
+    from model.demo import ensure_demo_model
     from streaming.local import start_stream, stop_stream
 
     began = time.monotonic()
@@ -137,9 +136,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
         )
         start = datetime.now(UTC) - timedelta(seconds=FRAMES_PER_CAMERA)
         sources = [CameraSource(c, [folders[c]]) for c in (FIRE_CAMERA, *CLEAR_CAMERAS)]
-        report = publish_cameras(
-            sources, topic=names.frames_topic, project=endpoints.project, fast=True, start=start
-        )
+        report = publish_cameras(sources, topic=names.frames_topic, project=endpoints.project, fast=True, start=start)
         report_uri = publish_cameras(
             [CameraSource(URI_CAMERA, [folders[URI_CAMERA]])],
             topic=names.frames_topic,
@@ -166,9 +163,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
             f"GROUP BY camera_id ORDER BY camera_id"
         ).result()
         print_rows([dict(r) for r in per_camera])
-        dead = client.query(
-            f"SELECT stage, error_type, reason FROM `{table}.dead_letters` ORDER BY stage"
-        ).result()
+        dead = client.query(f"SELECT stage, error_type, reason FROM `{table}.dead_letters` ORDER BY stage").result()
         print_rows([dict(r) for r in dead])
         alert_rows = client.query(
             f"SELECT camera_id, event, fire_frames, ROUND(peak_probability, 3) AS peak, explanation_uri "
@@ -177,9 +172,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
         print_rows([dict(r) for r in alert_rows])
         alerted = sorted({a["camera_id"] for a in alerts if a.get("event") == "open"})
         ok = seen == expected and alerted == [FIRE_CAMERA]
-        print(
-            f"\n{seen}/{expected} messages accounted for; alerts opened for: {', '.join(alerted) or 'none'}"
-        )
+        print(f"\n{seen}/{expected} messages accounted for; alerts opened for: {', '.join(alerted) or 'none'}")
         print("DEMO OK" if ok else "DEMO FAILED: expected an alert for the fire camera only, and every row")
         code = 0 if ok else 1
     finally:

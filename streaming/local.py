@@ -15,9 +15,7 @@ from pathlib import Path
 from infra import procs
 
 
-def start_stream(
-    model_dir: str | Path, log_path: Path, extra_args: Sequence[str] = ()
-) -> subprocess.Popen[bytes]:
+def start_stream(model_dir: str | Path, log_path: Path, extra_args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-u", "-m", "firewatch.cli", "stream", "--model", str(model_dir), *extra_args]
     return procs.start_group(argv, log_path)
 

@@ -10,9 +10,9 @@ alerts. The same graph runs on the local runner (emulators) and on Dataflow.
 from __future__ import annotations
 
 import apache_beam as beam
-from firewatch.bigquery_io import WriteToBigQueryRows
 
 from firewatch.alerting import ConfirmAndAlert, to_pubsub_message
+from firewatch.bigquery_io import WriteToBigQueryRows
 from firewatch.transforms import DEAD, ExplainScored, ModelInfo, ParsePubsubMessages, ScoreFrames
 from streaming.config import StreamingConfig
 
@@ -24,15 +24,13 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     messages = pipeline | "ReadFrames" >> beam.io.ReadFromPubSub(
         subscription=cfg.subscription_path(), with_attributes=True
     )
-    parsed = messages | "Validate" >> beam.ParDo(ParsePubsubMessages(cfg.limits(), MODE)).with_outputs(
-        DEAD, main="ok"
-    )
+    parsed = messages | "Validate" >> beam.ParDo(ParsePubsubMessages(cfg.limits(), MODE)).with_outputs(DEAD, main="ok")
     scored = parsed.ok | "Score" >> ScoreFrames(
         info,
         cfg.limits(),
         MODE,
         max_batch_size=cfg.max_batch_size,
-        explain_negatives_rate=cfg.explain_negatives_rate,
+        explain=cfg.explanation if cfg.explain else None,
     )
     dead = [parsed[DEAD], scored["dead_letters"]]
 

@@ -52,9 +52,7 @@ def test_cooldown_suppresses_immediate_reopen():
     config = ConfirmConfig(clear_seconds=2, cooldown_seconds=100)
     _, events = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9], config)
     assert [e["event"] for _, e in events] == ["open", "close"]
-    _, events = run(
-        [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9], ConfirmConfig(clear_seconds=2, cooldown_seconds=0)
-    )
+    _, events = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9], ConfirmConfig(clear_seconds=2, cooldown_seconds=0))
     assert [e["event"] for _, e in events] == ["open", "close", "open"]
 
 

@@ -30,9 +30,7 @@ def test_inline_image_with_attributes():
 
 
 def test_json_uri_body():
-    req = parse_message(
-        json.dumps({"uri": "gs://firewatch-frames/a/b.jpg"}).encode(), {"camera_id": "c"}, LIMITS
-    )
+    req = parse_message(json.dumps({"uri": "gs://firewatch-frames/a/b.jpg"}).encode(), {"camera_id": "c"}, LIMITS)
     assert req.uri == "gs://firewatch-frames/a/b.jpg" and req.image_bytes is None
 
 

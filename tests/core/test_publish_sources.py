@@ -45,9 +45,7 @@ def test_attributes_follow_the_contract():
 
     from firewatch.contract import parse_message
 
-    attrs = frame_attributes(
-        "cam-1", SourceFrame("f.png", png("red"), "image/png"), datetime(2026, 1, 1, tzinfo=UTC)
-    )
+    attrs = frame_attributes("cam-1", SourceFrame("f.png", png("red"), "image/png"), datetime(2026, 1, 1, tzinfo=UTC))
     request = parse_message(png("red"), attrs)
     assert request.camera_id == "cam-1" and request.frame_id == "f.png"
     assert request.captured_at == datetime(2026, 1, 1, tzinfo=UTC)

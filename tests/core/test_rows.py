@@ -47,12 +47,8 @@ def test_threshold_rule_and_frame_key_without_frame_id():
 
 
 def test_dead_letter_row_keeps_payload_and_attributes():
-    row = dead_letter_row(
-        stage="decode", reason="corrupt", mode="batch", payload=b"xyz", attributes={"camera_id": "c"}
-    )
+    row = dead_letter_row(stage="decode", reason="corrupt", mode="batch", payload=b"xyz", attributes={"camera_id": "c"})
     assert set(row) == set(schema_fields("dead_letters"))
     assert base64.b64decode(row["payload_base64"]) == b"xyz" and row["camera_id"] == "c"
-    big = dead_letter_row(
-        stage="validate", reason="big", mode="batch", payload=b"x" * (MAX_INLINE_PAYLOAD + 1)
-    )
+    big = dead_letter_row(stage="validate", reason="big", mode="batch", payload=b"x" * (MAX_INLINE_PAYLOAD + 1))
     assert big["payload_base64"] is None and big["payload_size"] == MAX_INLINE_PAYLOAD + 1

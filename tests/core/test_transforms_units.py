@@ -1,0 +1,29 @@
+"""The thin DoFns never let one bad message stop the stream: each failure is a dead letter."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from apache_beam import pvalue
+from apache_beam.io.gcp.pubsub import PubsubMessage
+from apache_beam.utils.timestamp import Timestamp
+
+from firewatch.contract import MessageLimits
+from firewatch.transforms import ParsePubsubMessages, as_utc_datetime
+
+T = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
+
+
+def test_publish_time_in_every_form_the_runners_use():
+    assert as_utc_datetime(T) == T
+    assert as_utc_datetime(T.astimezone(timezone(timedelta(hours=2)))) == T
+    assert as_utc_datetime(Timestamp.from_utc_datetime(T)) == T
+    assert as_utc_datetime(None) is None
+
+
+def test_parse_turns_contract_errors_and_surprises_into_dead_letters():
+    fn = ParsePubsubMessages(MessageLimits())
+    ok = list(fn.process(PubsubMessage(b"\x89PNG....", {"camera_id": "c"}, message_id="1", publish_time=T)))
+    assert ok[0].publish_time == T and ok[0].message_id == "1"
+    bad = list(fn.process(PubsubMessage(b"", {"camera_id": "c"}, message_id="2")))
+    assert isinstance(bad[0], pvalue.TaggedOutput) and bad[0].value["error_type"] == "empty_data"
+    weird = list(fn.process(PubsubMessage(b"x", {"camera_id": "c"}, message_id="3", publish_time="not a time")))
+    assert weird[0].value["stage"] == "validate" and weird[0].value["error_type"] == "ValueError"

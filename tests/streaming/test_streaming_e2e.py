@@ -1,0 +1,217 @@
+"""The streaming service end to end on the real emulators (Pub/Sub, BigQuery, GCS).
+
+One pipeline run (a `firewatch stream` process) receives a mix of good frames and every
+kind of bad input; the tests then check that every published message is exactly one
+prediction row or one dead-letter row, that an alert opens and closes for the fire camera
+and never for clear cameras, that the same frame as bytes and as a gs:// URI scores the
+same, that fire frames get explanations, and that stopping leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from firewatch.alerts import listen
+from firewatch.gcp import bigquery_client, publisher_client, storage_client
+from infra import resources
+from model.synth import render_fire_frame, render_negative_frame
+from streaming.local import group_alive, start_stream, stop_stream
+
+pytestmark = pytest.mark.stack
+MAX_PIXELS = 1_000_000
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def count(table: str, where: str = "TRUE") -> int:
+    return int(next(iter(bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}` WHERE {where}").result()))["n"])
+
+
+def rows(sql: str) -> list[dict]:
+    return [dict(r) for r in bigquery_client().query(sql).result()]
+
+
+@pytest.fixture(scope="module")
+def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
+    names = resources.ResourceNames(project=local_stack.project).with_suffix(uuid.uuid4().hex[:8])
+    resources.apply(names)
+    project, bucket = names.project, names.frames_bucket
+    publisher = publisher_client()
+    topic = publisher.topic_path(project, names.frames_topic)
+    blobs = storage_client(project).bucket(bucket)
+    rng = np.random.default_rng(11)
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    messages: list[tuple[bytes, dict[str, str]]] = []
+
+    def frame(camera: str, i: int, data: bytes, **extra: str) -> None:
+        attrs = {
+            "camera_id": camera,
+            "frame_id": f"{camera}-{i:03d}",
+            "captured_at": (t0 + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+            **extra,
+        }
+        messages.append((data, attrs))
+
+    # The fire camera: 4 clear, 6 fire, 6 clear frames, one fire frame delivered twice.
+    fire_camera = [png(render_negative_frame(rng)) for _ in range(4)]
+    fire_camera += [png(render_fire_frame(rng)[0]) for _ in range(6)]
+    fire_camera += [png(render_negative_frame(rng)) for _ in range(6)]
+    for i, data in enumerate(fire_camera):
+        frame("cam-fire", i, data)
+    frame("cam-fire", 6, fire_camera[6])  # a redelivery: a row, but counted once by confirmation
+    for i in range(12):  # a clear camera with hard negatives
+        frame("cam-clear", i, png(render_negative_frame(rng)))
+    # The same fire frame as bytes and as a gs:// URI.
+    same = png(render_fire_frame(rng)[0])
+    blobs.blob("cam-same/frame.png").upload_from_string(same, content_type="image/png")
+    frame("cam-same", 0, same)
+    frame("cam-same", 1, json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}).encode())
+    good = len(messages)
+    # Every kind of bad input, with the dead-letter (stage, error_type) it must produce.
+    big = np.zeros((1100, 1000, 3), dtype=np.uint8)
+    bad = [
+        (b"\x89PNG\r\n\x1a\n corrupt", {"camera_id": "cam-bad"}, ("decode", "ImageError")),
+        (b"", {"camera_id": "cam-bad"}, ("validate", "empty_data")),
+        (
+            json.dumps({"uri": f"gs://{bucket}/missing.png"}).encode(),
+            {"camera_id": "cam-bad"},
+            ("fetch", "object_not_found"),
+        ),
+        (
+            json.dumps({"uri": "gs://not-allowed/x.png"}).encode(),
+            {"camera_id": "cam-bad"},
+            ("validate", "forbidden_bucket"),
+        ),
+        (png(big), {"camera_id": "cam-bad"}, ("decode", "ImageError")),
+        (same, {"frame_id": "no-camera"}, ("validate", "missing_camera_id")),
+        (same, {"camera_id": "cam-bad", "captured_at": "last tuesday"}, ("validate", "bad_captured_at")),
+    ]
+    messages += [(data, attrs) for data, attrs, _ in bad]
+
+    log = tmp_path_factory.mktemp("stream") / "stream.log"
+    process = start_stream(
+        demo_model_dir,
+        log,
+        [
+            "--project",
+            project,
+            "--subscription",
+            names.frames_subscription,
+            "--alerts-topic",
+            names.alerts_topic,
+            "--dataset",
+            names.dataset,
+            "--allowed-buckets",
+            bucket,
+            "--max-pixels",
+            str(MAX_PIXELS),
+            "--confirm-clear-seconds",
+            "3",
+            "--explanations-output",
+            f"gs://{bucket}/explanations",
+        ],
+    )
+    alerts: list[dict] = []
+    try:
+        for data, attrs in messages:
+            publisher.publish(topic, data, **attrs).result(timeout=30)
+        dataset = f"{project}.{names.dataset}"
+        deadline = time.monotonic() + 300
+        total = 0
+        while time.monotonic() < deadline and process.poll() is None:
+            total = count(f"{dataset}.predictions") + count(f"{dataset}.dead_letters")
+            if total >= len(messages):
+                break
+            time.sleep(2)
+        # Explanations run on their own branch; give them time to land.
+        expected_fire = 7
+        while time.monotonic() < deadline and process.poll() is None:
+            if count(f"{dataset}.explanations") >= expected_fire:
+                break
+            time.sleep(2)
+        time.sleep(3)
+        listen(names.alerts_subscription, project, alerts.append, timeout=8)
+    finally:
+        stopped = stop_stream(process)
+    yield {
+        "names": names,
+        "dataset": dataset,
+        "published": len(messages),
+        "good": good,
+        "bad": bad,
+        "alerts": alerts,
+        "stopped": stopped,
+        "alive_after": group_alive(process),
+        "log": log,
+    }
+    resources.destroy(names)
+
+
+def test_every_message_is_a_prediction_or_a_dead_letter(streaming_run):
+    ds = streaming_run["dataset"]
+    predictions, dead = count(f"{ds}.predictions"), count(f"{ds}.dead_letters", "stage != 'explain'")
+    assert (predictions, dead) == (streaming_run["good"], len(streaming_run["bad"])), streaming_run["log"].read_text()[
+        -3000:
+    ]
+    assert predictions + dead == streaming_run["published"]
+    stages = Counter((r["stage"], r["error_type"]) for r in rows(f"SELECT stage, error_type FROM `{ds}.dead_letters`"))
+    assert stages == Counter(expected for _, _, expected in streaming_run["bad"])
+    reasons = rows(f"SELECT reason, attributes_json, payload_sha256 FROM `{ds}.dead_letters`")
+    assert all(r["reason"] for r in reasons)
+    assert sum(1 for r in reasons if r["attributes_json"] and "cam-bad" in r["attributes_json"]) == 6
+
+
+def test_alert_opens_and_closes_for_the_fire_camera_only(streaming_run):
+    ds = streaming_run["dataset"]
+    table = rows(f"SELECT camera_id, event, fire_frames, alert_id FROM `{ds}.alerts` ORDER BY event_time")
+    assert {r["camera_id"] for r in table} == {"cam-fire"}
+    events = [r["event"] for r in table]
+    assert events[0] == "open" and events[-1] == "close" and events.count("open") == 1
+    assert len({r["alert_id"] for r in table}) == 1
+    assert table[-1]["fire_frames"] == 6  # the redelivered fire frame was not counted twice
+    published = [(a["camera_id"], a["event"]) for a in streaming_run["alerts"]]
+    assert ("cam-fire", "open") in published and ("cam-fire", "close") in published
+    assert all(camera == "cam-fire" for camera, _ in published)
+
+
+def test_same_frame_as_bytes_and_as_uri_scores_the_same(streaming_run):
+    ds = streaming_run["dataset"]
+    same = rows(
+        f"SELECT frame_id, fire_probability, source_uri, content_sha256 FROM `{ds}.predictions` "
+        "WHERE camera_id = 'cam-same' ORDER BY frame_id"
+    )
+    assert len(same) == 2 and same[0]["source_uri"] is None and same[1]["source_uri"].startswith("gs://")
+    assert same[0]["content_sha256"] == same[1]["content_sha256"]
+    assert same[0]["fire_probability"] == pytest.approx(same[1]["fire_probability"], abs=1e-6)
+
+
+def test_fire_frames_are_explained_with_overlays_in_gcs(streaming_run):
+    ds = streaming_run["dataset"]
+    fire = {r["frame_key"] for r in rows(f"SELECT frame_key FROM `{ds}.predictions` WHERE label = 'fire'")}
+    explained = rows(f"SELECT frame_key, approximation_error, overlay_uri, compute_ms FROM `{ds}.explanations`")
+    assert fire and {r["frame_key"] for r in explained} == fire
+    assert all(r["approximation_error"] < 0.05 and r["compute_ms"] > 0 for r in explained)
+    bucket = streaming_run["names"].frames_bucket
+    uri = explained[0]["overlay_uri"]
+    assert uri.startswith(f"gs://{bucket}/explanations/")
+    data = storage_client().bucket(bucket).blob(uri.split(f"gs://{bucket}/", 1)[1]).download_as_bytes()
+    assert Image.open(io.BytesIO(data)).width >= 256
+    opened = rows(f"SELECT explanation_uri FROM `{ds}.alerts` WHERE event = 'open'")
+    assert opened[0]["explanation_uri"] in {r["overlay_uri"] for r in explained}
+
+
+def test_stopping_leaves_no_process_behind(streaming_run):
+    assert streaming_run["stopped"] and not streaming_run["alive_after"]
