@@ -8,26 +8,39 @@ data, with `camera_id`, `event` and `alert_id` attributes for subscription filte
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.io.gcp.pubsub import PubsubMessage
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
 
-from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, step
+from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
 
 
 def overlay_uri(prefix: str, model_version: str, frame_key: str) -> str:
-    """Where the explanation overlay of a frame is written (one definition for both sides)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in frame_key)
-    return f"{prefix.rstrip('/')}/{model_version}/{safe}.png"
+    """Where the explanation overlay of a frame is written (one definition for both sides).
+
+    Readable (the key with unsafe characters replaced) and unique (a hash of the exact key).
+    """
+    stem = re.sub(r"\.(png|jpe?g|gif|bmp|webp|tiff?)$", "", frame_key, flags=re.IGNORECASE)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stem)[-150:]
+    digest = hashlib.sha256(frame_key.encode("utf-8")).hexdigest()[:8]
+    return f"{prefix.rstrip('/')}/{model_version}/{safe}-{digest}.png"
 
 
 class ConfirmFire(beam.DoFn):
+    """Stateful per camera: counts frames in time order; a wall-clock timer flushes frames
+    still waiting in the reorder buffer when a camera goes quiet."""
+
     CAMERA_STATE = ReadModifyWriteStateSpec("camera", PickleCoder())
+    FLUSH = TimerSpec("flush", TimeDomain.REAL_TIME)
 
     def __init__(self, config: ConfirmConfig, explanations_prefix: str | None = None) -> None:
         self._config = config
@@ -36,7 +49,12 @@ class ConfirmFire(beam.DoFn):
     def _uri_for(self, frame_key: str, model_version: str) -> str | None:
         return overlay_uri(self._prefix, model_version, frame_key) if self._prefix and frame_key else None
 
-    def process(self, element: tuple[str, dict[str, Any]], state=beam.DoFn.StateParam(CAMERA_STATE)):
+    def process(
+        self,
+        element: tuple[str, dict[str, Any]],
+        state=beam.DoFn.StateParam(CAMERA_STATE),
+        timer=beam.DoFn.TimerParam(FLUSH),
+    ):
         camera_id, row = element
         camera = state.read() or CameraState()
         events = step(
@@ -47,6 +65,17 @@ class ConfirmFire(beam.DoFn):
             now=datetime.now(UTC),
             explanation_uri_for=self._uri_for,
         )
+        state.write(camera)
+        if camera.pending:
+            timer.set(Timestamp.now() + self._config.flush_after_seconds)
+        yield from events
+
+    @on_timer(FLUSH)
+    def on_flush(self, key=beam.DoFn.KeyParam, state=beam.DoFn.StateParam(CAMERA_STATE)):
+        camera = state.read()
+        if camera is None or not camera.pending:
+            return
+        events = flush(camera, key, self._config, now=datetime.now(UTC), explanation_uri_for=self._uri_for)
         state.write(camera)
         yield from events
 

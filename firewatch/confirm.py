@@ -3,8 +3,11 @@
 A pure state machine (`step(state, frame, config) -> events`), wrapped by a stateful
 Beam DoFn keyed by camera_id in the pipelines. Rules:
 
-* Frames are ordered by `captured_at`; a frame already counted (same frame key, e.g. a
-  Pub/Sub redelivery) is ignored; a frame older than the whole window is too late to count.
+* Frames are ordered by `captured_at`: each frame waits in a reorder buffer until a frame
+  `reorder_seconds` newer has arrived (a frame-time watermark), or until `flush` is called
+  (the Beam wrapper does that on a timer), and is then counted in time order. A frame already
+  seen (same frame key, e.g. a Pub/Sub redelivery) is ignored; a frame arriving behind the
+  watermark is still counted in order when it fits the window, else it is too late to count.
 * An alert OPENS when at least `k` of the last `n` frames have probability >= the open
   threshold, unless the camera closed an alert less than `cooldown_seconds` before.
 * While open, a frame counts as fire at the lower `close_threshold` (hysteresis); every
@@ -39,12 +42,16 @@ class ConfirmConfig(BaseModel):
     open_threshold: float | None = Field(
         None, ge=0, le=1, description="probability that counts as fire; default: the model's threshold"
     )
-    close_ratio: float = Field(
-        0.75, gt=0, le=1, description="while open, fire counts at open_threshold * close_ratio"
-    )
+    close_ratio: float = Field(0.75, gt=0, le=1, description="while open, fire counts at open_threshold * close_ratio")
     clear_seconds: float = Field(30.0, gt=0, description="clear time (frame time) that closes an alert")
     cooldown_seconds: float = Field(60.0, ge=0, description="no re-open this soon after a close")
     update_every: int = Field(5, ge=1, description="emit an update every this many fire frames")
+    reorder_seconds: float = Field(
+        5.0, ge=0, description="frame-time wait for out-of-order frames before they are counted"
+    )
+    flush_after_seconds: float = Field(
+        10.0, gt=0, description="wall-clock time after which frames still waiting are counted anyway"
+    )
     max_frame_uris: int = Field(20, ge=1)
     remember_frames: int = Field(2000, ge=1, description="frame keys remembered for de-duplication")
 
@@ -103,6 +110,8 @@ class Episode:
 @dataclass
 class CameraState:
     window: list[FrameObservation] = field(default_factory=list)
+    pending: list[FrameObservation] = field(default_factory=list)
+    newest_at: datetime | None = None
     seen: deque[str] = field(default_factory=deque)
     seen_set: set[str] = field(default_factory=set)
     episode: Episode | None = None
@@ -133,11 +142,42 @@ def step(
     now: datetime,
     explanation_uri_for: Any = None,
 ) -> list[dict[str, Any]]:
-    """Count one frame for a camera; return the alert events it causes (maybe none)."""
+    """Take one frame for a camera; return the alert events of the frames it lets through."""
     if obs.frame_key in state.seen_set:
         state.duplicate_frames += 1
         return []
     _remember(state, obs.frame_key, config.remember_frames)
+    state.newest_at = max(state.newest_at or obs.captured_at, obs.captured_at)
+    insort(state.pending, obs)
+    watermark = state.newest_at.timestamp() - config.reorder_seconds
+    ready = [f for f in state.pending if f.captured_at.timestamp() <= watermark]
+    del state.pending[: len(ready)]
+    events: list[dict[str, Any]] = []
+    for frame in ready:
+        events += _count(state, camera_id, frame, config, now, explanation_uri_for)
+    return events
+
+
+def flush(
+    state: CameraState, camera_id: str, config: ConfirmConfig, *, now: datetime, explanation_uri_for: Any = None
+) -> list[dict[str, Any]]:
+    """Count every frame still waiting in the reorder buffer (the camera went quiet)."""
+    ready, state.pending = state.pending, []
+    events: list[dict[str, Any]] = []
+    for frame in ready:
+        events += _count(state, camera_id, frame, config, now, explanation_uri_for)
+    return events
+
+
+def _count(
+    state: CameraState,
+    camera_id: str,
+    obs: FrameObservation,
+    config: ConfirmConfig,
+    now: datetime,
+    explanation_uri_for: Any,
+) -> list[dict[str, Any]]:
+    """Count one frame, in time order, against the window and the open episode."""
     if len(state.window) >= config.n and obs < state.window[0]:
         state.late_frames += 1
         return []
@@ -192,9 +232,7 @@ def _event(
     explanation_uri_for: Any,
 ) -> dict[str, Any]:
     """An alert event as an alerts-table row (also the JSON body published to the alert topic)."""
-    explanation_uri = (
-        explanation_uri_for(episode.peak_frame_key, obs.model_version) if explanation_uri_for else None
-    )
+    explanation_uri = explanation_uri_for(episode.peak_frame_key, obs.model_version) if explanation_uri_for else None
     return {
         "alert_id": episode.alert_id,
         "camera_id": camera_id,

@@ -53,10 +53,10 @@ def write_camera_frames(out: Path, seed: int = 7) -> dict[str, Path]:
     return folders
 
 
-def count_rows(table: str) -> int:
+def count_rows(table: str, where: str = "TRUE") -> int:
     from firewatch.gcp import bigquery_client
 
-    rows = list(bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}`").result())
+    rows = list(bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}` WHERE {where}").result())
     return int(rows[0]["n"])
 
 
@@ -152,7 +152,11 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
         print("6/7 waiting for every message to become a prediction or a dead letter", flush=True)
         table = f"{endpoints.project}.{names.dataset}"
         seen = wait_for_rows([f"{table}.predictions", f"{table}.dead_letters"], expected, timeout)
-        time.sleep(5)  # let the last alert events arrive
+        print("  waiting for the fire camera's alert to close (frames are counted in capture order)", flush=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and count_rows(f"{table}.alerts", "event = 'close'") < 1:
+            time.sleep(2)
+        time.sleep(3)  # let the listener print the last events
         print("7/7 summary from BigQuery", flush=True)
         from firewatch.gcp import bigquery_client
 

@@ -1,11 +1,12 @@
 """Per-camera confirmation: k of n, hysteresis, clear-time close, cooldown, order and duplicates."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, step
+from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 NOW = T0
@@ -15,7 +16,7 @@ def obs(second, p, key=None):
     return FrameObservation(T0 + timedelta(seconds=second), key or f"cam/{second}", p, 0.5, "v1")
 
 
-def run(probs, config=ConfirmConfig(clear_seconds=3, cooldown_seconds=10), state=None, start=0):
+def run(probs, config=ConfirmConfig(clear_seconds=3, cooldown_seconds=10, reorder_seconds=0), state=None, start=0):
     state = state or CameraState()
     events = []
     for i, p in enumerate(probs):
@@ -49,15 +50,18 @@ def test_hysteresis_keeps_alert_open_at_lower_probability():
 
 
 def test_cooldown_suppresses_immediate_reopen():
-    config = ConfirmConfig(clear_seconds=2, cooldown_seconds=100)
+    config = ConfirmConfig(clear_seconds=2, cooldown_seconds=100, reorder_seconds=0)
     _, events = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9], config)
     assert [e["event"] for _, e in events] == ["open", "close"]
-    _, events = run([0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9], ConfirmConfig(clear_seconds=2, cooldown_seconds=0))
+    _, events = run(
+        [0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9],
+        ConfirmConfig(clear_seconds=2, cooldown_seconds=0, reorder_seconds=0),
+    )
     assert [e["event"] for _, e in events] == ["open", "close", "open"]
 
 
 def test_duplicates_are_ignored_and_out_of_order_frames_are_ordered():
-    config = ConfirmConfig(clear_seconds=30)
+    config = ConfirmConfig(clear_seconds=30, reorder_seconds=0)
     state = CameraState()
     # The same fire frame delivered three times must not open an alert on its own.
     for _ in range(3):
@@ -73,10 +77,54 @@ def test_duplicates_are_ignored_and_out_of_order_frames_are_ordered():
 
 def test_frame_older_than_full_window_is_late():
     state, _ = run([0.1] * 5, start=10)
-    assert step(state, "cam", obs(1, 0.99), ConfirmConfig(), now=NOW) == []
+    assert step(state, "cam", obs(1, 0.99), ConfirmConfig(reorder_seconds=0), now=NOW) == []
     assert state.late_frames == 1
 
 
 def test_config_validation():
     with pytest.raises(ValidationError, match="cannot exceed"):
         ConfirmConfig(k=6, n=5)
+
+
+EPISODE = [0.1] * 4 + [0.9] * 10 + [0.1] * 10  # frames 0..23, one second apart
+
+
+def deliver(order, config):
+    state, events = CameraState(), []
+    for second in order:
+        events += step(state, "cam", obs(second, EPISODE[second]), config, now=NOW)
+    events += flush(state, "cam", config, now=NOW)
+    return [(e["event"], e["fire_frames"], e["first_frame_at"], e["last_frame_at"]) for e in events]
+
+
+def test_out_of_order_delivery_gives_the_same_alerts_as_in_order():
+    config = ConfirmConfig(clear_seconds=5, reorder_seconds=8)
+    in_order = deliver(range(len(EPISODE)), config)
+    assert [e[:2] for e in in_order] == [("open", 3), ("update", 5), ("update", 10), ("close", 10)]
+    rng = random.Random(5)
+    for _ in range(20):
+        # Shuffle within blocks of 6 frames: arrival jitter of up to 6 s, under reorder_seconds.
+        order = []
+        for start in range(0, len(EPISODE), 6):
+            block = list(range(start, min(start + 6, len(EPISODE))))
+            rng.shuffle(block)
+            order += block
+        assert deliver(order, config) == in_order
+
+
+def test_frames_wait_for_the_watermark_and_flush_counts_the_rest():
+    config = ConfirmConfig(reorder_seconds=10)
+    state = CameraState()
+    for second in range(3):
+        assert step(state, "cam", obs(second, 0.9), config, now=NOW) == []
+    assert len(state.pending) == 3 and not state.window
+    assert [e["event"] for e in flush(state, "cam", config, now=NOW)] == ["open"]
+    assert state.pending == []
+
+
+def test_overlay_uri_is_readable_and_unique():
+    from firewatch.alerting import overlay_uri
+
+    a = overlay_uri("gs://b/explanations/", "v1", "cam-1/frame-0007.png")
+    assert a.startswith("gs://b/explanations/v1/cam-1_frame-0007-") and a.endswith(".png") and ".png.png" not in a
+    assert overlay_uri("gs://b/x", "v1", "cam/a_b") != overlay_uri("gs://b/x", "v1", "cam/a/b")

@@ -83,7 +83,7 @@ def test_explain_frames_writes_pngs_rows_and_dead_letters(tmp_path: Path, toy_mo
         with Image.open(row["overlay_uri"]) as picture:
             assert picture.format == "PNG" and picture.width >= 2 * 256
     pngs = sorted(p.name for p in (tmp_path / "explanations" / "toy-v1").glob("*.png"))
-    assert pngs == ["cam-1_f1.png", "cam-1_f2.png"]
+    assert pngs == sorted(Path(overlay_uri(prefix, "toy-v1", key)).name for key in ("cam-1/f1", "cam-1/f2"))
 
     assert len(dead) == 1
     check_row(dead[0], load_schema("dead_letters"), "dead_letter")
@@ -145,9 +145,13 @@ def test_overlays_go_to_gcs_and_rows_load_into_bigquery(gcp_resources, toy_model
     outputs.rows | beam.Map(json.dumps) | beam.io.WriteToText(f"{local}.rows")
     pipeline.run().wait_until_finish()
     (row,) = _read_lines(f"{local}.rows")
-    assert row["overlay_uri"] == f"{prefix}/toy-v1/cam-1_g1.png"
+    assert row["overlay_uri"] == overlay_uri(prefix, "toy-v1", "cam-1/g1")
 
-    blob = gcp.storage_client().bucket(gcp_resources.frames_bucket).blob("explanations/toy-v1/cam-1_g1.png")
+    blob = (
+        gcp.storage_client()
+        .bucket(gcp_resources.frames_bucket)
+        .blob(row["overlay_uri"].split(f"gs://{gcp_resources.frames_bucket}/", 1)[1])
+    )
     with Image.open(io.BytesIO(blob.download_as_bytes())) as picture:
         assert picture.format == "PNG" and picture.width >= 512
 
