@@ -92,7 +92,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
     from firewatch.publish import CameraSource, publish_cameras
     from firewatch.query import print_rows
     from infra import stack
-    from infra.resources import ResourceNames, apply
+    from infra.resources import ResourceNames, apply, destroy
     from model.demo import ensure_demo_model
     from streaming.local import start_stream, stop_stream
 
@@ -102,7 +102,8 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
     endpoints = stack.up()
     os.environ.update({k: v for k, v in endpoints.env().items()})
     names = ResourceNames(project=endpoints.project)
-    print("2/7 resources: topics, subscriptions, dataset, tables, bucket", flush=True)
+    print("2/7 resources: fresh topics, subscriptions, dataset, tables, bucket on the emulators", flush=True)
+    destroy(names)  # local emulators only: every demo run starts from empty tables
     apply(names)
     print("3/7 demo model (trained on synthetic data the first time, ~2 min)", flush=True)
     model_dir = ensure_demo_model(workdir / "demo-model")
