@@ -23,6 +23,10 @@ setup(
         "pydantic>=2",
         "pillow",
         "numpy",
+        # explanations on workers: Integrated Gradients + XRAI (saliency uses scikit-image/scipy)
+        "saliency==0.2.1",
+        "scikit-image",
+        "scipy",
     ],
     entry_points={"console_scripts": ["firewatch=firewatch.cli:main"]},
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -22,6 +23,7 @@ from PIL import Image
 
 from firewatch.alerts import listen
 from firewatch.gcp import bigquery_client, publisher_client, storage_client
+from firewatch.publish import CameraSource, publish_cameras
 from infra import resources
 from model.synth import render_fire_frame, render_negative_frame
 from streaming.local import group_alive, start_stream, stop_stream
@@ -72,14 +74,16 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
     for i, data in enumerate(fire_camera):
         frame("cam-fire", i, data)
     frame("cam-fire", 6, fire_camera[6])  # a redelivery: a row, but counted once by confirmation
-    for i in range(12):  # a clear camera with hard negatives
-        frame("cam-clear", i, png(render_negative_frame(rng)))
+    # A clear camera with hard negatives, published by our client from a folder of frames.
+    clear_dir = tmp_path_factory.mktemp("cam-clear")
+    for i in range(12):
+        (clear_dir / f"{i:03d}.png").write_bytes(png(render_negative_frame(rng)))
     # The same fire frame as bytes and as a gs:// URI.
     same = png(render_fire_frame(rng)[0])
     blobs.blob("cam-same/frame.png").upload_from_string(same, content_type="image/png")
     frame("cam-same", 0, same)
     frame("cam-same", 1, json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}).encode())
-    good = len(messages)
+    good = len(messages) + 12 + 1  # + the clear camera's folder + one frame sent by the gcloud CLI
     # Every kind of bad input, with the dead-letter (stage, error_type) it must produce.
     big = np.zeros((1100, 1000, 3), dtype=np.uint8)
     bad = [
@@ -128,18 +132,40 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
     try:
         for data, attrs in messages:
             publisher.publish(topic, data, **attrs).result(timeout=30)
+        report = publish_cameras(
+            [CameraSource("cam-clear", [clear_dir])], topic=names.frames_topic, project=project, fast=True, start=t0
+        )
+        assert report.total == 12
+        # The contract is the documented message, not our client: the gcloud CLI works too.
+        subprocess.run(
+            [
+                "gcloud",
+                "pubsub",
+                "topics",
+                "publish",
+                names.frames_topic,
+                f"--project={project}",
+                "--message",
+                json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}),
+                "--attribute",
+                "camera_id=cam-gcloud,frame_id=by-gcloud",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         dataset = f"{project}.{names.dataset}"
         deadline = time.monotonic() + 300
         total = 0
         while time.monotonic() < deadline and process.poll() is None:
             total = count(f"{dataset}.predictions") + count(f"{dataset}.dead_letters")
-            if total >= len(messages):
+            if total >= len(messages) + 13:
                 break
             time.sleep(2)
         # Explanations run on their own branch; give them time to land.
-        expected_fire = 7
         while time.monotonic() < deadline and process.poll() is None:
-            if count(f"{dataset}.explanations") >= expected_fire:
+            fire = count(f"{dataset}.predictions", "label = 'fire'")
+            if fire and count(f"{dataset}.explanations") >= fire:
                 break
             time.sleep(2)
         # Frames still in the reorder buffer are counted when the camera's flush timer fires.
@@ -153,9 +179,9 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
     yield {
         "names": names,
         "dataset": dataset,
-        "published": len(messages),
         "good": good,
         "bad": bad,
+        "published": len(messages) + 13,
         "alerts": alerts,
         "stopped": stopped,
         "alive_after": group_alive(process),
@@ -200,6 +226,9 @@ def test_same_frame_as_bytes_and_as_uri_scores_the_same(streaming_run):
     assert len(same) == 2 and same[0]["source_uri"] is None and same[1]["source_uri"].startswith("gs://")
     assert same[0]["content_sha256"] == same[1]["content_sha256"]
     assert same[0]["fire_probability"] == pytest.approx(same[1]["fire_probability"], abs=1e-6)
+    by_gcloud = rows(f"SELECT fire_probability, content_sha256 FROM `{ds}.predictions` WHERE camera_id = 'cam-gcloud'")
+    assert len(by_gcloud) == 1 and by_gcloud[0]["content_sha256"] == same[0]["content_sha256"]
+    assert by_gcloud[0]["fire_probability"] == pytest.approx(same[0]["fire_probability"], abs=1e-6)
 
 
 def test_fire_frames_are_explained_with_overlays_in_gcs(streaming_run):
