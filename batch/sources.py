@@ -13,7 +13,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import apache_beam as beam
-from apache_beam import pvalue
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
@@ -23,10 +22,10 @@ from firewatch.contract import (
     FrameRequest,
     MessageLimits,
     check_uri,
+    describe_error,
     parse_rfc3339,
 )
-from firewatch.rows import dead_letter_row
-from firewatch.transforms import DEAD
+from firewatch.transforms import DEAD, dead_letter
 
 MODE = "batch"
 FALLBACK_CAMERA = "batch"
@@ -80,32 +79,26 @@ class ReadImageFile(beam.DoFn):
         path = metadata.path
         camera = camera_for(path, self._camera)
         if metadata.size_in_bytes > self._limits.max_object_bytes:
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_row(
-                    stage="read",
-                    reason=f"{path} is {metadata.size_in_bytes} bytes, above {self._limits.max_object_bytes}",
-                    error_type="object_too_large",
-                    mode=MODE,
-                    source_uri=path,
-                    camera_id=camera,
-                ),
+            yield dead_letter(
+                stage="read",
+                reason=f"{path} is {metadata.size_in_bytes} bytes, above {self._limits.max_object_bytes}",
+                error_type="object_too_large",
+                mode=MODE,
+                source_uri=path,
+                camera_id=camera,
             )
             return
         try:
             with FileSystems.open(path) as handle:
                 data = handle.read()
         except Exception as exc:  # noqa: BLE001
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_row(
-                    stage="read",
-                    reason=f"could not read {path}: {exc}"[:2000],
-                    error_type=type(exc).__name__,
-                    mode=MODE,
-                    source_uri=path,
-                    camera_id=camera,
-                ),
+            yield dead_letter(
+                stage="read",
+                reason=f"could not read {path}: {exc}"[:2000],
+                error_type=type(exc).__name__,
+                mode=MODE,
+                source_uri=path,
+                camera_id=camera,
             )
             return
         yield FrameRequest(camera_id=camera, frame_id=path, image_bytes=data, uri=path)
@@ -126,15 +119,12 @@ class ParseRecord(beam.DoFn):
             source = _text(record["source_path"]) or None
             frame_id = _text(record["id"]) or None
         except Exception as exc:  # noqa: BLE001 - a damaged record is a dead letter, not a crash
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_row(
-                    stage="read",
-                    reason=f"not a Firewatch TFRecord example: {exc}"[:2000],
-                    error_type=type(exc).__name__,
-                    mode=MODE,
-                    payload=serialized,
-                ),
+            yield dead_letter(
+                stage="read",
+                reason=f"not a Firewatch TFRecord example: {exc}"[:2000],
+                error_type=type(exc).__name__,
+                mode=MODE,
+                payload=serialized,
             )
             return
         camera = self._camera or (camera_for(source, None) if source else FALLBACK_CAMERA)
@@ -169,18 +159,14 @@ class QueryUris(beam.DoFn):
                     camera_id=camera, frame_id=values.get("frame_id") or uri, uri=uri, captured_at=captured
                 )
             except (ContractError, ValueError) as exc:
-                reason = exc.reason if isinstance(exc, ContractError) else str(exc)
-                rule = exc.rule if isinstance(exc, ContractError) else type(exc).__name__
-                yield pvalue.TaggedOutput(
-                    DEAD,
-                    dead_letter_row(
-                        stage="validate",
-                        reason=reason,
-                        error_type=rule,
-                        mode=MODE,
-                        source_uri=uri,
-                        camera_id=camera,
-                    ),
+                rule, reason = describe_error(exc)
+                yield dead_letter(
+                    stage="validate",
+                    reason=reason,
+                    error_type=rule,
+                    mode=MODE,
+                    source_uri=uri,
+                    camera_id=camera,
                 )
 
 
@@ -194,9 +180,7 @@ class ReadFrames(beam.PTransform):
     def expand(self, pbegin):
         kind = source_kind(self._spec)
         if kind == "tfrecord":
-            pattern = (
-                self._spec.split(":", 1)[1] if self._spec.lower().startswith("tfrecord:") else self._spec
-            )
+            pattern = self._spec.split(":", 1)[1] if self._spec.lower().startswith("tfrecord:") else self._spec
             parsed = (
                 pbegin
                 | "ReadTFRecords" >> beam.io.ReadFromTFRecord(pattern)
@@ -208,16 +192,13 @@ class ReadFrames(beam.PTransform):
                 pbegin
                 | "Query" >> beam.Create([sql])
                 | "QueryUris"
-                >> beam.ParDo(QueryUris(self._project or "", self._limits, self._camera)).with_outputs(
-                    DEAD, main="ok"
-                )
+                >> beam.ParDo(QueryUris(self._project or "", self._limits, self._camera)).with_outputs(DEAD, main="ok")
             )
         else:
             parsed = (
                 pbegin
                 | "Match" >> fileio.MatchFiles(image_pattern(self._spec))
                 | "Spread" >> beam.Reshuffle()
-                | "ReadFiles"
-                >> beam.ParDo(ReadImageFile(self._limits, self._camera)).with_outputs(DEAD, main="ok")
+                | "ReadFiles" >> beam.ParDo(ReadImageFile(self._limits, self._camera)).with_outputs(DEAD, main="ok")
             )
         return {"requests": parsed.ok, "dead_letters": parsed[DEAD]}

@@ -36,6 +36,13 @@ class ContractError(ValueError):
         self.reason = reason
 
 
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(rule, reason) for a dead letter: the contract's own words, or the exception's."""
+    if isinstance(exc, ContractError):
+        return exc.rule, exc.reason
+    return type(exc).__name__, str(exc)[:2000]
+
+
 class MessageLimits(BaseModel):
     """Limits applied to every message before anything is fetched or decoded."""
 
@@ -44,9 +51,7 @@ class MessageLimits(BaseModel):
     max_message_bytes: int = Field(PUBSUB_MAX_MESSAGE_BYTES, gt=0)
     max_object_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest gs:// object fetched")
     max_pixels: int = Field(40_000_000, gt=0, description="largest decoded image (width x height)")
-    allowed_buckets: tuple[str, ...] = Field(
-        ("firewatch-frames",), description="buckets whose objects may be fetched"
-    )
+    allowed_buckets: tuple[str, ...] = Field(("firewatch-frames",), description="buckets whose objects may be fetched")
 
 
 class FrameRequest(BaseModel):
@@ -119,9 +124,7 @@ def parse_message(
     data = data or b""
     attributes = dict(attributes or {})
     if len(data) > limits.max_message_bytes:
-        raise ContractError(
-            "message_too_large", f"message data is {len(data)} bytes, above {limits.max_message_bytes}"
-        )
+        raise ContractError("message_too_large", f"message data is {len(data)} bytes, above {limits.max_message_bytes}")
     if "bucketId" in attributes and "objectId" in attributes:
         fields = _from_storage_notification(data, attributes, limits)
     else:
@@ -131,9 +134,7 @@ def parse_message(
     if not camera_id:
         raise ContractError("missing_camera_id", "attribute camera_id is required")
     if not CAMERA_ID_PATTERN.match(camera_id):
-        raise ContractError(
-            "bad_camera_id", f"camera_id {camera_id!r} must be 1-128 of letters, digits and . _ : @ -"
-        )
+        raise ContractError("bad_camera_id", f"camera_id {camera_id!r} must be 1-128 of letters, digits and . _ : @ -")
     frame_id = fields.pop("frame_id", None) or attributes.get("frame_id")
     if frame_id is not None and not FRAME_ID_PATTERN.match(frame_id):
         raise ContractError("bad_frame_id", "frame_id must be 1-256 printable characters")
@@ -143,9 +144,7 @@ def parse_message(
         try:
             captured_at = parse_rfc3339(captured_raw)
         except ValueError as exc:
-            raise ContractError(
-                "bad_captured_at", f"captured_at {captured_raw!r} is not RFC 3339 ({exc})"
-            ) from None
+            raise ContractError("bad_captured_at", f"captured_at {captured_raw!r} is not RFC 3339 ({exc})") from None
     return FrameRequest(
         camera_id=camera_id,
         frame_id=frame_id,
@@ -165,9 +164,7 @@ def _from_frame_message(data: bytes, attributes: dict[str, str], limits: Message
         try:
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ContractError(
-                "bad_json", f"message data looks like JSON but does not parse: {exc}"
-            ) from None
+            raise ContractError("bad_json", f"message data looks like JSON but does not parse: {exc}") from None
         if not isinstance(body, dict) or "uri" not in body:
             raise ContractError("bad_json", 'a JSON message body must be {"uri": "gs://bucket/object"}')
         fields: dict[str, Any] = {"uri": check_uri(body["uri"], limits)}
@@ -178,9 +175,7 @@ def _from_frame_message(data: bytes, attributes: dict[str, str], limits: Message
     return {"image_bytes": data}
 
 
-def _from_storage_notification(
-    data: bytes, attributes: dict[str, str], limits: MessageLimits
-) -> dict[str, Any]:
+def _from_storage_notification(data: bytes, attributes: dict[str, str], limits: MessageLimits) -> dict[str, Any]:
     event = attributes.get("eventType", "OBJECT_FINALIZE")
     if event != "OBJECT_FINALIZE":
         raise ContractError("ignored_event", f"storage notification {event} is not an object finalize")

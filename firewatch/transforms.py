@@ -21,7 +21,7 @@ import numpy as np
 from apache_beam import pvalue
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
-from firewatch.contract import ContractError, FrameRequest, MessageLimits, parse_message
+from firewatch.contract import FrameRequest, MessageLimits, describe_error, parse_message
 from firewatch.explain import ExplainConfig, should_explain
 from firewatch.explain_transform import ExplainFrames, sample_value
 from firewatch.imaging import DecodeLimits, decode_image, to_model_input
@@ -56,6 +56,11 @@ class ModelInfo:
         return cls(model_dir, meta.model_version, meta.image_size, meta.threshold)
 
 
+def dead_letter(**fields: Any) -> pvalue.TaggedOutput:
+    """A dead-letter row on the DEAD output (fields as for `firewatch.rows.dead_letter_row`)."""
+    return pvalue.TaggedOutput(DEAD, dead_letter_row(**fields))
+
+
 def as_utc_datetime(value: Any) -> datetime | None:
     """A Pub/Sub publish time as an aware UTC datetime, whatever the runner hands over
     (a Beam Timestamp, a protobuf Timestamp, or a datetime subclass)."""
@@ -84,18 +89,15 @@ class ParsePubsubMessages(beam.DoFn):
             publish_time = as_utc_datetime(getattr(message, "publish_time", None))
             yield parse_message(data, attributes, self._limits, message_id=message_id, publish_time=publish_time)
         except Exception as exc:  # noqa: BLE001 - no message may stop the stream
-            rule, reason = (exc.rule, exc.reason) if isinstance(exc, ContractError) else (type(exc).__name__, str(exc))
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_row(
-                    stage="validate",
-                    reason=reason,
-                    error_type=rule,
-                    mode=self._mode,
-                    payload=data,
-                    attributes=attributes,
-                    message_id=message_id,
-                ),
+            rule, reason = describe_error(exc)
+            yield dead_letter(
+                stage="validate",
+                reason=reason,
+                error_type=rule,
+                mode=self._mode,
+                payload=data,
+                attributes=attributes,
+                message_id=message_id,
             )
 
 
