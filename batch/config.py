@@ -24,9 +24,7 @@ class BatchConfig(BaseModel):
     )
     output: str = Field(..., description="folder / gs:// prefix for JSONL or Parquet files, or 'bigquery'")
     output_format: Literal["jsonl", "parquet"] = Field("jsonl", description="file format for a folder sink")
-    camera_id: str | None = Field(
-        None, description="camera id for the rows (default: the file's folder name)"
-    )
+    camera_id: str | None = Field(None, description="camera id for the rows (default: the file's folder name)")
     project: str | None = Field(None, description="Google Cloud project (default: from the environment)")
     dataset: str = Field("firewatch", description="BigQuery dataset (sink 'bigquery')")
     predictions_table: str = Field("predictions", description="table for one row per image")

@@ -43,9 +43,7 @@ class BatchSummary:
 
 
 def _counter(result, name: str) -> int:
-    found = result.metrics().query(MetricsFilter().with_namespace(graph.NAMESPACE).with_name(name))[
-        "counters"
-    ]
+    found = result.metrics().query(MetricsFilter().with_namespace(graph.NAMESPACE).with_name(name))["counters"]
     return int(sum(c.committed if c.committed is not None else c.attempted for c in found))
 
 

@@ -34,11 +34,7 @@ def listen(
     from firewatch.gcp import subscriber_client
 
     subscriber = subscriber_client()
-    path = (
-        subscription
-        if subscription.startswith("projects/")
-        else subscriber.subscription_path(project, subscription)
-    )
+    path = subscription if subscription.startswith("projects/") else subscriber.subscription_path(project, subscription)
     received = 0
     done = threading.Event()
     lock = threading.Lock()

@@ -20,9 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pub.add_argument("--fps", type=float, default=1.0, help="frames per second per camera (default 1)")
     pub.add_argument("--as-uri", action="store_true", help='upload to GCS and publish {"uri": ...}')
     pub.add_argument("--bucket", default="firewatch-frames", help="bucket for --as-uri")
-    pub.add_argument(
-        "--fast", action="store_true", help="do not wait between frames (captured_at still spaced)"
-    )
+    pub.add_argument("--fast", action="store_true", help="do not wait between frames (captured_at still spaced)")
     pub.set_defaults(func=_publish)
 
     alerts = subparsers.add_parser("alerts", help="print fire alerts live from the alert subscription")

@@ -62,9 +62,7 @@ def inspect_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> tuple[s
     if fmt not in ACCEPTED_FORMATS:
         raise ImageError(f"unsupported image format {fmt}; accepted: {sorted(ACCEPTED_FORMATS)}")
     if width * height > limits.max_pixels:
-        raise ImageError(
-            f"image has {width}x{height}={width * height} pixels, above the limit of {limits.max_pixels}"
-        )
+        raise ImageError(f"image has {width}x{height}={width * height} pixels, above the limit of {limits.max_pixels}")
     if min(width, height) < limits.min_side:
         raise ImageError(f"image is {width}x{height}, smaller than {limits.min_side} pixels on a side")
     return fmt, width, height

@@ -59,11 +59,7 @@ def add_config_arguments(
         flag = "--" + dest.replace("_", "-")
         scalar, is_list = _base_type(field.annotation)
         help_text = field.description or ""
-        if (
-            field.default is not None
-            and not callable(field.default)
-            and str(field.default) != "PydanticUndefined"
-        ):
+        if field.default is not None and not callable(field.default) and str(field.default) != "PydanticUndefined":
             help_text += f" (default: {field.default})"
         kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text.strip()}
         if scalar is bool:

@@ -71,9 +71,7 @@ def _sequence_frames(path: Path) -> Iterator[SourceFrame]:
 
         frames = iio.imiter(path)
         for i, pixels in enumerate(frames):
-            yield SourceFrame(
-                f"{path.stem}-{i:05d}.png", _png(Image.fromarray(pixels).convert("RGB")), "image/png"
-            )
+            yield SourceFrame(f"{path.stem}-{i:05d}.png", _png(Image.fromarray(pixels).convert("RGB")), "image/png")
     except Exception as exc:  # noqa: BLE001 - no video plugin: say what to do
         raise SourceError(
             f"cannot read video {path} ({exc}); install imageio-ffmpeg, or extract frames to a folder"
