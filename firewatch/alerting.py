@@ -80,6 +80,24 @@ class ConfirmFire(beam.DoFn):
         yield from events
 
 
+def dead_letter_message(row: dict[str, Any]) -> PubsubMessage:
+    """A dead letter for the dead-letter topic: the original payload and attributes (so a fixed
+    message can be replayed to the frames topic) plus why it was rejected."""
+    import base64
+
+    attributes = json.loads(row["attributes_json"]) if row.get("attributes_json") else {}
+    attributes.update(
+        firewatch_stage=row["stage"],
+        firewatch_reason=row["reason"][:1000],  # Pub/Sub attribute values are at most 1024 bytes
+        firewatch_error_type=row.get("error_type") or "",
+    )
+    if row.get("payload_base64"):
+        data = base64.b64decode(row["payload_base64"])
+    else:  # payload too large to keep, or a failure after the payload was dropped: the row itself
+        data = json.dumps(row, sort_keys=True).encode("utf-8")
+    return PubsubMessage(data, attributes)
+
+
 def to_pubsub_message(event: dict[str, Any]) -> PubsubMessage:
     attributes = {"camera_id": event["camera_id"], "event": event["event"], "alert_id": event["alert_id"]}
     return PubsubMessage(json.dumps(event, sort_keys=True).encode("utf-8"), attributes)

@@ -17,6 +17,9 @@ class StreamingConfig(BaseModel):
     project: str | None = Field(None, description="Google Cloud project (default: from the environment)")
     subscription: str = Field("frames-sub", description="frames subscription (name or full path)")
     alerts_topic: str = Field("alerts", description="topic for alert events (name or full path)")
+    dead_letter_topic: str = Field(
+        "dead-letters", description="topic that also receives every dead letter (empty: table only)"
+    )
     dataset: str = Field("firewatch", description="BigQuery dataset")
     predictions_table: str = Field("predictions", description="table for one row per frame")
     dead_letters_table: str = Field("dead_letters", description="table for rejected messages")
@@ -55,6 +58,9 @@ class StreamingConfig(BaseModel):
 
     def alerts_topic_path(self) -> str:
         return _path(self.alerts_topic, self.resolved_project(), "topics")
+
+    def dead_letter_topic_path(self) -> str | None:
+        return _path(self.dead_letter_topic, self.resolved_project(), "topics") if self.dead_letter_topic else None
 
 
 def _path(name: str, project: str, kind: str) -> str:

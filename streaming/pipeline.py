@@ -2,7 +2,8 @@
 
 ReadFromPubSub (with attributes) -> validate -> ScoreFrames (fetch, decode, RunInference,
 postprocess) -> predictions table; every failure -> dead_letters table; predictions ->
-per-camera confirmation -> alert topic + alerts table; fire frames -> explanations on a
+per-camera confirmation -> alert topic + alerts table; dead letters -> dead_letters table +
+dead-letter topic (original payload and attributes, plus the reason, ready to replay); fire frames -> explanations on a
 separate branch (explanations table + overlay PNGs), so explaining never holds up rows or
 alerts. The same graph runs on the local runner (emulators) and on Dataflow.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from firewatch.alerting import ConfirmAndAlert, to_pubsub_message
+from firewatch.alerting import ConfirmAndAlert, dead_letter_message, to_pubsub_message
 from firewatch.bigquery_io import WriteToBigQueryRows
 from firewatch.transforms import DEAD, ExplainScored, ModelInfo, ParsePubsubMessages, ScoreFrames
 from streaming.config import StreamingConfig
@@ -52,8 +53,11 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         explained["rows"] | "WriteExplanations" >> WriteToBigQueryRows(cfg.table(cfg.explanations_table))
         dead.append(explained["dead_letters"])
 
-    (
-        tuple(dead)
-        | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteToBigQueryRows(cfg.table(cfg.dead_letters_table))
-    )
+    dead_letters = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
+    dead_letters | "WriteDeadLetters" >> WriteToBigQueryRows(cfg.table(cfg.dead_letters_table))
+    if cfg.dead_letter_topic_path():
+        (
+            dead_letters
+            | "DeadLetterMessage" >> beam.Map(dead_letter_message)
+            | "PublishDeadLetters" >> beam.io.WriteToPubSub(cfg.dead_letter_topic_path(), with_attributes=True)
+        )

@@ -52,3 +52,27 @@ def test_dead_letter_row_keeps_payload_and_attributes():
     assert base64.b64decode(row["payload_base64"]) == b"xyz" and row["camera_id"] == "c"
     big = dead_letter_row(stage="validate", reason="big", mode="batch", payload=b"x" * (MAX_INLINE_PAYLOAD + 1))
     assert big["payload_base64"] is None and big["payload_size"] == MAX_INLINE_PAYLOAD + 1
+
+
+def test_dead_letter_message_keeps_the_original_for_replay():
+    from firewatch.alerting import dead_letter_message
+
+    row = dead_letter_row(
+        stage="decode",
+        reason="corrupt PNG data",
+        error_type="ImageError",
+        mode="streaming",
+        payload=b"\x89PNG broken",
+        attributes={"camera_id": "c", "frame_id": "7"},
+    )
+    message = dead_letter_message(row)
+    assert message.data == b"\x89PNG broken"
+    assert message.attributes == {
+        "camera_id": "c",
+        "frame_id": "7",
+        "firewatch_stage": "decode",
+        "firewatch_reason": "corrupt PNG data",
+        "firewatch_error_type": "ImageError",
+    }
+    no_payload = dead_letter_message(dead_letter_row(stage="explain", reason="x" * 3000, mode="batch"))
+    assert json.loads(no_payload.data)["stage"] == "explain" and len(no_payload.attributes["firewatch_reason"]) == 1000

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from firewatch.alerts import listen
-from firewatch.gcp import bigquery_client, publisher_client, storage_client
+from firewatch.gcp import bigquery_client, publisher_client, storage_client, subscriber_client
 from firewatch.publish import CameraSource, publish_cameras
 from infra import resources
 from model.synth import render_fire_frame, render_negative_frame
@@ -116,6 +116,8 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
             names.frames_subscription,
             "--alerts-topic",
             names.alerts_topic,
+            "--dead-letter-topic",
+            names.dead_letter_topic,
             "--dataset",
             names.dataset,
             "--allowed-buckets",
@@ -174,6 +176,14 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
                 break
             time.sleep(2)
         listen(names.alerts_subscription, project, alerts.append, timeout=8)
+        dead_messages: list = []
+        subscriber = subscriber_client()
+        dead_path = subscriber.subscription_path(project, names.dead_letter_subscription)
+        while len(dead_messages) < len(bad):
+            pulled = subscriber.pull(subscription=dead_path, max_messages=20, timeout=30).received_messages
+            if not pulled:
+                break
+            dead_messages += [m.message for m in pulled]
     finally:
         stopped = stop_stream(process)
     yield {
@@ -183,6 +193,7 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
         "bad": bad,
         "published": len(messages) + 13,
         "alerts": alerts,
+        "dead_messages": dead_messages,
         "stopped": stopped,
         "alive_after": group_alive(process),
         "log": log,
@@ -248,3 +259,12 @@ def test_fire_frames_are_explained_with_overlays_in_gcs(streaming_run):
 
 def test_stopping_leaves_no_process_behind(streaming_run):
     assert streaming_run["stopped"] and not streaming_run["alive_after"]
+
+
+def test_dead_letters_are_published_for_replay(streaming_run):
+    messages = streaming_run["dead_messages"]
+    assert sorted(m.attributes["firewatch_error_type"] for m in messages) == sorted(
+        expected[1] for _, _, expected in streaming_run["bad"]
+    )
+    corrupt = next(m for m in messages if m.data.startswith(b"\x89PNG\r\n\x1a\n corrupt"))
+    assert corrupt.attributes["camera_id"] == "cam-bad" and corrupt.attributes["firewatch_stage"] == "decode"
