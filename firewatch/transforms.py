@@ -11,6 +11,7 @@ sources emit `FrameRequest`s (or dead letters) directly.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -172,8 +173,9 @@ class DecodeFrames(beam.DoFn):
                 ),
             )
             return
-        light = request.model_copy(update={"image_bytes": None})  # pixels travel, bytes need not
-        frame = ScoredFrame(light, sha256_hex(data), decoded.width, decoded.height)
+        # The encoded bytes stay with the frame (no copy: the same object): an explained frame
+        # shows its original in the overlay, and a frame the model fails on keeps its payload.
+        frame = ScoredFrame(request, sha256_hex(data), decoded.width, decoded.height)
         yield frame, model_input
 
 
@@ -197,7 +199,28 @@ class Postprocess(beam.DoFn):
         )
         yield row
         if self._explain is not None and should_explain(row["label"], sample_value(row["frame_key"]), self._explain):
-            yield pvalue.TaggedOutput(EXPLAIN, (row, np.asarray(result.example)))
+            model_input = np.asarray(result.example)
+            original = preview_pixels(frame.request.image_bytes)
+            yield pvalue.TaggedOutput(EXPLAIN, (row, model_input) if original is None else (row, model_input, original))
+
+
+PREVIEW_MAX_SIDE = 640
+
+
+def preview_pixels(data: bytes | None, max_side: int = PREVIEW_MAX_SIDE) -> np.ndarray | None:
+    """The original frame, at most `max_side` pixels on a side, for the explanation overlay."""
+    if not data:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale directly
+            picture = image.convert("RGB")
+            picture.thumbnail((max_side, max_side))
+            return np.asarray(picture)
+    except Exception:  # noqa: BLE001 - the overlay then shows the model's view instead
+        return None
 
 
 def failed_inference_rows(element: tuple[list[tuple[ScoredFrame, np.ndarray]], Exception], mode: str):

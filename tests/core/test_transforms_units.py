@@ -27,3 +27,18 @@ def test_parse_turns_contract_errors_and_surprises_into_dead_letters():
     assert isinstance(bad[0], pvalue.TaggedOutput) and bad[0].value["error_type"] == "empty_data"
     weird = list(fn.process(PubsubMessage(b"x", {"camera_id": "c"}, message_id="3", publish_time="not a time")))
     assert weird[0].value["stage"] == "validate" and weird[0].value["error_type"] == "ValueError"
+
+
+def test_preview_is_the_original_frame_scaled_down():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from firewatch.transforms import preview_pixels
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((900, 1600, 3), (200, 80, 10), np.uint8)).save(buffer, format="JPEG")
+    preview = preview_pixels(buffer.getvalue())
+    assert preview.shape == (360, 640, 3) and abs(int(preview[0, 0, 0]) - 200) < 8
+    assert preview_pixels(b"not an image") is None and preview_pixels(None) is None
