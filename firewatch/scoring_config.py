@@ -1,0 +1,50 @@
+"""Settings every scoring job shares (model, limits, BigQuery tables, explanations).
+
+`StreamingConfig` and `BatchConfig` extend this base, so each job still has exactly one
+pydantic model (mapped 1:1 to its flags and flex-template parameters) and the shared fields
+are declared once.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from firewatch.contract import MessageLimits
+from firewatch.explain import ExplainConfig
+
+
+class ScoringConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    model: str = Field(..., description="exported model directory (local path or gs://)")
+    project: str | None = Field(None, description="Google Cloud project (default: from the environment)")
+    dataset: str = Field("firewatch", description="BigQuery dataset")
+    predictions_table: str = Field("predictions", description="table for one row per frame")
+    dead_letters_table: str = Field("dead_letters", description="table for rejected inputs")
+    explanations_table: str = Field("explanations", description="table for explanations")
+    allowed_buckets: tuple[str, ...] = Field(("firewatch-frames",), description="buckets gs:// URIs may use")
+    max_object_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest image object or file read")
+    max_pixels: int = Field(40_000_000, gt=0, description="largest image (pixels) decoded")
+    max_batch_size: int = Field(32, ge=1, le=1024, description="RunInference batch size ceiling")
+    explain: bool = Field(True, description="compute explanations for fire frames")
+    explanation: ExplainConfig = Field(default_factory=ExplainConfig)
+
+    def message_limit(self) -> int:
+        """Largest input message; a job whose messages are not the image itself overrides it."""
+        return self.max_object_bytes
+
+    def limits(self) -> MessageLimits:
+        return MessageLimits(
+            max_message_bytes=self.message_limit(),
+            max_object_bytes=self.max_object_bytes,
+            max_pixels=self.max_pixels,
+            allowed_buckets=self.allowed_buckets,
+        )
+
+    def resolved_project(self) -> str:
+        from firewatch.gcp import project_id
+
+        return project_id(self.project)
+
+    def table(self, name: str) -> str:
+        return f"{self.resolved_project()}.{self.dataset}.{name}"
