@@ -37,20 +37,21 @@ class SourceFrame:
     content_type: str
 
 
-def iter_source(path: Path) -> Iterator[SourceFrame]:
-    """Frames of one source: a file, a folder of images, or an animated image / video."""
+def iter_source(path: Path, fps: float | None = None) -> Iterator[SourceFrame]:
+    """Frames of one source: a file, a folder of images, or an animated image / video
+    (a video is sampled at `fps` frames per second of its own time)."""
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES)
         if not files:
             raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         for file in files:
-            yield from iter_source(file)
+            yield from iter_source(file, fps)
         return
     if not path.is_file():
         raise SourceError(f"{path} does not exist")
     suffix = path.suffix.lower()
     if suffix in SEQUENCE_SUFFIXES:
-        yield from _sequence_frames(path)
+        yield from _sequence_frames(path, fps)
     elif suffix in IMAGE_SUFFIXES:
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         yield SourceFrame(path.name, path.read_bytes(), content_type)
@@ -58,7 +59,8 @@ def iter_source(path: Path) -> Iterator[SourceFrame]:
         raise SourceError(f"{path}: unsupported file type {suffix or '(none)'}")
 
 
-def _sequence_frames(path: Path) -> Iterator[SourceFrame]:
+def _sequence_frames(path: Path, fps: float | None) -> Iterator[SourceFrame]:
+    """Frames of an animated image or a video; a video is sampled at `fps` (its own rate if None)."""
     from PIL import Image, ImageSequence
 
     if path.suffix.lower() == ".gif":
@@ -69,13 +71,17 @@ def _sequence_frames(path: Path) -> Iterator[SourceFrame]:
     try:
         import imageio.v3 as iio
 
+        native = float(iio.immeta(path).get("fps") or 0) or None
         frames = iio.imiter(path)
+        step = max(1.0, native / fps) if native and fps else 1.0
+        next_index = 0.0
         for i, pixels in enumerate(frames):
+            if i + 1e-9 < next_index:
+                continue
+            next_index += step
             yield SourceFrame(f"{path.stem}-{i:05d}.png", _png(Image.fromarray(pixels).convert("RGB")), "image/png")
-    except Exception as exc:  # noqa: BLE001 - no video plugin: say what to do
-        raise SourceError(
-            f"cannot read video {path} ({exc}); install imageio-ffmpeg, or extract frames to a folder"
-        ) from None
+    except Exception as exc:  # noqa: BLE001 - unreadable video: say what to do
+        raise SourceError(f"cannot read video {path} ({exc}); extract its frames to a folder instead") from None
 
 
 def _png(image) -> bytes:
@@ -126,7 +132,7 @@ def publish_cameras(
 
     if fps <= 0:
         raise SourceError("fps must be positive")
-    frames = {s.camera_id: [f for p in s.paths for f in iter_source(p)] for s in sources}
+    frames = {s.camera_id: [f for p in s.paths for f in iter_source(p, fps)] for s in sources}
     total = sum(len(v) for v in frames.values())
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)

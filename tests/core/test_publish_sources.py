@@ -49,3 +49,18 @@ def test_attributes_follow_the_contract():
     request = parse_message(png("red"), attrs)
     assert request.camera_id == "cam-1" and request.frame_id == "f.png"
     assert request.captured_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_video_is_sampled_at_the_requested_fps(tmp_path):
+    import imageio.v3 as iio
+    import numpy as np
+
+    clip = np.stack([np.full((32, 32, 3), 8 * i, np.uint8) for i in range(20)])  # 2 s at 10 fps
+    path = tmp_path / "clip.mp4"
+    iio.imwrite(path, clip, fps=10, codec="libx264", macro_block_size=1)
+    every = list(iter_source(path))
+    assert len(every) == 20
+    sampled = list(iter_source(path, fps=2))
+    assert [f.name for f in sampled] == [f"clip-{i:05d}.png" for i in range(0, 20, 5)]
+    brightness = [np.asarray(Image.open(io.BytesIO(f.data))).mean() for f in sampled]
+    assert brightness == sorted(brightness) and brightness[-1] - brightness[0] > 80
