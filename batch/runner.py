@@ -47,8 +47,29 @@ def _counter(result, name: str) -> int:
     return int(sum(c.committed if c.committed is not None else c.attempted for c in found))
 
 
+def check_input(spec: str) -> None:
+    """Fail before building the pipeline when a file input matches nothing."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from batch.sources import image_pattern, source_kind
+    from firewatch.cli import UserError
+
+    kind = source_kind(spec)
+    if kind == "bigquery":
+        return
+    pattern = spec.split(":", 1)[1] if spec.lower().startswith("tfrecord:") else spec
+    pattern = image_pattern(pattern) if kind == "images" else pattern
+    try:
+        matched = FileSystems.match([pattern])[0].metadata_list
+    except Exception as exc:  # noqa: BLE001 - e.g. a missing local folder
+        raise UserError(f"--input {spec}: cannot list it ({exc})") from None
+    if not matched:
+        raise UserError(f"--input {spec}: no files match {pattern}; check the path or glob")
+
+
 def run(cfg: BatchConfig, beam_args: Sequence[str] = ()) -> BatchSummary:
     prepare_beam_offline_auth()
+    check_input(cfg.input)
     args = list(beam_args)
     runner = None
     if not any(a.startswith("--runner") for a in args):

@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args, "passthrough", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    strays = unknown_to_beam(unknown)
+    if strays:
+        parser.error(
+            f"unrecognized arguments (neither `firewatch {args.command}` flags nor Beam pipeline options): "
+            + " ".join(strays)
+        )
     args.beam_args = unknown  # pipeline commands pass the rest to Beam's PipelineOptions
     try:
         result = args.func(args)
@@ -60,6 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"firewatch: error: {exc}", file=sys.stderr)
         return 2
     return int(result or 0)
+
+
+def unknown_to_beam(args: Sequence[str]) -> list[str]:
+    """The arguments Beam's PipelineOptions would silently discard (typos, wrong command)."""
+    if not args:
+        return []
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)  # the same parser Beam builds in get_all_options()
+    _, unknown = parser.parse_known_args(list(args))
+    return unknown
 
 
 class UserError(Exception):

@@ -51,9 +51,13 @@ class ModelInfo:
 
     @classmethod
     def read(cls, model_dir: str) -> ModelInfo:
+        from firewatch.cli import UserError
         from model.exported import read_metadata
 
-        meta = read_metadata(model_dir)
+        try:
+            meta = read_metadata(model_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(f"--model {model_dir}: {exc}") from None
         return cls(model_dir, meta.model_version, meta.image_size, meta.threshold)
 
 

@@ -42,3 +42,18 @@ def test_preview_is_the_original_frame_scaled_down():
     preview = preview_pixels(buffer.getvalue())
     assert preview.shape == (360, 640, 3) and abs(int(preview[0, 0, 0]) - 200) < 8
     assert preview_pixels(b"not an image") is None and preview_pixels(None) is None
+
+
+def test_cli_errors_a_user_can_cause(tmp_path, capsys):
+    from firewatch.cli import main
+
+    assert main(["batch", "--model", str(tmp_path), "--input", str(tmp_path / "none"), "--output", "o"]) == 2
+    assert "no files match" in capsys.readouterr().err
+    (tmp_path / "x.png").write_bytes(b"x")
+    assert main(["batch", "--model", str(tmp_path), "--input", str(tmp_path), "--output", "o"]) == 2
+    assert "is not an exported Firewatch model" in capsys.readouterr().err
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["batch", "--model", "m", "--input", "i", "--output", "o", "--confirm-k", "3"])
+    assert "(neither `firewatch batch` flags nor Beam pipeline options): --confirm-k 3" in capsys.readouterr().err
