@@ -23,8 +23,15 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         self._batch = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
 
     def load_model(self) -> Any:
+        import tensorflow as tf
+
         from model.exported import load_exported
 
+        for gpu in tf.config.list_physical_devices("GPU"):  # take GPU memory as needed, not all of it
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:  # TF already initialised the device in this process
+                pass
         return load_exported(self._model_dir)
 
     def run_inference(

@@ -26,6 +26,10 @@ class ScoringConfig(BaseModel):
     max_object_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest image object or file read")
     max_pixels: int = Field(40_000_000, gt=0, description="largest image (pixels) decoded")
     max_batch_size: int = Field(32, ge=1, le=1024, description="RunInference batch size ceiling")
+    worker_accelerator: str | None = Field(
+        None,
+        description="Dataflow GPU workers, e.g. type:nvidia-l4;count:1 (needs a TF-GPU container image)",
+    )
     explain: bool = Field(True, description="compute explanations for fire frames")
     explanation: ExplainConfig = Field(default_factory=ExplainConfig)
 
@@ -40,6 +44,16 @@ class ScoringConfig(BaseModel):
             max_pixels=self.max_pixels,
             allowed_buckets=self.allowed_buckets,
         )
+
+    def accelerator_args(self) -> list[str]:
+        """Beam flags for GPU workers: the accelerator (with its driver) and one SDK process per
+        worker, so the model is loaded on the GPU once rather than by every process."""
+        if not self.worker_accelerator:
+            return []
+        return [
+            f"--dataflow_service_options=worker_accelerator={self.worker_accelerator};install-nvidia-driver",
+            "--experiments=no_use_multiple_sdk_containers",
+        ]
 
     def resolved_project(self) -> str:
         from firewatch.gcp import project_id

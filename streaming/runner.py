@@ -28,7 +28,7 @@ log = logging.getLogger("firewatch.stream")
 
 
 def pipeline_options(beam_args: Sequence[str], cfg: StreamingConfig) -> PipelineOptions:
-    args = list(beam_args)
+    args = list(beam_args) + cfg.accelerator_args()
     if not any(a.startswith("--runner") for a in args):
         args.append(f"--runner={LOCAL_RUNNER}")
     options = PipelineOptions(args)

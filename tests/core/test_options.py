@@ -43,3 +43,17 @@ def test_template_parameters_match_the_flags_one_to_one():
 def test_flex_template_spelling_and_comma_lists():
     cfg = parse(["--model=gs://b/m", "--confirm_k=2", "--allowed_buckets=a,b", "--max_batch_size=8"])
     assert (cfg.model, cfg.confirm.k, cfg.allowed_buckets, cfg.max_batch_size) == ("gs://b/m", 2, ("a", "b"), 8)
+
+
+def test_worker_accelerator_becomes_dataflow_gpu_options():
+    from apache_beam.options.pipeline_options import DebugOptions, GoogleCloudOptions
+
+    from streaming.runner import pipeline_options
+
+    cfg = parse(["--model", "m", "--project", "p-test", "--worker-accelerator", "type:nvidia-l4;count:1"])
+    options = pipeline_options(["--runner=DataflowRunner"], cfg)
+    assert options.view_as(GoogleCloudOptions).dataflow_service_options == [
+        "worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver"
+    ]
+    assert "no_use_multiple_sdk_containers" in options.view_as(DebugOptions).experiments
+    assert parse(["--model", "m"]).accelerator_args() == []
