@@ -132,13 +132,19 @@ def dead_letter_row(
 def dead_letter_for_request(
     request: FrameRequest, *, stage: str, reason: str, error_type: str, mode: str
 ) -> dict[str, Any]:
-    """A dead-letter row for a message that passed validation but failed later."""
+    """A dead-letter row for a message that passed validation but failed later.
+
+    The payload is the message as the contract has it: the image bytes of an inline frame, or
+    `{"uri": ...}` for a frame sent by location (not the fetched object), so the dead letter
+    says where the image is and can be replayed to the frames topic as it is.
+    """
+    payload = request.image_bytes if request.uri is None else json.dumps({"uri": request.uri}).encode()
     return dead_letter_row(
         stage=stage,
         reason=reason,
         error_type=error_type,
         mode=mode,
-        payload=request.image_bytes,
+        payload=payload,
         attributes=request.attributes,
         message_id=request.message_id,
         camera_id=request.camera_id,

@@ -12,7 +12,6 @@ sources emit `FrameRequest`s (or dead letters) directly.
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +36,6 @@ from firewatch.rows import (
 
 DEAD = "dead_letter"
 EXPLAIN = "explain"
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,11 @@ class ModelInfo:
 def dead_letter(**fields: Any) -> pvalue.TaggedOutput:
     """A dead-letter row on the DEAD output (fields as for `firewatch.rows.dead_letter_row`)."""
     return pvalue.TaggedOutput(DEAD, dead_letter_row(**fields))
+
+
+def request_dead_letter(request: FrameRequest, **fields: Any) -> pvalue.TaggedOutput:
+    """The dead letter of a validated frame that failed later (see `dead_letter_for_request`)."""
+    return pvalue.TaggedOutput(DEAD, dead_letter_for_request(request, **fields))
 
 
 def as_utc_datetime(value: Any) -> datetime | None:
@@ -130,27 +133,21 @@ class FetchObjects(beam.DoFn):
         except Exception as exc:  # noqa: BLE001 - any read failure is a dead letter
             missing = "not found" in str(exc).lower() or isinstance(exc, FileNotFoundError) or "404" in str(exc)
             reason = f"object {request.uri} does not exist" if missing else f"could not read {request.uri}: {exc}"
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_for_request(
-                    request,
-                    stage="fetch",
-                    reason=reason[:2000],
-                    mode=self._mode,
-                    error_type="object_not_found" if missing else type(exc).__name__,
-                ),
+            yield request_dead_letter(
+                request,
+                stage="fetch",
+                reason=reason[:2000],
+                mode=self._mode,
+                error_type="object_not_found" if missing else type(exc).__name__,
             )
             return
         if len(data) > self._limits.max_object_bytes:
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_for_request(
-                    request,
-                    stage="fetch",
-                    mode=self._mode,
-                    error_type="object_too_large",
-                    reason=f"object {request.uri} is larger than {self._limits.max_object_bytes} bytes",
-                ),
+            yield request_dead_letter(
+                request,
+                stage="fetch",
+                mode=self._mode,
+                error_type="object_too_large",
+                reason=f"object {request.uri} is larger than {self._limits.max_object_bytes} bytes",
             )
             return
         yield request.model_copy(update={"image_bytes": data})
@@ -170,11 +167,8 @@ class DecodeFrames(beam.DoFn):
             decoded = decode_image(data, self._limits)
             model_input = to_model_input(decoded.pixels, self._size)
         except Exception as exc:  # noqa: BLE001 - ImageError, or anything unexpected: a dead letter
-            yield pvalue.TaggedOutput(
-                DEAD,
-                dead_letter_for_request(
-                    request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode
-                ),
+            yield request_dead_letter(
+                request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode
             )
             return
         # The encoded bytes stay with the frame (no copy: the same object): an explained frame

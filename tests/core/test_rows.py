@@ -76,3 +76,16 @@ def test_dead_letter_message_keeps_the_original_for_replay():
     }
     no_payload = dead_letter_message(dead_letter_row(stage="explain", reason="x" * 3000, mode="batch"))
     assert json.loads(no_payload.data)["stage"] == "explain" and len(no_payload.attributes["firewatch_reason"]) == 1000
+
+
+def test_request_dead_letter_keeps_the_message_as_sent():
+    from firewatch.rows import dead_letter_for_request
+
+    inline = FrameRequest(camera_id="c", image_bytes=b"\x89PNG broken")
+    row = dead_letter_for_request(inline, stage="decode", reason="corrupt", error_type="ImageError", mode="streaming")
+    assert base64.b64decode(row["payload_base64"]) == b"\x89PNG broken"
+    # A frame sent by location keeps its location, even after the object was fetched.
+    by_uri = FrameRequest(camera_id="c", uri="gs://b/x.png", image_bytes=b"fetched object bytes")
+    row = dead_letter_for_request(by_uri, stage="decode", reason="corrupt", error_type="ImageError", mode="streaming")
+    assert json.loads(base64.b64decode(row["payload_base64"])) == {"uri": "gs://b/x.png"}
+    assert row["source_uri"] == "gs://b/x.png"

@@ -268,3 +268,5 @@ def test_dead_letters_are_published_for_replay(streaming_run):
     )
     corrupt = next(m for m in messages if m.data.startswith(b"\x89PNG\r\n\x1a\n corrupt"))
     assert corrupt.attributes["camera_id"] == "cam-bad" and corrupt.attributes["firewatch_stage"] == "decode"
+    missing = next(m for m in messages if m.attributes["firewatch_error_type"] == "object_not_found")
+    assert json.loads(missing.data)["uri"].endswith("/missing.png")  # replayable as the message that was sent
