@@ -30,6 +30,13 @@ class BatchConfig(ScoringConfig):
     def to_bigquery(self) -> bool:
         return self.output == BIGQUERY_SINK
 
+    @property
+    def needs_project(self) -> bool:
+        """BigQuery is read or written (a file-to-file run needs no Google Cloud project)."""
+        from batch.sources import source_kind
+
+        return self.to_bigquery or source_kind(self.input) == "bigquery"
+
     def overlay_prefix(self) -> str:
         if self.explanations_output:
             return self.explanations_output

@@ -13,7 +13,7 @@ from apache_beam.metrics import Metrics
 
 from batch.config import BatchConfig
 from batch.sinks import WriteRowsToFiles
-from batch.sources import MODE, ReadFrames, source_kind
+from batch.sources import MODE, ReadFrames
 from firewatch.transforms import ExplainScored, ModelInfo, ScoreFrames
 
 NAMESPACE = "firewatch.batch"
@@ -36,8 +36,7 @@ class Count(beam.DoFn):
 
 def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = None) -> None:
     info = info or ModelInfo.read(cfg.model)
-    needs_project = cfg.to_bigquery or source_kind(cfg.input) == "bigquery"
-    project = cfg.resolved_project() if needs_project else None
+    project = cfg.resolved_project() if cfg.needs_project else None
     read = pipeline | "Read" >> ReadFrames(cfg.input, cfg.limits(), cfg.camera_id, project)
     scored = read["requests"] | "Score" >> ScoreFrames(
         info,

@@ -70,7 +70,7 @@ def check_input(spec: str) -> None:
 def run(cfg: BatchConfig, beam_args: Sequence[str] = ()) -> BatchSummary:
     prepare_beam_offline_auth()
     check_input(cfg.input)
-    args = list(beam_args) + cfg.accelerator_args()
+    args = cfg.pipeline_args(list(beam_args), need_project=cfg.needs_project)
     runner = None
     if not any(a.startswith("--runner") for a in args):
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner

@@ -45,6 +45,14 @@ class ScoringConfig(BaseModel):
             allowed_buckets=self.allowed_buckets,
         )
 
+    def pipeline_args(self, user_args: list[str] | tuple[str, ...], *, need_project: bool) -> list[str]:
+        """Beam flags for the job: the user's, plus what this config owns. Its `--project` flag is
+        Beam's `--project` too (the config parses it, so it is passed on here), and GPU workers."""
+        args = list(user_args) + self.accelerator_args()
+        if need_project or self.project or any("DataflowRunner" in a for a in args):
+            args.append(f"--project={self.resolved_project()}")
+        return args
+
     def accelerator_args(self) -> list[str]:
         """Beam flags for GPU workers: the accelerator (with its driver) and one SDK process per
         worker, so the model is loaded on the GPU once rather than by every process."""

@@ -28,16 +28,11 @@ log = logging.getLogger("firewatch.stream")
 
 
 def pipeline_options(beam_args: Sequence[str], cfg: StreamingConfig) -> PipelineOptions:
-    args = list(beam_args) + cfg.accelerator_args()
+    args = cfg.pipeline_args(list(beam_args), need_project=True)
     if not any(a.startswith("--runner") for a in args):
         args.append(f"--runner={LOCAL_RUNNER}")
     options = PipelineOptions(args)
     options.view_as(StandardOptions).streaming = True
-    gcp = options.get_all_options()
-    if gcp.get("project") is None and "--project" not in " ".join(args):
-        args.append(f"--project={cfg.resolved_project()}")
-        options = PipelineOptions(args)
-        options.view_as(StandardOptions).streaming = True
     return options
 
 

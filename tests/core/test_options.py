@@ -57,3 +57,16 @@ def test_worker_accelerator_becomes_dataflow_gpu_options():
     ]
     assert "no_use_multiple_sdk_containers" in options.view_as(DebugOptions).experiments
     assert parse(["--model", "m"]).accelerator_args() == []
+
+
+def test_the_config_project_is_beams_project_too():
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    from batch.config import BatchConfig
+    from streaming.runner import pipeline_options
+
+    options = pipeline_options([], parse(["--model", "m", "--project", "p-one"]))
+    assert options.view_as(GoogleCloudOptions).project == "p-one"
+    batch = BatchConfig(model="m", input="i", output="out", project="p-two")
+    assert "--project=p-two" in batch.pipeline_args(["--runner=DataflowRunner"], need_project=False)
+    assert BatchConfig(model="m", input="i", output="out").pipeline_args([], need_project=False) == []
