@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -68,6 +69,7 @@ def _publish(args: argparse.Namespace) -> int:
         )
     except SourceError as exc:
         raise UserError(str(exc)) from None
+    print(file=sys.stderr)  # end the progress line
     print(f"published {report.total} frames: " + ", ".join(f"{c}={n}" for c, n in report.published.items()))
     return 0
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain, count
 from pathlib import Path
 
 from firewatch.rows import rfc3339
@@ -37,26 +38,30 @@ class SourceFrame:
     content_type: str
 
 
+def check_source(path: Path) -> None:
+    """Raise SourceError, before anything is published, for a source that cannot give frames."""
+    if path.is_dir():
+        if not any(p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES for p in path.rglob("*")):
+            raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    elif not path.is_file():
+        raise SourceError(f"{path} does not exist")
+    elif path.suffix.lower() not in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES:
+        raise SourceError(f"{path}: unsupported file type {path.suffix or '(none)'}")
+
+
 def iter_source(path: Path, fps: float | None = None) -> Iterator[SourceFrame]:
     """Frames of one source: a file, a folder of images, or an animated image / video
     (a video is sampled at `fps` frames per second of its own time)."""
+    check_source(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES)
-        if not files:
-            raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         for file in files:
             yield from iter_source(file, fps)
-        return
-    if not path.is_file():
-        raise SourceError(f"{path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in SEQUENCE_SUFFIXES:
+    elif path.suffix.lower() in SEQUENCE_SUFFIXES:
         yield from _sequence_frames(path, fps)
-    elif suffix in IMAGE_SUFFIXES:
+    else:
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         yield SourceFrame(path.name, path.read_bytes(), content_type)
-    else:
-        raise SourceError(f"{path}: unsupported file type {suffix or '(none)'}")
 
 
 def _sequence_frames(path: Path, fps: float | None) -> Iterator[SourceFrame]:
@@ -125,33 +130,38 @@ def publish_cameras(
     bucket: str = "firewatch-frames",
     fast: bool = False,
     start: datetime | None = None,
-    progress: Callable[[PublishReport, int], None] | None = None,
+    progress: Callable[[PublishReport], None] | None = None,
 ) -> PublishReport:
-    """Publish every camera's frames, interleaved, at `fps` frames per second per camera."""
+    """Publish every camera's frames, interleaved, at `fps` frames per second per camera.
+
+    Sources are checked before anything is sent, then read lazily: a long video is never held
+    in memory, and paced publishing starts at once.
+    """
     from firewatch.gcp import publisher_client, storage_client
 
     if fps <= 0:
         raise SourceError("fps must be positive")
-    frames = {s.camera_id: [f for p in s.paths for f in iter_source(p, fps)] for s in sources}
-    total = sum(len(v) for v in frames.values())
+    for source in sources:
+        for path in source.paths:
+            check_source(path)
+    streams = {s.camera_id: chain.from_iterable(iter_source(p, fps) for p in s.paths) for s in sources}
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
     storage_bucket = storage_client(project).bucket(bucket) if as_uri else None
     start = start or datetime.now(UTC)
-    report = PublishReport({camera: 0 for camera in frames})
+    report = PublishReport({camera: 0 for camera in streams})
     futures = []
-    longest = max((len(v) for v in frames.values()), default=0)
-    for index in range(longest):
+    for index in count():
+        tick = [(camera, frame) for camera, stream in streams.items() if (frame := next(stream, None)) is not None]
+        if not tick:
+            break
         captured_at = start + timedelta(seconds=index / fps)
         if not fast:
             delay = (captured_at - datetime.now(UTC)).total_seconds()
             if delay > 0:
                 time.sleep(delay)
             captured_at = datetime.now(UTC)
-        for camera_id, camera_frames in frames.items():
-            if index >= len(camera_frames):
-                continue
-            frame = camera_frames[index]
+        for camera_id, frame in tick:
             attributes = frame_attributes(camera_id, frame, captured_at)
             if storage_bucket is not None:
                 name = f"{camera_id}/{frame.name}"
@@ -162,13 +172,11 @@ def publish_cameras(
             futures.append(publisher.publish(topic_path, data, **attributes))
             report.published[camera_id] += 1
             if progress:
-                progress(report, total)
+                progress(report)
     report.message_ids = [f.result(timeout=60) for f in futures]
     return report
 
 
-def print_progress(report: PublishReport, total: int) -> None:
+def print_progress(report: PublishReport) -> None:
     cams = " ".join(f"{c}:{n}" for c, n in report.published.items())
-    print(f"\rpublished {report.total}/{total}  [{cams}]", end="", file=sys.stderr, flush=True)
-    if report.total == total:
-        print(file=sys.stderr)
+    print(f"\rpublished {report.total}  [{cams}]", end="", file=sys.stderr, flush=True)
