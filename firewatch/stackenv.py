@@ -10,6 +10,8 @@ project (no emulator variables) is never redirected by a stale file. Set
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from pathlib import Path
 
 DEFAULT_STATE_DIR = Path(".firewatch")
@@ -34,6 +36,15 @@ def parse_env_file(text: str) -> dict[str, str]:
     return values
 
 
+def _answers(host_port: str, timeout: float = 0.5) -> bool:
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def load_stack_env(path: Path | None = None) -> dict[str, str]:
     """Set the stack's variables that are not already set; return what was applied."""
     if os.environ.get("FIREWATCH_STACK_ENV") == "none":
@@ -41,8 +52,18 @@ def load_stack_env(path: Path | None = None) -> dict[str, str]:
     path = path or stack_env_path()
     if not path.is_file():
         return {}
+    values = parse_env_file(path.read_text())
+    pubsub = values.get("PUBSUB_EMULATOR_HOST")
+    if pubsub and "PUBSUB_EMULATOR_HOST" not in os.environ and not _answers(pubsub):
+        # Emulators that died would make every client retry a dead port forever: say so instead.
+        print(
+            f"firewatch: warning: {path} points at emulators that are not running ({pubsub}); "
+            "ignoring it. Run `firewatch stack up` to start them (or `firewatch stack down` to clear it).",
+            file=sys.stderr,
+        )
+        return {}
     applied = {}
-    for key, value in parse_env_file(path.read_text()).items():
+    for key, value in values.items():
         if key not in os.environ:
             os.environ[key] = value
             applied[key] = value
