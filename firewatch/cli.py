@@ -65,6 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, ConfigError) as exc:
         print(f"firewatch: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        hint = cloud_error_hint(exc)
+        if hint is None:
+            raise
+        print(f"firewatch: error: {hint}", file=sys.stderr)
+        return 1
     return int(result or 0)
 
 
@@ -79,6 +85,25 @@ def unknown_to_beam(args: Sequence[str]) -> list[str]:
         cls._add_argparse_args(parser)  # the same parser Beam builds in get_all_options()
     _, unknown = parser.parse_known_args(list(args))
     return unknown
+
+
+def cloud_error_hint(exc: BaseException) -> str | None:
+    """A message for Google Cloud failures every command can meet (credentials, permissions,
+    an unreachable service); None for anything else."""
+    from google.api_core.exceptions import GoogleAPICallError
+    from google.auth.exceptions import DefaultCredentialsError
+
+    if isinstance(exc, DefaultCredentialsError):
+        return (
+            "no Google Cloud credentials: run `gcloud auth application-default login`, "
+            "or `firewatch stack up` to use the local emulators."
+        )
+    if isinstance(exc, GoogleAPICallError):
+        return (
+            f"Google Cloud refused the call ({exc.code} {type(exc).__name__}): {exc.message}. "
+            "Check the project, that the resources exist (`firewatch infra apply`) and your permissions."
+        )
+    return None
 
 
 class UserError(Exception):

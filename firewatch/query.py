@@ -311,7 +311,10 @@ def _command(args: argparse.Namespace) -> int:
         problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise UserError(f"bad query options: {problems}") from exc
     project = gcp.project_id(config.project)
-    dataset = config.dataset or ResourceNames(project=project).dataset
+    try:
+        dataset = config.dataset or ResourceNames(project=project).dataset
+    except ValidationError as exc:
+        raise UserError(f"--project {project}: {exc.errors()[0]['msg']}") from None
     try:
         spec = build_query(config, project, dataset)
     except ValueError as exc:

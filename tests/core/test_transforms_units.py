@@ -57,3 +57,22 @@ def test_cli_errors_a_user_can_cause(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["batch", "--model", "m", "--input", "i", "--output", "o", "--confirm-k", "3"])
     assert "(neither `firewatch batch` flags nor Beam pipeline options): --confirm-k 3" in capsys.readouterr().err
+
+
+def test_cloud_errors_and_bad_project_ids_are_explained():
+    from google.api_core.exceptions import Forbidden
+    from google.auth.exceptions import DefaultCredentialsError
+
+    from firewatch.cli import cloud_error_hint
+
+    assert "application-default login" in cloud_error_hint(DefaultCredentialsError("none"))
+    hint = cloud_error_hint(Forbidden("caller lacks bigquery.jobs.create"))
+    assert "403 Forbidden" in hint and "bigquery.jobs.create" in hint
+    assert cloud_error_hint(KeyError("a bug")) is None
+
+
+def test_query_with_an_invalid_project_says_so(capsys):
+    from firewatch.cli import main
+
+    assert main(["query", "fire-rate", "--project", "My_Bad"]) == 2
+    assert "--project My_Bad" in capsys.readouterr().err
