@@ -12,10 +12,12 @@ import json
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from firewatch.cli import UserError
 from firewatch.options import add_config_arguments, config_from_mapping
+from infra.resources import _PROJECT_RE
+from infra.stack import DEFAULT_BUCKET, DEFAULT_PROJECT
 
 
 class StackConfig(BaseModel):
@@ -23,12 +25,19 @@ class StackConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    project: str = Field("firewatch-local", description="Project id the emulators serve.")
-    bucket: str = Field("firewatch-frames", description="Bucket the GCS emulator creates at start.")
+    project: str = Field(DEFAULT_PROJECT, description="Project id the emulators serve.")
+    bucket: str = Field(DEFAULT_BUCKET, description="Bucket the GCS emulator creates at start.")
     state_dir: str | None = Field(None, description="State dir (default: $FIREWATCH_STATE_DIR or .firewatch).")
     timeout: float = Field(90.0, gt=0, description="Seconds to wait for the health checks.")
     purge: bool = Field(False, description="stack down: also delete the emulators' data.")
     json_output: bool = Field(False, description="Print machine-readable JSON.")
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str) -> str:
+        if not _PROJECT_RE.match(value):
+            raise ValueError(f"{value!r} is not a valid project id (6-30 chars: lowercase letters, digits, -)")
+        return value
 
 
 def _stack_config(args: argparse.Namespace) -> StackConfig:
