@@ -36,6 +36,12 @@ class ContractError(ValueError):
         self.reason = reason
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 300 characters), for a reason column."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
 def describe_error(exc: BaseException) -> tuple[str, str]:
     """(rule, reason) for a dead letter: the contract's own words, or the exception's."""
     if isinstance(exc, ContractError):

@@ -36,6 +36,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from firewatch.alerting import overlay_uri
+from firewatch.contract import first_line
 from firewatch.explain import ExplainConfig, Explanation, explain_image, should_explain, warm_up
 from firewatch.overlay import render_overlay
 from firewatch.rows import dead_letter_row, rfc3339
@@ -160,7 +161,7 @@ class ExplainFrames(beam.DoFn):
     def _dead_letter(self, row: dict[str, Any], exc: BaseException) -> dict[str, Any]:
         return dead_letter_row(
             stage="explain",
-            reason=f"could not explain frame {row.get('frame_key')!r}: {_first_line(exc)}",
+            reason=f"could not explain frame {row.get('frame_key')!r}: {first_line(exc)}",
             error_type=type(exc).__name__,
             mode=self._mode,
             message_id=row.get("message_id"),
@@ -172,8 +173,3 @@ class ExplainFrames(beam.DoFn):
 def model_input_to_uint8(model_input: np.ndarray) -> np.ndarray:
     """The model's view of a frame as pixels, for the overlay when the original is not carried."""
     return (np.clip(np.asarray(model_input, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__

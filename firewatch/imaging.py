@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from firewatch.contract import first_line
+
 # Formats TensorFlow's decode_image reads natively (same bytes -> same pixels as in-graph).
 TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}
 ACCEPTED_FORMATS = TF_FORMATS | {"WEBP", "TIFF"}
@@ -80,7 +82,7 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedI
             with Image.open(io.BytesIO(data)) as img:
                 pixels = np.asarray(img.convert("RGB"))
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
-        raise ImageError(f"corrupt {fmt} data: {_first_line(exc)}") from None
+        raise ImageError(f"corrupt {fmt} data: {first_line(exc)}") from None
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageError(f"decoded to unexpected shape {pixels.shape}")
     return DecodedImage(pixels=pixels, format=fmt, width=width, height=height)
@@ -97,8 +99,3 @@ def preprocess(images, size: int):
 def to_model_input(pixels: np.ndarray, size: int) -> np.ndarray:
     """Eager version of `preprocess` for one decoded image: float32 [size, size, 3]."""
     return np.asarray(preprocess(pixels, size), dtype=np.float32)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
