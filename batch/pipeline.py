@@ -14,9 +14,11 @@ from apache_beam.metrics import Metrics
 from batch.config import BatchConfig
 from batch.sinks import WriteRowsToFiles
 from batch.sources import MODE, ReadFrames
+from firewatch.rows import dead_letter_row_id, explanation_row_id, prediction_row_id
 from firewatch.transforms import ExplainScored, ModelInfo, ScoreFrames
 
 NAMESPACE = "firewatch.batch"
+ROW_IDS = {"predictions": prediction_row_id, "dead_letters": dead_letter_row_id, "explanations": explanation_row_id}
 
 
 class Count(beam.DoFn):
@@ -67,6 +69,6 @@ def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = No
         if cfg.to_bigquery:
             from firewatch.bigquery_io import WriteToBigQueryRows
 
-            counted | f"Write_{name}" >> WriteToBigQueryRows(cfg.table(tables[name]))
+            counted | f"Write_{name}" >> WriteToBigQueryRows(cfg.table(tables[name]), row_id=ROW_IDS[name])
         else:
             counted | f"Write_{name}" >> WriteRowsToFiles(cfg.output, name, cfg.output_format)

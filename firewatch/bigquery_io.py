@@ -22,7 +22,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -289,8 +289,11 @@ def insert_rows(
 
 
 class _WriteRowsFn(beam.DoFn):
-    def __init__(self, table: str, batch_size: int, validate: bool) -> None:
+    def __init__(
+        self, table: str, batch_size: int, validate: bool, row_id: Callable[[Mapping[str, Any]], str] | None = None
+    ) -> None:
         self.table = check_table_id(table)
+        self.row_id = row_id
         self.batch_size = batch_size
         self.validate = validate
         self.writer: RowWriter | None = None
@@ -307,7 +310,7 @@ class _WriteRowsFn(beam.DoFn):
         self.buffer = []
 
     def process(self, row: Mapping[str, Any]) -> Iterable[None]:
-        self.buffer.append(row)
+        self.buffer.append({**row, ROW_ID_KEY: self.row_id(row)} if self.row_id else row)
         if len(self.buffer) >= self.batch_size:
             self._flush()
         return []
@@ -328,16 +331,24 @@ class WriteToBigQueryRows(beam.PTransform):
     """Write dict rows to `project.dataset.table` with insertAll (emulator or real BigQuery).
 
     Rows are buffered per bundle and sent `batch_size` at a time; a failure raises (the runner
-    retries the bundle), so no row is silently lost. `_row_id` in a row becomes its insertId.
+    retries the bundle), so no row is silently lost. `row_id(row)` (or `_row_id` in a row) becomes
+    its insertId, so a retried bundle or a redelivered message is de-duplicated by BigQuery.
     """
 
-    def __init__(self, table: str, batch_size: int = 500, validate: bool = True) -> None:
+    def __init__(
+        self,
+        table: str,
+        batch_size: int = 500,
+        validate: bool = True,
+        row_id: Callable[[Mapping[str, Any]], str] | None = None,
+    ) -> None:
         super().__init__()
         if batch_size < 1 or batch_size > 10_000:
             raise ValueError(f"batch_size must be in 1..10000, got {batch_size}")
         self.table = check_table_id(table)
         self.batch_size = batch_size
         self.validate = validate
+        self.row_id = row_id
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        return rows | "InsertRows" >> beam.ParDo(_WriteRowsFn(self.table, self.batch_size, self.validate))
+        return rows | "InsertRows" >> beam.ParDo(_WriteRowsFn(self.table, self.batch_size, self.validate, self.row_id))

@@ -150,3 +150,25 @@ def dead_letter_for_request(
         camera_id=request.camera_id,
         source_uri=request.uri,
     )
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+# BigQuery insertIds: the same row written twice (a retried bundle, a redelivered message) gets the
+# same id, so BigQuery de-duplicates it; different messages always get different ids.
+def prediction_row_id(row: dict[str, Any]) -> str:
+    return _digest("prediction", row["frame_key"], row.get("message_id"), row.get("content_sha256"))
+
+
+def dead_letter_row_id(row: dict[str, Any]) -> str:
+    return _digest("dead", row["stage"], row.get("message_id"), row.get("payload_sha256"), row.get("source_uri"))
+
+
+def alert_row_id(row: dict[str, Any]) -> str:
+    return _digest("alert", row["alert_id"], row["event"], row["fire_frames"], row["last_frame_at"])
+
+
+def explanation_row_id(row: dict[str, Any]) -> str:
+    return _digest("explanation", row["frame_key"], row["model_version"], row.get("overlay_uri"))

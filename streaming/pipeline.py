@@ -14,6 +14,7 @@ import apache_beam as beam
 
 from firewatch.alerting import ConfirmAndAlert, dead_letter_message, to_pubsub_message
 from firewatch.bigquery_io import WriteToBigQueryRows
+from firewatch.rows import alert_row_id, dead_letter_row_id, explanation_row_id, prediction_row_id
 from firewatch.transforms import DEAD, ExplainScored, ModelInfo, ParsePubsubMessages, ScoreFrames
 from streaming.config import StreamingConfig
 
@@ -35,7 +36,9 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     )
     dead = [parsed[DEAD], scored["dead_letters"]]
 
-    scored["predictions"] | "WritePredictions" >> WriteToBigQueryRows(cfg.table(cfg.predictions_table))
+    scored["predictions"] | "WritePredictions" >> WriteToBigQueryRows(
+        cfg.table(cfg.predictions_table), row_id=prediction_row_id
+    )
 
     prefix = cfg.explanations_output if cfg.explain else None
     alerts = scored["predictions"] | "Alerts" >> ConfirmAndAlert(cfg.confirm, prefix)
@@ -44,17 +47,21 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         | "ToMessage" >> beam.Map(to_pubsub_message)
         | "PublishAlerts" >> beam.io.WriteToPubSub(cfg.alerts_topic_path(), with_attributes=True)
     )
-    alerts | "WriteAlerts" >> WriteToBigQueryRows(cfg.table(cfg.alerts_table))
+    alerts | "WriteAlerts" >> WriteToBigQueryRows(cfg.table(cfg.alerts_table), row_id=alert_row_id)
 
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(
             cfg.model, cfg.explanations_output, cfg.explanation, MODE
         )
-        explained["rows"] | "WriteExplanations" >> WriteToBigQueryRows(cfg.table(cfg.explanations_table))
+        explained["rows"] | "WriteExplanations" >> WriteToBigQueryRows(
+            cfg.table(cfg.explanations_table), row_id=explanation_row_id
+        )
         dead.append(explained["dead_letters"])
 
     dead_letters = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
-    dead_letters | "WriteDeadLetters" >> WriteToBigQueryRows(cfg.table(cfg.dead_letters_table))
+    dead_letters | "WriteDeadLetters" >> WriteToBigQueryRows(
+        cfg.table(cfg.dead_letters_table), row_id=dead_letter_row_id
+    )
     if cfg.dead_letter_topic_path():
         (
             dead_letters

@@ -89,3 +89,35 @@ def test_request_dead_letter_keeps_the_message_as_sent():
     row = dead_letter_for_request(by_uri, stage="decode", reason="corrupt", error_type="ImageError", mode="streaming")
     assert json.loads(base64.b64decode(row["payload_base64"])) == {"uri": "gs://b/x.png"}
     assert row["source_uri"] == "gs://b/x.png"
+
+
+def test_row_ids_repeat_for_the_same_row_and_differ_between_messages():
+    from firewatch.rows import dead_letter_row_id, prediction_row_id
+
+    t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    frame = ScoredFrame(FrameRequest(camera_id="c", frame_id="f", message_id="m1"), "ab" * 32, 8, 8)
+    first = prediction_row(frame, 0.9, threshold=0.5, model_version="v", mode="streaming", processed_at=t0)
+    retried = prediction_row(
+        frame, 0.9, threshold=0.5, model_version="v", mode="streaming", processed_at=t0 + timedelta(seconds=5)
+    )
+    resent = prediction_row(
+        ScoredFrame(FrameRequest(camera_id="c", frame_id="f", message_id="m2"), "ab" * 32, 8, 8),
+        0.9,
+        threshold=0.5,
+        model_version="v",
+        mode="streaming",
+        processed_at=t0,
+    )
+    assert prediction_row_id(first) == prediction_row_id(retried) != prediction_row_id(resent)
+    a = dead_letter_row(stage="decode", reason="x", mode="batch", payload=b"1", message_id="m1")
+    b = dead_letter_row(stage="decode", reason="x", mode="batch", payload=b"1", message_id="m2")
+    assert dead_letter_row_id(a) != dead_letter_row_id(b) and len(dead_letter_row_id(a)) == 32
+
+
+def test_writer_sends_the_row_id_as_insert_id():
+    from firewatch.bigquery_io import ROW_ID_KEY, _WriteRowsFn
+
+    fn = _WriteRowsFn("p-test.ds.t", 10, True, row_id=lambda row: f"id-{row['n']}")
+    fn.buffer = []
+    list(fn.process({"n": 1}))
+    assert fn.buffer == [{"n": 1, ROW_ID_KEY: "id-1"}]
