@@ -129,7 +129,12 @@ def _infra_apply(args: argparse.Namespace) -> int:
 
     names = _names(args)
     print(f"applying Firewatch resources on {_target(names)}:")
-    resources.apply(names, report=lambda action: print(f"  {action}"))
+    actions = resources.apply(names, report=lambda action: print(f"  {action}"))
+    drifted = [a.name for a in actions if "SCHEMA DRIFT" in a.outcome]
+    if drifted:
+        raise UserError(
+            f"schema drift in {', '.join(drifted)}: the pipeline's rows no longer fit; recreate the table(s)"
+        )
     return 0
 
 

@@ -127,3 +127,9 @@ def test_apply_adds_missing_nullable_columns_and_reports_drift(gcp_resources: Re
     recreate(table_id, "mode")  # REQUIRED: cannot be added to an existing table
     actions = {a.name: a.outcome for a in resources.apply(gcp_resources)}
     assert "SCHEMA DRIFT" in actions[table_id] and "mode" in actions[table_id]
+
+    # The CLI fails on drift, so scripts and CI notice.
+    from firewatch.cli import main
+
+    suffix = gcp_resources.dataset.split("_", 1)[1]
+    assert main(["infra", "apply", "--project", gcp_resources.project, "--suffix", suffix]) == 2
