@@ -8,12 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from firewatch.cli import UserError
 from model.config import DemoConfig, EvaluateConfig, IngestConfig, SynthConfig, TrainConfig
+from model.errors import ModelError
 
 # Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
 BEAM_FLAGS = (
@@ -40,6 +43,15 @@ def _config(cls: type[BaseModel], values: dict[str, Any]) -> Any:
             f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()
         )
         raise UserError(f"invalid options: {problems}") from None
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Missing inputs and `ModelError`s (empty split, corrupt model folder, bad weights file) -> `UserError`."""
+    try:
+        yield
+    except (FileNotFoundError, ModelError) as exc:
+        raise UserError(str(exc)) from None
 
 
 def _fields(args: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
@@ -71,10 +83,8 @@ def _ingest(args: argparse.Namespace) -> int:
         {"input": args.input, "output": args.output, "num_shards": args.num_shards, "beam_args": beam_args},
     )
     started = time.perf_counter()
-    try:
+    with user_errors():
         summary = run_ingest(config)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
     seconds = time.perf_counter() - started
     print(format_summary(summary))
     print(f"ingest: {seconds:.1f}s ({summary['files_listed'] / seconds:.0f} files/s)")
@@ -85,10 +95,8 @@ def _train(args: argparse.Namespace) -> int:
     from model.train import train
 
     config = _config(TrainConfig, _fields(args, TrainConfig))
-    try:
+    with user_errors():
         result = train(config)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
     v = result.valid_metrics
     print(
         f"train: {result.train_images} training images, {result.seconds:.1f}s, "
@@ -103,10 +111,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from model.evaluate import EVALUATION_FILE, evaluate, format_report
 
     config = _config(EvaluateConfig, _fields(args, EvaluateConfig))
-    try:
+    with user_errors():
         report = evaluate(config)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
     print(format_report(report))
     print(f"wrote {config.output}/{EVALUATION_FILE}, confusion_matrix.png, top_losses.png")
     return 0
@@ -117,9 +123,10 @@ def _demo(args: argparse.Namespace) -> int:
 
     config = _config(DemoConfig, _fields(args, DemoConfig))
     started = time.perf_counter()
-    path = ensure_demo_model(
-        config.output, count=config.count, epochs=config.epochs, seed=config.seed, force=config.force, verbose=1
-    )
+    with user_errors():
+        path = ensure_demo_model(
+            config.output, count=config.count, epochs=config.epochs, seed=config.seed, force=config.force, verbose=1
+        )
     print(f"demo model (synthetic data) ready in {path} ({time.perf_counter() - started:.1f}s)")
     return 0
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from model.storage import is_remote
+
 Backbone = Literal["small_cnn", "mobilenet_v2"]
 
 
@@ -20,6 +22,16 @@ def _no_trailing_slash(value: str) -> str:
     return value.rstrip("/") if value != "/" else value
 
 
+def _local_folder(value: str | None) -> str | None:
+    """Outputs written with plain file I/O: a gs:// (or other URL) prefix would become a local folder named 'gs:'."""
+    if value is None:
+        return None
+    value = _no_trailing_slash(value)
+    if is_remote(value):
+        raise ValueError(f"must be a local folder, not a remote path ({value}); write locally and copy it up")
+    return value
+
+
 class SynthConfig(_Config):
     """`firewatch data synth`: procedural demo images written as OUT/<label>/*.jpg."""
 
@@ -29,7 +41,7 @@ class SynthConfig(_Config):
     size: int = Field(192, ge=64, le=1024, description="image side in pixels")
     workers: int = Field(2, ge=1, le=64)
 
-    _v = field_validator("out")(_no_trailing_slash)
+    _v = field_validator("out")(_local_folder)
 
 
 class IngestConfig(_Config):
@@ -62,6 +74,7 @@ class TrainConfig(_Config):
     verbose: int = Field(1, ge=0, le=2, description="Keras progress output (1 = progress bar)")
 
     _v = field_validator("data", "output")(_no_trailing_slash)
+    _w = field_validator("work_dir")(_local_folder)
 
 
 class EvaluateConfig(_Config):
@@ -76,7 +89,8 @@ class EvaluateConfig(_Config):
     batch_size: int = Field(64, ge=1, le=4096)
     top_losses: int = Field(16, ge=0, le=100)
 
-    _v = field_validator("model", "data", "output")(_no_trailing_slash)
+    _v = field_validator("model", "data")(_no_trailing_slash)
+    _o = field_validator("output")(_local_folder)
 
 
 class DemoConfig(_Config):
@@ -87,3 +101,5 @@ class DemoConfig(_Config):
     epochs: int = Field(4, ge=1, le=100)
     seed: int = Field(0, ge=0)
     force: bool = False
+
+    _v = field_validator("output")(_local_folder)

@@ -11,7 +11,8 @@ is reproducible.
 
 from __future__ import annotations
 
-from model.records import parse_example, split_pattern
+from model.errors import EmptySplitError
+from model.records import SPLITS, parse_example, split_pattern
 from model.storage import download_dir, is_remote
 
 CROP_AREA = (0.55, 1.0)
@@ -31,6 +32,42 @@ def split_files(data_dir: str, split: str) -> list[str]:
         raise FileNotFoundError(
             f"no {split} TFRecords in {data_dir} (expected {split}-*-of-*.tfrecord); run `firewatch data ingest`"
         )
+    return files
+
+
+def _count_records(files: list[str]) -> int:
+    import tensorflow as tf
+
+    return sum(1 for _ in tf.data.TFRecordDataset(files))
+
+
+def _has_records(files: list[str]) -> bool:
+    import tensorflow as tf
+
+    return any(True for _ in tf.data.TFRecordDataset(files).take(1))
+
+
+def empty_split_error(data_dir: str, split: str) -> EmptySplitError:
+    """The error for a split without images: names it, lists what ingest wrote per split, says what to do."""
+    import tensorflow as tf
+
+    per_split = []
+    for name in SPLITS:
+        files = sorted(tf.io.gfile.glob(split_pattern(data_dir, name)))
+        per_split.append(f"{name} {_count_records(files) if files else 0}")
+    return EmptySplitError(
+        f"the {split} split in {data_dir} has no images (images ingested per split: {', '.join(per_split)}). "
+        "Ingest assigns about 80% of the images to train, 10% to valid and 10% to test, so small image "
+        "folders leave splits empty: add more images to ROOT/fire and ROOT/no_fire (at least a few dozen "
+        "of each) and run `firewatch data ingest` again"
+    )
+
+
+def nonempty_split_files(data_dir: str, split: str) -> list[str]:
+    """`split_files`, raising `EmptySplitError` when the shards hold no records (ingest writes empty shards)."""
+    files = split_files(data_dir, split)
+    if not _has_records(files):
+        raise empty_split_error(data_dir, split)
     return files
 
 
@@ -93,6 +130,8 @@ def train_dataset(data_dir: str, image_size: int, batch_size: int, seed: int, au
     files = split_files(data_dir, "train")
     records = _ordered_records(files)
     n = sum(1 for _ in records)
+    if n == 0:
+        raise empty_split_error(data_dir, "train")
     ds = records.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     if augment_images:
         rand = (
@@ -130,7 +169,7 @@ def eval_dataset(data_dir: str, split: str, image_size: int, batch_size: int, wi
         return item if with_meta else (item["images"], item["labels"])
 
     ds = (
-        tf.data.TFRecordDataset(split_files(data_dir, split))
+        tf.data.TFRecordDataset(nonempty_split_files(data_dir, split))
         .map(parse_example)
         .map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     )

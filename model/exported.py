@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from model.errors import ModelError
 from model.storage import download_dir, is_remote, read_bytes
 
 METADATA_FILE = "firewatch_model.json"
@@ -42,12 +43,21 @@ def read_metadata(model_dir: str) -> ModelMetadata:
     """Read and validate `firewatch_model.json` without loading any TF graph."""
     path = f"{model_dir.rstrip('/')}/{METADATA_FILE}"
     try:
-        raw = read_bytes(path) if is_remote(model_dir) else open(path, "rb").read()
-    except (OSError, FileNotFoundError) as exc:
+        if is_remote(path):
+            raw = read_bytes(path)
+        else:  # plain file I/O: reading metadata locally needs neither Beam nor TF
+            with open(path, "rb") as f:
+                raw = f.read()
+    except OSError as exc:
         raise FileNotFoundError(
             f"{path} not found: {model_dir} is not an exported Firewatch model (run `firewatch train`)"
         ) from exc
-    return ModelMetadata.model_validate(json.loads(raw))
+    try:
+        return ModelMetadata.model_validate(json.loads(raw))
+    except ValueError as exc:  # pydantic's ValidationError, JSONDecodeError, UnicodeDecodeError
+        raise ModelError(
+            f"{path} is not valid Firewatch model metadata ({exc}); re-export the model with `firewatch train`"
+        ) from None
 
 
 @dataclass
@@ -100,7 +110,7 @@ def load_exported(model_dir: str) -> ExportedModel:
     loaded = tf.saved_model.load(local)
     missing = {BYTES_SIGNATURE, FLOAT_SIGNATURE} - set(loaded.signatures.keys())
     if missing:
-        raise ValueError(f"{model_dir} lacks signatures {sorted(missing)}; re-export it with `firewatch train`")
+        raise ModelError(f"{model_dir} lacks signatures {sorted(missing)}; re-export it with `firewatch train`")
     return ExportedModel(
         metadata, local, loaded, loaded.signatures[BYTES_SIGNATURE], loaded.signatures[FLOAT_SIGNATURE]
     )

@@ -1,7 +1,7 @@
 """Ingest job (Apache Beam): labelled images -> sharded TFRecords split train/valid/test.
 
-Reads `INPUT/<label>/*.{jpg,jpeg,png}` (local or gs://), verifies every file (bad ones are
-reported with the reason and left out), de-duplicates by content hash, and writes
+Reads `INPUT/<label>/*.{jpg,jpeg,png}` (local or gs://), verifies every file under INPUT
+(bad or misplaced ones are reported with the reason and left out), de-duplicates by content hash, and writes
 `OUTPUT/{train,valid,test}-SSSSS-of-NNNNN.tfrecord` holding the *encoded* bytes plus
 `OUTPUT/ingest_summary.json` (counts per split and label, rejected files and why). The
 same pipeline runs locally (default: SwitchingDirectRunner, no Prism download) and with
@@ -21,6 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, 
 from model.config import IngestConfig
 from model.records import SHARD_TEMPLATE, SPLITS, TFRECORD_SUFFIX, make_example, split_for_id
 from model.sources import Rejection, VerifiedImage, list_images, read_and_verify
+from model.storage import is_remote
 
 SUMMARY_NAME = "ingest_summary.json"
 MAX_LISTED_REJECTIONS = 1000
@@ -74,8 +75,12 @@ def build_summary(
 class _Verify(beam.DoFn):
     REJECTED = "rejected"
 
+    def __init__(self, root: str):
+        super().__init__()
+        self.root = root
+
     def process(self, path: str):
-        result = read_and_verify(path)
+        result = read_and_verify(path, self.root)
         if isinstance(result, Rejection):
             yield beam.pvalue.TaggedOutput(self.REJECTED, result.as_dict())
         else:
@@ -102,7 +107,7 @@ def build_pipeline(p: beam.Pipeline, paths: list[str], config: IngestConfig) -> 
         p
         | "ListedFiles" >> beam.Create(paths)
         | "Spread" >> beam.Reshuffle()
-        | "ReadAndVerify" >> beam.ParDo(_Verify()).with_outputs(_Verify.REJECTED, main="images")
+        | "ReadAndVerify" >> beam.ParDo(_Verify(config.input)).with_outputs(_Verify.REJECTED, main="images")
     )
     resolved = (
         verified.images
@@ -156,10 +161,9 @@ def run_ingest(config: IngestConfig) -> dict:
     paths = list_images(config.input)
     if not paths:
         raise FileNotFoundError(
-            f"no files found under {config.input}/<label>/; expected {config.input}/fire/*.jpg and "
-            f"{config.input}/no_fire/*.jpg"
+            f"no files found under {config.input}/; expected {config.input}/fire/*.jpg and {config.input}/no_fire/*.jpg"
         )
-    if not config.output.startswith("gs://"):
+    if not is_remote(config.output):
         os.makedirs(config.output, exist_ok=True)
     with beam.Pipeline(options=pipeline_options(config)) as p:
         build_pipeline(p, paths, config)

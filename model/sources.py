@@ -1,4 +1,8 @@
-"""Labelled image sources: list `ROOT/<label>/*.{jpg,jpeg,png}` (local or gs://) and verify files.
+"""Labelled image sources: list every file under ROOT (local or gs://) and verify it.
+
+Images belong at `ROOT/<label>/*.{jpg,jpeg,png}`; every other file under ROOT (directly
+under ROOT, nested deeper, in an unknown label folder, not an image name) is listed too
+and rejected with the reason, so nothing is dropped silently.
 
 `verify_image` is the pure per-file step used by ingest: it reads nothing itself, takes
 the bytes, decodes them with `firewatch.imaging.decode_image` and returns either a
@@ -11,12 +15,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from firewatch.imaging import ImageError, decode_image
+from firewatch.imaging import TF_FORMATS, ImageError, decode_image
 from model.records import CLASS_NAMES, image_id
+from model.storage import is_remote, read_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
-# Formats the exported graph decodes with tf.io.decode_image; others are re-encoded as PNG.
-GRAPH_FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "BMP": "bmp"}
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,35 @@ def label_of(path: str) -> str:
 
 
 def list_images(root: str) -> list[str]:
-    """All files one level below ROOT's label folders, sorted (Beam FileSystems: local or gs://)."""
+    """Every file anywhere under ROOT, sorted (Beam FileSystems: local or gs://); `check_path` sorts them out.
+
+    Only `ROOT/synth_summary.json`, the notes `firewatch data synth` writes next to its images, is left out."""
     from apache_beam.io.filesystems import FileSystems
 
+    from model.synth import SUMMARY_NAME
+
     root = root.rstrip("/")
-    if not root.startswith("gs://"):
+    if not is_remote(root):
         import os
 
         if not os.path.isdir(root):
             raise FileNotFoundError(f"input folder {root} does not exist")
-    result = FileSystems.match([f"{root}/*/*"])[0]
-    return sorted(m.path for m in result.metadata_list)
+    result = FileSystems.match([f"{root}/**"])[0]
+    skipped = f"{root}/{SUMMARY_NAME}"
+    return sorted(m.path for m in result.metadata_list if m.path != skipped and not m.path.endswith("/"))
 
 
-def check_path(path: str) -> Rejection | None:
-    """Reject files that are not in a known label folder or have a non-image extension."""
+def check_path(path: str, root: str | None = None) -> Rejection | None:
+    """Reject files that are not at ROOT/<label>/<file> (when root is given), not in a known label folder,
+    or have a non-image extension."""
+    if root is not None:
+        prefix = root.rstrip("/") + "/"
+        parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
+        if len(parts) != 2:
+            where = {0: "outside ROOT", 1: "directly under ROOT"}.get(len(parts), "nested below a label folder")
+            return Rejection(
+                path, f"misplaced file: {where}; expected ROOT/<label>/<file> with <label> one of {list(CLASS_NAMES)}"
+            )
     label = label_of(path)
     if label not in CLASS_NAMES:
         return Rejection(path, f"parent folder {label!r} is not a label; expected one of {list(CLASS_NAMES)}")
@@ -69,17 +86,14 @@ def check_path(path: str) -> Rejection | None:
     return None
 
 
-def verify_image(path: str, data: bytes) -> VerifiedImage | Rejection:
-    """Decode the bytes fully; return the verified image or the reason it was rejected."""
-    rejected = check_path(path)
-    if rejected:
-        return rejected
+def _decode_and_verify(path: str, data: bytes) -> VerifiedImage | Rejection:
     try:
         decoded = decode_image(data)
     except ImageError as exc:
         return Rejection(path, str(exc))
-    fmt = GRAPH_FORMATS.get(decoded.format)
-    if fmt is None:  # e.g. a TIFF named .png: store PNG so the in-graph decoder reads it
+    if decoded.format in TF_FORMATS:  # the exported graph decodes these with tf.io.decode_image
+        fmt = decoded.format.lower()
+    else:  # e.g. a TIFF named .png: store PNG so the in-graph decoder reads it
         from PIL import Image
 
         buf = io.BytesIO()
@@ -88,16 +102,19 @@ def verify_image(path: str, data: bytes) -> VerifiedImage | Rejection:
     return VerifiedImage(data, fmt, label_of(path), image_id(data), path, decoded.width, decoded.height)
 
 
-def read_and_verify(path: str) -> VerifiedImage | Rejection:
-    """Read a file through Beam's FileSystems and verify it; I/O errors become rejections."""
-    from apache_beam.io.filesystems import CompressionTypes, FileSystems
+def verify_image(path: str, data: bytes) -> VerifiedImage | Rejection:
+    """Check the path and decode the bytes fully; return the verified image or the reason it was rejected."""
+    return check_path(path) or _decode_and_verify(path, data)
 
-    rejected = check_path(path)
+
+def read_and_verify(path: str, root: str | None = None) -> VerifiedImage | Rejection:
+    """Check the path (against ROOT's layout when root is given), read the file through Beam's FileSystems
+    and verify it; I/O errors become rejections."""
+    rejected = check_path(path, root)
     if rejected:
         return rejected
     try:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            data = f.read()
+        data = read_bytes(path)
     except Exception as exc:  # noqa: BLE001 - any read failure is reported, not raised
         return Rejection(path, f"cannot read file: {exc}")
-    return verify_image(path, data)
+    return _decode_and_verify(path, data)

@@ -32,6 +32,7 @@ from PIL import Image
 from scipy import ndimage
 
 DEFAULT_SIZE = 192
+SUMMARY_NAME = "synth_summary.json"  # written at OUT/; ingest skips it
 LABELS = ("no_fire", "fire")
 SKIMAGE_PHOTOS = (
     "coffee",
@@ -416,5 +417,5 @@ def write_dataset(
         "per_label": {label: labels.count(label) for label in LABELS},
         "data_description": "synthetic procedural demo data (not real fire photographs)",
     }
-    (out / "synth_summary.json").write_text(json.dumps(summary, indent=2))
+    (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2))
     return summary

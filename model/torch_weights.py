@@ -21,6 +21,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from model.errors import ModelError
+
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 STORAGE_DTYPES: dict[str, np.dtype] = {
     "FloatStorage": np.dtype("<f4"),
@@ -35,7 +37,7 @@ STORAGE_DTYPES: dict[str, np.dtype] = {
 }
 
 
-class TorchWeightsError(ValueError):
+class TorchWeightsError(ModelError):
     """The file is not a state dict this reader understands (or tries something unsafe)."""
 
 

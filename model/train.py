@@ -93,7 +93,8 @@ def train(config: TrainConfig) -> TrainResult:
         ),
         keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=True),
     ]
-    with distribution_strategy().scope():
+    strategy = distribution_strategy()  # one strategy for building and re-compiling the model
+    with strategy.scope():
         if config.backbone == "small_cnn":
             model, base = build_small_cnn(config.image_size), None
         else:
@@ -115,7 +116,7 @@ def train(config: TrainConfig) -> TrainResult:
 
     fit(config.epochs)
     if base is not None and config.fine_tune_epochs > 0:
-        with distribution_strategy().scope():
+        with strategy.scope():
             unfreeze_top(base)
             _compile(model, config.learning_rate / 10, steps_per_epoch * config.fine_tune_epochs)
         fit(config.fine_tune_epochs, initial_epoch=config.epochs)

@@ -16,7 +16,7 @@ from PIL import Image
 from model.config import IngestConfig
 from model.ingest import run_ingest
 from model.records import parse_example, split_for_id
-from model.sources import Rejection, VerifiedImage, label_of, verify_image
+from model.sources import Rejection, VerifiedImage, check_path, label_of, verify_image
 
 
 def _png(seed: int = 0) -> bytes:
@@ -103,3 +103,72 @@ def test_ingest_writes_split_records_and_reports_rejections(synthetic_images_dir
 def test_ingest_missing_input_is_a_clear_error(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         run_ingest(IngestConfig(input=str(tmp_path / "nope"), output=str(tmp_path / "out")))
+
+
+def test_check_path_rejects_files_outside_the_label_folders():
+    assert check_path("/root/fire/a.jpg", "/root") is None
+    top = check_path("/root/top.jpg", "/root")
+    nested = check_path("/root/fire/2023/x.jpg", "/root")
+    assert top is not None and "directly under ROOT" in top.reason
+    assert nested is not None and "nested below a label folder" in nested.reason
+    # without the root, only the parent folder is checked
+    assert check_path("/root/fire/no_fire/x.jpg") is None
+    assert check_path("/root/fire/no_fire/x.jpg", "/root") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_ingest(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """4 images (too few for three splits) plus two misplaced files, ingested."""
+    from model.synth import write_dataset
+
+    tmp = tmp_path_factory.mktemp("tiny-ingest")
+    root = tmp / "images"
+    write_dataset(root, 4, seed=0, size=96, workers=1)  # seed 0: all four hash into train
+    image = next((root / "fire").glob("*.jpg")).read_bytes()
+    (root / "top.jpg").write_bytes(image)
+    (root / "fire" / "2023").mkdir()
+    (root / "fire" / "2023" / "x.jpg").write_bytes(_jpeg())
+    return tmp, run_ingest(IngestConfig(input=str(root), output=str(tmp / "records")))
+
+
+def test_misplaced_files_are_rejected_not_dropped(tiny_ingest: tuple[Path, dict]):
+    _, summary = tiny_ingest
+    assert summary["files_listed"] == 6
+    assert summary["images_written"] == 4
+    reasons = {Path(r["path"]).relative_to(Path(summary["input"])).as_posix(): r["reason"] for r in summary["rejected"]}
+    assert set(reasons) == {"top.jpg", "fire/2023/x.jpg"}
+    assert "directly under ROOT" in reasons["top.jpg"]
+    assert "nested below a label folder" in reasons["fire/2023/x.jpg"]
+    assert summary["rejected_by_reason"] == {"misplaced file": 2}
+
+
+def test_empty_split_is_a_clear_error(tiny_ingest: tuple[Path, dict], demo_model_dir: Path):
+    from model.config import EvaluateConfig, TrainConfig
+    from model.errors import EmptySplitError
+    from model.evaluate import evaluate
+    from model.train import train
+
+    tmp, summary = tiny_ingest
+    assert {split: c["total"] for split, c in summary["splits"].items()} == {"train": 4, "valid": 0, "test": 0}
+    data = str(tmp / "records")
+
+    with pytest.raises(EmptySplitError) as info:
+        train(TrainConfig(data=data, output=str(tmp / "model"), epochs=1, verbose=0))
+    assert f"the valid split in {data} has no images" in str(info.value)
+    assert "images ingested per split: train 4, valid 0, test 0" in str(info.value)
+    assert "add more images" in str(info.value)
+    assert not (tmp / "model").exists()
+
+    with pytest.raises(EmptySplitError, match="the test split"):
+        evaluate(EvaluateConfig(model=str(demo_model_dir), data=data, output=str(tmp / "eval")))
+
+
+def test_empty_train_split_is_a_clear_error(tmp_path: Path):
+    from model.dataset import train_dataset
+    from model.errors import EmptySplitError
+
+    for split in ("train", "valid", "test"):
+        with tf.io.TFRecordWriter(str(tmp_path / f"{split}-00000-of-00001.tfrecord")):
+            pass  # ingest writes empty shards for splits without images
+    with pytest.raises(EmptySplitError, match=r"the train split .* \(images ingested per split: train 0, valid 0"):
+        train_dataset(str(tmp_path), 64, 8, seed=0)
