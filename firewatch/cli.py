@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES = (
     "model.cli",
+    "edge.cli",
     "infra.cli",
     "streaming.cli",
     "batch.cli",
