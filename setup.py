@@ -11,7 +11,9 @@ setup(
     version="0.1.0",
     description="Event-driven fire-detection inference on Apache Beam (streaming and batch).",
     python_requires=">=3.11",
-    packages=find_packages(include=["firewatch*", "model*", "edge*", "streaming*", "batch*", "infra*"]),
+    packages=find_packages(
+        include=["firewatch*", "model*", "edge*", "tuning*", "vertex*", "streaming*", "batch*", "infra*"]
+    ),
     package_data={"infra": ["schemas/*.json", "resources.json"]},
     include_package_data=True,
     install_requires=[

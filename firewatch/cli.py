@@ -16,6 +16,8 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "model.cli",
     "edge.cli",
+    "tuning.cli",
+    "vertex.cli",
     "infra.cli",
     "streaming.cli",
     "batch.cli",

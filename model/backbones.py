@@ -11,7 +11,7 @@ BN_MOMENTUM = 0.9
 FINE_TUNE_FROM_BLOCK = 14  # mobilenet_v2: features.14 .. features.18 are unfrozen for fine-tuning
 
 
-def build_small_cnn(image_size: int):
+def build_small_cnn(image_size: int, dropout: float = 0.2):
     """~100k-parameter CNN (~45M multiply-adds at 128 px); global average + max pooling so small flames still count."""
     import keras
     from keras import layers
@@ -27,12 +27,12 @@ def build_small_cnn(image_size: int):
         if pool:
             x = layers.MaxPooling2D(2)(x)
     x = layers.Concatenate()([layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)])
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(1, activation="sigmoid", name="fire_probability")(x)
     return keras.Model(inputs, outputs, name="small_cnn")
 
 
-def build_mobilenet_classifier(image_size: int):
+def build_mobilenet_classifier(image_size: int, dropout: float = 0.2):
     """(model, base): frozen ImageNet MobileNetV2 + new sigmoid head; BN stays in inference mode."""
     import keras
     from keras import layers
@@ -45,7 +45,7 @@ def build_mobilenet_classifier(image_size: int):
     x = layers.Normalization(mean=list(IMAGENET_MEAN), variance=[s * s for s in IMAGENET_STD])(inputs)
     x = base(x, training=False)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(1, activation="sigmoid", name="fire_probability")(x)
     return keras.Model(inputs, outputs, name="mobilenet_v2_fire"), base
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,10 +92,29 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_values(args: argparse.Namespace) -> dict[str, Any]:
+    """TrainConfig values: the --config file, then the flags given, then $AIP_MODEL_DIR for a missing --output."""
+    values: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        try:
+            with open(args.config) as f:
+                values = json.load(f)
+        except OSError as exc:
+            raise UserError(f"cannot read --config {args.config}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise UserError(f"--config {args.config} is not valid JSON ({exc})") from None
+        if not isinstance(values, dict):
+            raise UserError(f"--config {args.config} must hold a JSON object of train options")
+    values.update({k: v for k, v in _fields(args, TrainConfig).items() if v is not None})
+    if not values.get("output") and os.environ.get("AIP_MODEL_DIR"):
+        values["output"] = os.environ["AIP_MODEL_DIR"]
+    return values
+
+
 def _train(args: argparse.Namespace) -> int:
     from model.train import train
 
-    config = _config(TrainConfig, _fields(args, TrainConfig))
+    config = _config(TrainConfig, train_values(args))
     with user_errors():
         result = train(config)
     v = result.valid_metrics
@@ -159,21 +179,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.set_defaults(func=_ingest)
 
-    tr = subparsers.add_parser("train", help="train, choose the threshold on valid, export MODEL_DIR")
-    tr.add_argument("--data", required=True, help="TFRecord folder from `firewatch data ingest`")
-    tr.add_argument("--output", required=True, help="MODEL_DIR for the exported SavedModel")
-    tr.add_argument("--backbone", choices=["small_cnn", "mobilenet_v2"])
-    tr.add_argument("--epochs", type=int)
-    tr.add_argument("--fine-tune-epochs", dest="fine_tune_epochs", type=int)
-    tr.add_argument("--batch-size", dest="batch_size", type=int)
-    tr.add_argument("--image-size", dest="image_size", type=int)
-    tr.add_argument("--learning-rate", dest="learning_rate", type=float)
-    tr.add_argument("--target-recall", dest="target_recall", type=float)
-    tr.add_argument("--no-augment", dest="augment", action="store_const", const=False)
-    tr.add_argument("--seed", type=int)
-    tr.add_argument("--work-dir", dest="work_dir", help="checkpoints and history (default <output>.training)")
-    tr.add_argument("--data-description", dest="data_description")
-    tr.add_argument("--verbose", type=int, help="0 silent, 1 progress bar (default), 2 one line per epoch")
+    tr = subparsers.add_parser(
+        "train",
+        help="train, choose the threshold on valid, export MODEL_DIR",
+        description="Flags override --config FILE (a JSON object of these options, e.g. `firewatch tune`'s "
+        "best_config.json). Every flag is also accepted as --snake_case=VALUE (how Vertex AI passes "
+        "hyperparameters); --output defaults to $AIP_MODEL_DIR when Vertex AI sets it.",
+    )
+
+    def flag(name: str, **kwargs: Any) -> None:
+        dest = name.replace("-", "_")
+        spellings = [f"--{name}"] + ([f"--{dest}"] if dest != name else [])
+        tr.add_argument(*spellings, dest=kwargs.pop("dest", dest), **kwargs)
+
+    flag("config", help="JSON file of train options (flags given here win)")
+    flag("data", help="TFRecord folder from `firewatch data ingest`")
+    flag("output", help="MODEL_DIR for the exported SavedModel (default $AIP_MODEL_DIR)")
+    flag("backbone", choices=["small_cnn", "mobilenet_v2"])
+    flag("epochs", type=int)
+    flag("fine-tune-epochs", type=int)
+    flag("fine-tune-from-block", type=int, help="mobilenet_v2: unfreeze blocks N..18 (default 14)")
+    flag("batch-size", type=int)
+    flag("image-size", type=int)
+    flag("learning-rate", type=float)
+    flag("dropout", type=float, help="dropout before the head (default 0.2)")
+    flag("augment-strength", type=float, help="scales the augmentation ranges (default 1.0; 0 = none)")
+    flag("target-recall", type=float)
+    flag("target-precision", type=float, help="valid recall at this precision is the tuning metric (default 0.95)")
+    flag("no-augment", dest="augment", action="store_const", const=False)
+    flag("report-hypertune", action="store_const", const=True, help="report the metric with cloudml-hypertune")
+    flag("seed", type=int)
+    flag("work-dir", help="checkpoints and history (default <output>.training)")
+    flag("data-description")
+    flag("verbose", type=int, help="0 silent, 1 progress bar (default), 2 one line per epoch")
     tr.set_defaults(func=_train)
 
     ev = subparsers.add_parser("evaluate", help="metrics of an exported model on the test split")

@@ -68,6 +68,17 @@ class TrainConfig(_Config):
     learning_rate: float = Field(3e-3, gt=0, le=1.0)
     target_recall: float = Field(0.98, gt=0, le=1.0, description="threshold is chosen on valid for this recall")
     augment: bool = True
+    augment_strength: float = Field(1.0, ge=0, le=2.0, description="scales crop/brightness/contrast ranges")
+    dropout: float = Field(0.2, ge=0, lt=1.0, description="dropout before the classifier head")
+    fine_tune_from_block: int = Field(
+        14, ge=0, le=18, description="mobilenet_v2 only: blocks features.N..18 are unfrozen for fine-tuning"
+    )
+    target_precision: float = Field(
+        0.95, gt=0, le=1.0, description="valid recall at this precision is reported (the tuning metric)"
+    )
+    report_hypertune: bool = Field(
+        False, description="report the tuning metric with cloudml-hypertune (Vertex AI tuning trials)"
+    )
     seed: int = Field(0, ge=0)
     work_dir: str | None = Field(None, description="checkpoints + history; default <output>.training")
     data_description: str = Field("synthetic procedural demo data", min_length=1)

@@ -79,8 +79,11 @@ def decode(encoded):
     return image
 
 
-def augment(image, image_size: int, seeds):
-    """uint8 [H,W,3] -> float32 [S,S,3] in [0,1] with random resized crop, flip, brightness/contrast."""
+def augment(image, image_size: int, seeds, strength: float = 1.0):
+    """uint8 [H,W,3] -> float32 [S,S,3] in [0,1] with random resized crop, flip, brightness/contrast.
+
+    `strength` scales the crop, brightness and contrast ranges (1.0: the defaults above; tuned by `firewatch tune`).
+    """
     import tensorflow as tf
 
     from firewatch.imaging import preprocess
@@ -90,16 +93,16 @@ def augment(image, image_size: int, seeds):
         bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
         seed=seeds[0],
         min_object_covered=0.0,
-        aspect_ratio_range=CROP_ASPECT,
-        area_range=CROP_AREA,
+        aspect_ratio_range=(CROP_ASPECT[0] ** strength, CROP_ASPECT[1] ** strength),
+        area_range=(1.0 - (1.0 - CROP_AREA[0]) * strength, CROP_AREA[1]),
         max_attempts=10,
         use_image_if_no_bounding_boxes=True,
     )
     image = tf.slice(image, begin, size)
     x = preprocess(image, image_size)
     x = tf.image.stateless_random_flip_left_right(x, seed=seeds[1])
-    x = tf.image.stateless_random_brightness(x, 0.12, seed=seeds[2])
-    x = tf.image.stateless_random_contrast(x, 0.8, 1.2, seed=seeds[3])
+    x = tf.image.stateless_random_brightness(x, 0.12 * strength, seed=seeds[2])
+    x = tf.image.stateless_random_contrast(x, 1.0 - 0.2 * strength, 1.0 + 0.2 * strength, seed=seeds[3])
     return tf.clip_by_value(x, 0.0, 1.0)
 
 
@@ -121,8 +124,11 @@ def _ordered_records(files: list[str]):
     return tf.data.Dataset.from_tensor_slices(([r[1] for r in rows], tf.constant([r[2] for r in rows], tf.float32)))
 
 
-def train_dataset(data_dir: str, image_size: int, batch_size: int, seed: int, augment_images: bool = True):
-    """Shuffled, augmented, batched (images, labels) for one epoch; reshuffled every epoch."""
+def train_dataset(
+    data_dir: str, image_size: int, batch_size: int, seed: int, augment_images: bool = True, strength: float = 1.0
+):
+    """Shuffled, augmented (unless `augment_images` is False or `strength` 0), batched (images, labels)
+    for one epoch; reshuffled every epoch."""
     import tensorflow as tf
 
     from firewatch.imaging import preprocess
@@ -133,14 +139,14 @@ def train_dataset(data_dir: str, image_size: int, batch_size: int, seed: int, au
     if n == 0:
         raise empty_split_error(data_dir, "train")
     ds = records.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if augment_images:
+    if augment_images and strength > 0:
         rand = (
             tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
             .batch(8)
             .map(lambda r: tf.reshape(r, [4, 2]))
         )
         ds = tf.data.Dataset.zip(ds, rand).map(
-            lambda enc_label, seeds: (augment(decode(enc_label[0]), image_size, seeds), enc_label[1]),
+            lambda enc_label, seeds: (augment(decode(enc_label[0]), image_size, seeds, strength), enc_label[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )

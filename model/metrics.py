@@ -65,6 +65,24 @@ def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float) -> d
     }
 
 
+def recall_at_precision(labels: np.ndarray, probs: np.ndarray, min_precision: float) -> float:
+    """Highest recall over all thresholds whose precision is >= min_precision (0.0 if none reaches it).
+
+    The tuning objective: how many fires a model finds when false alarms are held to a fixed share.
+    """
+    labels, probs = np.asarray(labels).astype(bool), np.asarray(probs, dtype=np.float64)
+    n_pos = int(labels.sum())
+    if n_pos == 0:
+        return 0.0
+    order = np.argsort(-probs, kind="mergesort")
+    sorted_p, sorted_y = probs[order], labels[order]
+    tp, fp = np.cumsum(sorted_y), np.cumsum(~sorted_y)
+    last_of_tie = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # thresholds only between distinct scores
+    precision, recall = tp / (tp + fp), tp / n_pos
+    ok = last_of_tie & (precision >= min_precision - 1e-12)
+    return float(recall[ok].max()) if ok.any() else 0.0
+
+
 def choose_threshold(labels: np.ndarray, probs: np.ndarray, target_recall: float) -> float:
     """Highest threshold with recall >= target_recall (midpoint to the next lower score)."""
     if not 0 < target_recall <= 1:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.config import TrainConfig
-from model.metrics import binary_metrics, choose_threshold
+from model.metrics import binary_metrics, choose_threshold, recall_at_precision
 from model.storage import is_remote
 
 HISTORY_FILE = "training_history.json"
+TUNING_METRIC = "valid_recall_at_precision"  # the metric `firewatch tune` and Vertex AI tuning maximise
 
 
 @dataclass
@@ -46,6 +47,16 @@ def distribution_strategy():
 
     gpus = tf.config.list_physical_devices("GPU")
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def report_tuning_metric(value: float, step: int) -> None:
+    """Report the tuning metric the way Vertex AI hyperparameter tuning reads it (cloudml-hypertune;
+    it writes to $CLOUD_ML_HP_METRIC_FILE, default /tmp/hypertune/output.metrics)."""
+    import hypertune
+
+    hypertune.HyperTune().report_hyperparameter_tuning_metric(
+        hyperparameter_metric_tag=TUNING_METRIC, metric_value=float(value), global_step=int(step)
+    )
 
 
 def predict_split(model, data_dir: str, split: str, image_size: int, batch_size: int):
@@ -80,7 +91,9 @@ def train(config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     seed_everything(config.seed)
     data_dir = local_data_dir(config.data)
-    train_ds, n_train = train_dataset(data_dir, config.image_size, config.batch_size, config.seed, config.augment)
+    train_ds, n_train = train_dataset(
+        data_dir, config.image_size, config.batch_size, config.seed, config.augment, config.augment_strength
+    )
     steps_per_epoch = -(-n_train // config.batch_size)
     valid_ds = eval_dataset(data_dir, "valid", config.image_size, config.batch_size)
     work_dir = config.work_dir or (
@@ -96,9 +109,9 @@ def train(config: TrainConfig) -> TrainResult:
     strategy = distribution_strategy()  # one strategy for building and re-compiling the model
     with strategy.scope():
         if config.backbone == "small_cnn":
-            model, base = build_small_cnn(config.image_size), None
+            model, base = build_small_cnn(config.image_size, config.dropout), None
         else:
-            model, base = build_mobilenet_classifier(config.image_size)
+            model, base = build_mobilenet_classifier(config.image_size, config.dropout)
         _compile(model, config.learning_rate, steps_per_epoch * config.epochs)
     history: dict[str, list[float]] = {}
 
@@ -117,7 +130,7 @@ def train(config: TrainConfig) -> TrainResult:
     fit(config.epochs)
     if base is not None and config.fine_tune_epochs > 0:
         with strategy.scope():
-            unfreeze_top(base)
+            unfreeze_top(base, config.fine_tune_from_block)
             _compile(model, config.learning_rate / 10, steps_per_epoch * config.fine_tune_epochs)
         fit(config.fine_tune_epochs, initial_epoch=config.epochs)
     train_seconds = time.perf_counter() - started
@@ -127,6 +140,10 @@ def train(config: TrainConfig) -> TrainResult:
     threshold = choose_threshold(labels, probs, config.target_recall)
     valid_metrics = binary_metrics(labels, probs, threshold)
     valid_metrics["target_recall"] = config.target_recall
+    valid_metrics["target_precision"] = config.target_precision
+    valid_metrics[TUNING_METRIC] = recall_at_precision(labels, probs, config.target_precision)
+    if config.report_hypertune:
+        report_tuning_metric(valid_metrics[TUNING_METRIC], total_epochs)
     with open(os.path.join(work_dir, HISTORY_FILE), "w") as f:
         json.dump(history, f, indent=2)
     metadata = export_model(

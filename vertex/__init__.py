@@ -1,0 +1,1 @@
+"""Vertex AI jobs for the model: training (CustomJob), tuning (HyperparameterTuningJob), an AutoML baseline."""
