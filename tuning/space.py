@@ -18,7 +18,7 @@ class Param:
     high: float | None = None
     log: bool = False
     choices: tuple[Any, ...] = ()
-    only_for: str | None = None  # backbone the parameter matters for (still sampled for the others)
+    only_for: str | None = None  # the backbone the parameter applies to (conditional on it)
 
 
 SEARCH_SPACE: tuple[Param, ...] = (
@@ -49,7 +49,9 @@ def restrict(space: tuple[Param, ...], choices: dict[str, list[Any]]) -> tuple[P
 def suggest(trial: Any, space: tuple[Param, ...]) -> dict[str, Any]:
     """Sample one configuration from an Optuna trial."""
     values: dict[str, Any] = {}
-    for p in space:
+    for p in space:  # define-by-run: a backbone-specific parameter is sampled only for that backbone
+        if p.only_for is not None and values.get("backbone", p.only_for) != p.only_for:
+            continue
         if p.kind == "categorical":
             values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
         elif p.kind == "int":

@@ -1,0 +1,56 @@
+"""`firewatch tune`: flags -> TuneConfig -> an Optuna search whose best trial is a `firewatch train --config` file."""
+
+from __future__ import annotations
+
+import argparse
+
+from tuning.config import TuneConfig
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    tune = subparsers.add_parser(
+        "tune",
+        help="hyperparameter search (Optuna) over firewatch train; writes trials table + best_config.json",
+    )
+    tune.add_argument("--data", required=True, help="TFRecord folder from `firewatch data ingest`")
+    tune.add_argument("--output", required=True, help="local folder for the trials table, best config and model")
+    tune.add_argument("--trials", type=int, help="number of trials (default 8)")
+    tune.add_argument("--timeout-seconds", dest="timeout_seconds", type=float, help="stop starting trials after")
+    tune.add_argument("--epochs", type=int, help="epochs per trial (default 3)")
+    tune.add_argument("--fine-tune-epochs", dest="fine_tune_epochs", type=int, help="mobilenet_v2 (default 1)")
+    tune.add_argument("--batch-size", dest="batch_size", type=int)
+    tune.add_argument("--target-precision", dest="target_precision", type=float, help="default 0.95")
+    tune.add_argument("--backbones", nargs="+", choices=["small_cnn", "mobilenet_v2"], help="default: both")
+    tune.add_argument("--image-sizes", dest="image_sizes", nargs="+", type=int, help="default: 96 128 160")
+    tune.add_argument("--seed", type=int)
+    tune.add_argument("--keep-models", dest="keep_models", action="store_const", const=True)
+    tune.set_defaults(func=_tune)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from firewatch.cli import UserError
+    from model.cli import _config, _fields, user_errors
+    from model.train import TUNING_METRIC
+    from tuning.tune import BEST_CONFIG, BEST_MODEL, TRIALS_CSV, TRIALS_MD, run_tune
+
+    config = _config(TuneConfig, _fields(args, TuneConfig))
+
+    def progress(row) -> None:
+        shown = ("backbone", "learning_rate", "dropout", "image_size", "augment_strength", "fine_tune_from_block")
+        params = ", ".join(
+            f"{k}={row[k]:.4g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in shown if k in row
+        )
+        print(f"trial {row['trial']}: {TUNING_METRIC} {row[TUNING_METRIC]:.4f}  ({params}; {row['seconds']}s)")
+
+    try:
+        with user_errors():
+            table = run_tune(config, progress)
+    except ValueError as exc:  # a --backbones / --image-sizes value outside the search space
+        raise UserError(str(exc)) from None
+    best = table["trials"][[r["trial"] for r in table["trials"]].index(table["best_trial"])]
+    print(
+        f"best trial {best['trial']}: {TUNING_METRIC} {best[TUNING_METRIC]:.4f}; wrote {TRIALS_CSV}, {TRIALS_MD}, "
+        f"{BEST_CONFIG} and {BEST_MODEL}/ to {config.output}\n"
+        f"retrain it: firewatch train --config {config.output}/{BEST_CONFIG} --data DATA --output MODEL_DIR"
+    )
+    return 0
