@@ -13,6 +13,16 @@ from firewatch.contract import MessageLimits
 from firewatch.explain import ExplainConfig
 
 
+def with_project(args: list[str], project: str | None, *, need_project: bool) -> list[str]:
+    """Beam flags plus `--project` when the job needs one, names one, or runs on Dataflow (every
+    Beam job: streaming, batch, `data ingest`). The project is resolved once (`firewatch.gcp.project_id`)."""
+    if need_project or project or any("DataflowRunner" in a for a in args):
+        from firewatch.gcp import project_id
+
+        return [*args, f"--project={project_id(project)}"]
+    return list(args)
+
+
 class ScoringConfig(BaseModel):
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
@@ -48,10 +58,7 @@ class ScoringConfig(BaseModel):
     def pipeline_args(self, user_args: list[str] | tuple[str, ...], *, need_project: bool) -> list[str]:
         """Beam flags for the job: the user's, plus what this config owns. Its `--project` flag is
         Beam's `--project` too (the config parses it, so it is passed on here), and GPU workers."""
-        args = list(user_args) + self.accelerator_args()
-        if need_project or self.project or any("DataflowRunner" in a for a in args):
-            args.append(f"--project={self.resolved_project()}")
-        return args
+        return with_project(list(user_args) + self.accelerator_args(), self.project, need_project=need_project)
 
     def accelerator_args(self) -> list[str]:
         """Beam flags for GPU workers: the accelerator (with its driver) and one SDK process per

@@ -22,7 +22,6 @@ from model.errors import ModelError
 # Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
 BEAM_FLAGS = (
     "runner",
-    "project",
     "region",
     "temp_location",
     "staging_location",
@@ -74,15 +73,27 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def ingest_config(args: argparse.Namespace) -> IngestConfig:
+    """IngestConfig from the flags: like `stream` and `batch`, any Beam pipeline option is accepted as is
+    (`--runner DataflowRunner --region R --temp_location gs://...`), plus --beam-arg=--flag=value."""
+    beam_args = [f"--{flag}={getattr(args, flag)}" for flag in BEAM_FLAGS if getattr(args, flag) is not None]
+    beam_args += list(getattr(args, "beam_args", None) or []) + list(args.beam_arg or [])
+    return _config(
+        IngestConfig,
+        {
+            "input": args.input,
+            "output": args.output,
+            "num_shards": args.num_shards,
+            "beam_args": beam_args,
+            "project": args.project,
+        },
+    )
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from model.ingest import format_summary, run_ingest
 
-    beam_args = [f"--{flag}={getattr(args, flag)}" for flag in BEAM_FLAGS if getattr(args, flag) is not None]
-    beam_args += list(args.beam_arg or [])
-    config = _config(
-        IngestConfig,
-        {"input": args.input, "output": args.output, "num_shards": args.num_shards, "beam_args": beam_args},
-    )
+    config = ingest_config(args)
     started = time.perf_counter()
     with user_errors():
         summary = run_ingest(config)
@@ -168,16 +179,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ingest.add_argument("--input", required=True, help="ROOT folder or gs:// prefix with ROOT/<label>/*.jpg")
     ingest.add_argument("--output", required=True, help="output folder or gs:// prefix")
     ingest.add_argument("--num-shards", dest="num_shards", type=int, help="shards per split (0 = auto)")
+    ingest.add_argument("--project", help="Google Cloud project (default: from the environment on Dataflow)")
     for flag in BEAM_FLAGS:
         ingest.add_argument(f"--{flag}", f"--{flag.replace('_', '-')}", dest=flag, help=argparse.SUPPRESS)
     ingest.add_argument(
         "--beam-arg",
         action="append",
         metavar="--FLAG=VALUE",
-        help="extra Beam pipeline option (repeatable); --runner, --project, --region, "
-        "--temp_location ... are accepted directly",
+        help="extra Beam pipeline option (repeatable); any Beam option (--runner, --region, "
+        "--temp_location ...) is also accepted directly, as for `firewatch stream` and `firewatch batch`",
     )
-    ingest.set_defaults(func=_ingest)
+    ingest.set_defaults(func=_ingest, passthrough=True)
 
     tr = subparsers.add_parser(
         "train",

@@ -51,8 +51,16 @@ class IngestConfig(_Config):
     output: str = Field(description="output folder or gs:// prefix for TFRecords and ingest_summary.json")
     num_shards: int = Field(0, ge=0, le=10_000, description="shards per split; 0 lets the runner choose")
     beam_args: list[str] = Field(default_factory=list, description="extra Beam pipeline options")
+    project: str | None = Field(None, description="Google Cloud project (default: from the environment on Dataflow)")
 
     _v = field_validator("input", "output")(_no_trailing_slash)
+
+    def pipeline_args(self) -> list[str]:
+        """Beam flags for the job, through the same path as the streaming and batch jobs (`--project`
+        is this config's field and is passed on to Beam, resolved from the environment on Dataflow)."""
+        from firewatch.scoring_config import with_project
+
+        return with_project(list(self.beam_args), self.project, need_project=False)
 
 
 class TrainConfig(_Config):

@@ -88,7 +88,7 @@ class _Verify(beam.DoFn):
 
 
 def pipeline_options(config: IngestConfig) -> PipelineOptions:
-    options = PipelineOptions(list(config.beam_args))
+    options = PipelineOptions(config.pipeline_args())
     std = options.view_as(StandardOptions)
     if not std.runner:
         std.runner = DEFAULT_LOCAL_RUNNER
