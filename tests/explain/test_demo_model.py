@@ -91,7 +91,9 @@ def test_explain_frames_with_the_exported_model(tmp_path: Path, demo_model_dir: 
     (explanation,) = [json.loads(line) for line in (tmp_path / "rows").read_text().splitlines()]
     check_row(explanation, load_schema("explanations"))
     assert explanation["model_version"] == demo_model.metadata.model_version
-    assert explanation["approximation_error"] < 0.05 and explanation["fire_probability"] > 0.5
+    assert explanation["approximation_error"] < 0.05
+    # the probability is the model's own (whatever this machine's model scores), not a fixed value
+    assert explanation["fire_probability"] == pytest.approx(float(demo_model.predict_images(image[None])[0]), abs=1e-4)
     with Image.open(explanation["overlay_uri"]) as picture:
         assert picture.format == "PNG" and picture.width >= 2 * 256
         # the overlay_uri is under the prefix, in the model version's folder

@@ -5,6 +5,8 @@ kind of bad input; the tests then check that every published message is exactly 
 prediction row or one dead-letter row, that an alert opens and closes for the fire camera
 and never for clear cameras, that the same frame as bytes and as a gs:// URI scores the
 same, that fire frames get explanations, and that stopping leaves no process behind.
+Frames are scored by the controlled model (`tests/fixtures/controlled_model.py`): red frames
+are fire and blue ones clear on any machine, so the counts test the pipeline, not the model.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from firewatch.alerts import listen
 from firewatch.gcp import bigquery_client, publisher_client, storage_client, subscriber_client
 from firewatch.publish import CameraSource, publish_cameras
 from infra import resources
-from model.synth import render_fire_frame, render_negative_frame
 from streaming.local import group_alive, start_stream, stop_stream
+from tests.fixtures.controlled_model import colour_png
 
 pytestmark = pytest.mark.stack
 MAX_PIXELS = 1_000_000
@@ -47,7 +49,7 @@ def rows(sql: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
+def streaming_run(local_stack, controlled_model_dir, tmp_path_factory):
     names = resources.ResourceNames(project=local_stack.project).with_suffix(uuid.uuid4().hex[:8])
     resources.apply(names)
     project, bucket = names.project, names.frames_bucket
@@ -68,18 +70,18 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
         messages.append((data, attrs))
 
     # The fire camera: 4 clear, 6 fire, 6 clear frames, one fire frame delivered twice.
-    fire_camera = [png(render_negative_frame(rng)) for _ in range(4)]
-    fire_camera += [png(render_fire_frame(rng)[0]) for _ in range(6)]
-    fire_camera += [png(render_negative_frame(rng)) for _ in range(6)]
+    fire_camera = [colour_png(rng, fire=False) for _ in range(4)]
+    fire_camera += [colour_png(rng, fire=True) for _ in range(6)]
+    fire_camera += [colour_png(rng, fire=False) for _ in range(6)]
     for i, data in enumerate(fire_camera):
         frame("cam-fire", i, data)
     frame("cam-fire", 6, fire_camera[6])  # a redelivery: a row, but counted once by confirmation
     # A clear camera with hard negatives, published by our client from a folder of frames.
     clear_dir = tmp_path_factory.mktemp("cam-clear")
     for i in range(12):
-        (clear_dir / f"{i:03d}.png").write_bytes(png(render_negative_frame(rng)))
+        (clear_dir / f"{i:03d}.png").write_bytes(colour_png(rng, fire=False))
     # The same fire frame as bytes and as a gs:// URI.
-    same = png(render_fire_frame(rng)[0])
+    same = colour_png(rng, fire=True)
     blobs.blob("cam-same/frame.png").upload_from_string(same, content_type="image/png")
     frame("cam-same", 0, same)
     frame("cam-same", 1, json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}).encode())
@@ -107,7 +109,7 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
 
     log = tmp_path_factory.mktemp("stream") / "stream.log"
     process = start_stream(
-        demo_model_dir,
+        controlled_model_dir,
         log,
         [
             "--project",
