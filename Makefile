@@ -34,6 +34,7 @@ demo: setup
 	$(VENV)/bin/firewatch demo
 
 test: setup
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
 # Everything, the slow suites included.
@@ -43,6 +44,7 @@ test-all: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Re-resolve the pinned set from requirements.in (needs network to PyPI).
 lock:

@@ -28,5 +28,5 @@ setup(
         "scikit-image",
         "scipy",
     ],
-    entry_points={"console_scripts": ["firewatch=firewatch.cli:main"]},
+    entry_points={"console_scripts": ["firewatch=firewatch.cli.dispatch:main"]},
 )

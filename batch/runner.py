@@ -17,7 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from batch import pipeline as graph
 from batch.config import BatchConfig
-from firewatch.gcp import prepare_beam_offline_auth
+from firewatch.cloud.clients import prepare_beam_offline_auth
 
 
 @dataclass
@@ -51,8 +51,8 @@ def check_input(spec: str) -> None:
     """Fail before building the pipeline when a file input matches nothing."""
     from apache_beam.io.filesystems import FileSystems
 
-    from batch.sources import image_pattern, source_kind
-    from firewatch.cli import UserError
+    from firewatch.beam.sources import image_pattern, source_kind
+    from firewatch.errors import UserError
 
     kind = source_kind(spec)
     if kind == "bigquery":

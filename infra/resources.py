@@ -3,7 +3,7 @@
 `ResourceNames` holds the (overridable) names, defaulting to the declaration; `apply(names)` creates
 topics, subscriptions, the dataset, its tables (schemas from `infra/schemas/*.json`) and buckets,
 skipping what exists; `destroy(names)` deletes them. Both are idempotent and use the same client
-calls on the emulators and on a real project (clients come from `firewatch.gcp`).
+calls on the emulators and on a real project (clients come from `firewatch.cloud.clients`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from firewatch import gcp
+from firewatch.cloud import clients as gcp
 
 INFRA_DIR = Path(__file__).resolve().parent
 DECLARATION = INFRA_DIR / "resources.json"
@@ -355,6 +355,6 @@ def destroy(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
 
 
 def gcp_user_error(message: str) -> Exception:
-    from firewatch.cli import UserError
+    from firewatch.errors import UserError
 
     return UserError(message)

@@ -2,7 +2,7 @@
 
 `up()` starts the three emulators (each in its own process group, logs in `<state>/logs/*.log`),
 waits for their health checks, then writes `<state>/stack.json` (pids, ports) and the sourceable
-`<state>/stack.env` that every `firewatch` command loads (`firewatch.stackenv`). `status()` checks
+`<state>/stack.env` that every `firewatch` command loads (`firewatch.cloud.stack_env`). `status()` checks
 them, `down()` stops every process group and removes both files. The state dir is `.firewatch/`
 in the working directory, or `$FIREWATCH_STATE_DIR`.
 
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from firewatch.cli import UserError
-from firewatch.stackenv import DEFAULT_STATE_DIR
+from firewatch.cloud.stack_env import DEFAULT_STATE_DIR
+from firewatch.errors import UserError
 from infra import procs
 
 DEFAULT_PROJECT = "firewatch-local"
@@ -145,7 +145,7 @@ class _Launch:
 
 
 def resolve_state_dir(explicit: Path | str | None = None) -> Path:
-    """The state dir: `explicit`, else $FIREWATCH_STATE_DIR, else `.firewatch` (see firewatch.stackenv)."""
+    """The state dir: `explicit`, else $FIREWATCH_STATE_DIR, else `.firewatch` (see firewatch.cloud.stack_env)."""
     if explicit:
         return Path(explicit)
     return Path(os.environ.get("FIREWATCH_STATE_DIR", str(DEFAULT_STATE_DIR)))

@@ -54,7 +54,7 @@ def write_camera_frames(out: Path, seed: int = 7) -> dict[str, Path]:
 
 
 def count_rows(table: str, where: str = "TRUE") -> int:
-    from firewatch.gcp import bigquery_client
+    from firewatch.cloud.clients import bigquery_client
 
     rows = list(bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}` WHERE {where}").result())
     return int(rows[0]["n"])
@@ -74,7 +74,7 @@ def wait_for_rows(tables: list[str], expected: int, timeout: float) -> int:
 
 
 def publish_bad_messages(project: str, topic: str) -> int:
-    from firewatch.gcp import publisher_client
+    from firewatch.cloud.clients import publisher_client
 
     publisher = publisher_client()
     path = publisher.topic_path(project, topic)
@@ -88,9 +88,9 @@ def publish_bad_messages(project: str, topic: str) -> int:
 
 
 def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeout: float = 300.0) -> int:
-    from firewatch.alerts import format_alert, listen
-    from firewatch.publish import CameraSource, publish_cameras
-    from firewatch.query import print_rows
+    from firewatch.clients.alerts import format_alert, listen
+    from firewatch.clients.publish import CameraSource, publish_cameras
+    from firewatch.clients.query import print_rows
     from infra import stack
     from infra.resources import ResourceNames, apply, destroy
     from model.demo import ensure_demo_model
@@ -159,7 +159,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
             time.sleep(2)
         time.sleep(3)  # let the listener print the last events
         print("7/7 summary from BigQuery", flush=True)
-        from firewatch.gcp import bigquery_client
+        from firewatch.cloud.clients import bigquery_client
 
         client = bigquery_client()
         per_camera = client.query(

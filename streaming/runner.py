@@ -19,7 +19,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
-from firewatch.gcp import prepare_beam_offline_auth
+from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firewatch.cli import main
-from firewatch.gcp import bigquery_client, storage_client
+from firewatch.cloud.clients import bigquery_client, storage_client
 from tests.fixtures.controlled_model import colour_png
 
 pytestmark = pytest.mark.stack

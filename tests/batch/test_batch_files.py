@@ -15,7 +15,7 @@ from PIL import Image
 
 from batch.config import BatchConfig
 from batch.runner import run
-from batch.sources import image_pattern, source_kind
+from firewatch.beam.sources import image_pattern, source_kind
 
 
 def read_jsonl(folder: Path, name: str) -> list[dict]:
@@ -77,7 +77,7 @@ def test_fire_images_have_explanations_with_overlays(batch_run):
 def test_tfrecords_from_ingest_with_a_damaged_record(tmp_path, controlled_model_dir):
     import tensorflow as tf
 
-    from model.records import make_example
+    from firewatch.core.records import make_example
     from tests.fixtures.controlled_model import colour_png
 
     rng = np.random.default_rng(3)
@@ -103,7 +103,7 @@ def test_tfrecords_from_ingest_with_a_damaged_record(tmp_path, controlled_model_
 def test_parquet_sink_has_the_bigquery_columns(tmp_path, demo_model_dir, synthetic_images_dir):
     import pyarrow.parquet as pq
 
-    from batch.sinks import load_schema
+    from infra.resources import schema_for_table as load_schema
 
     out = tmp_path / "out"
     run(

@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from firewatch.options import ConfigError, add_config_arguments, config_from_args, template_parameters
+from firewatch.config.options import add_config_arguments, config_from_args, template_parameters
+from firewatch.errors import ConfigError
 from streaming.config import StreamingConfig
 
 

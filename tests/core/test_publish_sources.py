@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from firewatch.publish import SourceError, SourceFrame, frame_attributes, iter_source
+from firewatch.clients.publish import SourceError, SourceFrame, frame_attributes, iter_source
 
 
 def png(color):
@@ -43,7 +43,7 @@ def test_missing_and_unsupported_sources(tmp_path):
 def test_attributes_follow_the_contract():
     from datetime import UTC, datetime
 
-    from firewatch.contract import parse_message
+    from firewatch.core.contract import parse_message
 
     attrs = frame_attributes("cam-1", SourceFrame("f.png", png("red"), "image/png"), datetime(2026, 1, 1, tzinfo=UTC))
     request = parse_message(png("red"), attrs)

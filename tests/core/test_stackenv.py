@@ -3,7 +3,7 @@
 import os
 import socket
 
-from firewatch.stackenv import load_stack_env
+from firewatch.cloud.stack_env import load_stack_env
 
 KEYS = ("PUBSUB_EMULATOR_HOST", "FIREWATCH_PROJECT")
 

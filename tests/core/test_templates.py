@@ -2,7 +2,7 @@
 
 import pytest
 
-from firewatch.templates import TEMPLATE_DIR, metadata, render
+from firewatch.cli.templates import TEMPLATE_DIR, metadata, render
 
 
 @pytest.mark.parametrize("job", ["streaming", "batch"])

@@ -6,8 +6,8 @@ from apache_beam import pvalue
 from apache_beam.io.gcp.pubsub import PubsubMessage
 from apache_beam.utils.timestamp import Timestamp
 
-from firewatch.contract import MessageLimits
-from firewatch.transforms import ParsePubsubMessages, as_utc_datetime
+from firewatch.beam.sources import ParsePubsubMessages, as_utc_datetime
+from firewatch.core.contract import MessageLimits
 
 T = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ def test_preview_is_the_original_frame_scaled_down():
     import numpy as np
     from PIL import Image
 
-    from firewatch.transforms import preview_pixels
+    from firewatch.beam.scoring import preview_pixels
 
     buffer = io.BytesIO()
     Image.fromarray(np.full((900, 1600, 3), (200, 80, 10), np.uint8)).save(buffer, format="JPEG")
@@ -63,7 +63,7 @@ def test_cloud_errors_and_bad_project_ids_are_explained():
     from google.api_core.exceptions import Forbidden
     from google.auth.exceptions import DefaultCredentialsError
 
-    from firewatch.cli import cloud_error_hint
+    from firewatch.cli.dispatch import cloud_error_hint
 
     assert "application-default login" in cloud_error_hint(DefaultCredentialsError("none"))
     hint = cloud_error_hint(Forbidden("caller lacks bigquery.jobs.create"))

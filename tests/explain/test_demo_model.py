@@ -1,12 +1,13 @@
 """Explanations of the real exported demo model (synthetic data, `demo_model_dir` fixture).
 
 Completeness error below 0.05, the top XRAI region on the drawn flame far more often than a
-random box of the same size, and ExplainFrames with the default loader (model.exported).
+random box of the same size, and ExplainFrames with the default loader (firewatch.core.model_contract).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
@@ -14,16 +15,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from firewatch.explain import ExplainConfig, explain_image
-from firewatch.explain_transform import DEAD_LETTER_TAG, ExplainFrames
-from firewatch.imaging import to_model_input
+from firewatch.beam.dead_letters import DEAD as DEAD_LETTER_TAG
+from firewatch.beam.explanation import ExplainFrames
+from firewatch.core.explain import ExplainConfig, explain_image
+from firewatch.core.imaging import to_model_input
+from firewatch.core.prediction import Prediction
 from tests.explain.regions import box_hit, chance_hit_rate
 from tests.explain.schema_check import check_row, load_schema
 
 
 @pytest.fixture(scope="module")
 def demo_model(demo_model_dir: Path):
-    from model.exported import load_exported
+    from firewatch.cloud.models import load_exported
 
     return load_exported(str(demo_model_dir))
 
@@ -76,7 +79,18 @@ def test_top_region_overlaps_the_flame_far_more_often_than_chance(demo_model):
 def test_explain_frames_with_the_exported_model(tmp_path: Path, demo_model_dir: Path, demo_model):
     size = demo_model.metadata.image_size
     original, image, _ = _fire_frames(1, seed=31, size=size)[0]
-    row = {"frame_key": "cam-7/f1", "camera_id": "cam-7", "frame_id": "f1", "label": "fire", "source_uri": None}
+    row = Prediction(
+        frame_key="cam-7/f1",
+        camera_id="cam-7",
+        frame_id="f1",
+        captured_at=None,
+        processed_at=datetime(2026, 11, 22, tzinfo=UTC),
+        probability=0.9,
+        threshold=0.5,
+        model_version=demo_model.metadata.model_version,
+        mode="streaming",
+        explain=True,
+    )
     prefix = str(tmp_path / "explanations")
     pipeline = beam.Pipeline(runner="BundleBasedDirectRunner")
     outputs = (

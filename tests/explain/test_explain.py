@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from firewatch.explain import (
+from firewatch.core.explain import (
     ExplainConfig,
     explain_image,
     integrated_gradients,
@@ -14,7 +14,7 @@ from firewatch.explain import (
     saliency_call_model_function,
     should_explain,
 )
-from firewatch.imaging import to_model_input
+from firewatch.core.imaging import to_model_input
 from tests.explain.regions import box_hit, chance_hit_rate
 from tests.explain.toy_model import TOY_SIZE, blob_frame
 

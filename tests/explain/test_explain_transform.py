@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
@@ -13,25 +14,32 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from PIL import Image
 
-from firewatch.alerting import overlay_uri
-from firewatch.explain import ExplainConfig
-from firewatch.explain_transform import DEAD_LETTER_TAG, ExplainFrames, sample_value
-from firewatch.imaging import to_model_input
+from firewatch.beam.dead_letters import DEAD as DEAD_LETTER_TAG
+from firewatch.beam.explanation import ExplainFrames
+from firewatch.core.explain import ExplainConfig, chosen_for_explanation, sample_value
+from firewatch.core.imaging import to_model_input
+from firewatch.core.overlay import overlay_uri
+from firewatch.core.prediction import Prediction
 from tests.explain.schema_check import check_row, load_schema
 from tests.explain.toy_model import TOY_SIZE, blob_frame, load_toy_model
 
 
-def _row(key: str, label: str) -> dict:
-    return {
-        "frame_key": key,
-        "camera_id": key.split("/")[0],
-        "frame_id": key.split("/")[1],
-        "source_uri": f"gs://bucket/{key}.jpg",
-        "label": label,
-        "fire_probability": 0.9 if label == "fire" else 0.1,
-        "model_version": "toy-v1",
-        "message_id": "m-" + key,
-    }
+def _row(key: str, label: str) -> Prediction:
+    """A prediction chosen for explanation (the choice itself is made when scoring)."""
+    return Prediction(
+        frame_key=key,
+        camera_id=key.split("/")[0],
+        frame_id=key.split("/")[1],
+        captured_at=None,
+        processed_at=datetime(2026, 11, 22, tzinfo=UTC),
+        probability=0.9 if label == "fire" else 0.1,
+        threshold=0.5,
+        model_version="toy-v1",
+        mode="batch",
+        source_uri=f"gs://bucket/{key}.jpg",
+        message_id="m-" + key,
+        explain=True,
+    )
 
 
 def _run(elements: list, prefix: str, model_dir: str, config: ExplainConfig, mode: str):
@@ -63,8 +71,7 @@ def test_explain_frames_writes_pngs_rows_and_dead_letters(tmp_path: Path, toy_mo
     calm = np.full((96, 96, 3), 90, np.uint8)
     elements = [
         (_row("cam-1/f1", "fire"), to_model_input(fire_pixels, TOY_SIZE), fire_pixels),
-        (_row("cam-1/f2", "fire"), to_model_input(fire_pixels[:, ::-1], TOY_SIZE)),  # no original carried
-        (_row("cam-2/f3", "no_fire"), to_model_input(calm, TOY_SIZE), calm),  # not sampled: skipped
+        (_row("cam-1/f2", "fire"), to_model_input(fire_pixels[:, ::-1], TOY_SIZE), None),  # no original
         (_row("cam-3/bad", "fire"), np.zeros((5, 5, 3), np.float32), calm),  # wrong shape: dead letter
     ]
     prefix = str(tmp_path / "explanations")
@@ -94,22 +101,34 @@ def test_explain_frames_writes_pngs_rows_and_dead_letters(tmp_path: Path, toy_mo
     assert metrics and metrics[0].committed.count == 2 and metrics[0].committed.min > 0
 
 
-def test_negatives_are_sampled_by_frame_key(tmp_path: Path, toy_model_dir: str):
-    calm = np.full((64, 64, 3), 90, np.uint8)
-    keys = [f"cam-9/n{i}" for i in range(12)]
-    elements = [(_row(k, "no_fire"), to_model_input(calm, TOY_SIZE), calm) for k in keys]
+def test_negatives_are_sampled_by_frame_key():
     config = ExplainConfig(steps=4, xrai=False, sample_rate_negatives=0.5)
-    rows, dead, _ = _run(elements, str(tmp_path / "out"), toy_model_dir, config, "batch")
-    expected = sorted(k for k in keys if sample_value(k) < 0.5)
-    assert 0 < len(expected) < len(keys) and not dead
-    assert sorted(r["frame_key"] for r in rows) == expected
+    keys = [f"cam-9/n{i}" for i in range(40)]
+    chosen = [k for k in keys if chosen_for_explanation(k, "no_fire", config)]
+    assert chosen == [k for k in keys if sample_value(k) < 0.5] and 0 < len(chosen) < len(keys)
+    assert chosen == [k for k in keys if chosen_for_explanation(k, "no_fire", config)]  # a retry chooses the same
+    assert all(chosen_for_explanation(k, "fire", config) for k in keys)
+    assert not any(chosen_for_explanation(k, "no_fire", ExplainConfig(sample_rate_negatives=0)) for k in keys)
+
+
+def test_integrated_gradients_without_xrai_has_no_regions(tmp_path: Path, toy_model_dir: str):
+    calm = np.full((64, 64, 3), 90, np.uint8)
+    config = ExplainConfig(steps=4, xrai=False)
+    rows, dead, _ = _run(
+        [(_row("cam-9/n1", "no_fire"), to_model_input(calm, TOY_SIZE), calm)],
+        str(tmp_path / "o"),
+        toy_model_dir,
+        config,
+        "batch",
+    )
+    assert not dead and [r["frame_key"] for r in rows] == ["cam-9/n1"]
     assert all(r["top_regions"] == [] and r["method"] == "integrated_gradients" for r in rows)
 
 
 def test_overlay_png_from_model_input_is_readable(tmp_path: Path, toy_model_dir: str):
     pixels, _ = blob_frame(np.random.default_rng(8), TOY_SIZE)
     rows, _, _ = _run(
-        [(_row("cam-1/x", "fire"), to_model_input(pixels, TOY_SIZE))],
+        [(_row("cam-1/x", "fire"), to_model_input(pixels, TOY_SIZE), None)],
         str(tmp_path / "out"),
         toy_model_dir,
         ExplainConfig(steps=8),
@@ -129,7 +148,7 @@ def test_bad_arguments_are_refused():
 @pytest.mark.stack
 def test_overlays_go_to_gcs_and_rows_load_into_bigquery(gcp_resources, toy_model_dir: str, tmp_path: Path):
     """On the emulators: the PNG lands in the bucket, the row is accepted by the explanations table."""
-    from firewatch import gcp
+    from firewatch.cloud import clients as gcp
 
     pixels, _ = blob_frame(np.random.default_rng(9), 96)
     prefix = f"{gcp_resources.bucket_uri()}/explanations"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from firewatch.explain import Region
-from firewatch.overlay import CAPTION_HEIGHT, GAP, MIN_PANEL_WIDTH, render_overlay
+from firewatch.core.explain import Region
+from firewatch.core.overlay import CAPTION_HEIGHT, GAP, MIN_PANEL_WIDTH, render_overlay
 
 
 def _scene(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -8,11 +8,11 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from firewatch import gcp
-from firewatch.bigquery_io import (
+from firewatch.beam.sinks import WriteToBigQueryRows
+from firewatch.cloud import clients as gcp
+from firewatch.cloud.bigquery_rows import (
     BigQueryWriteError,
     RowWriter,
-    WriteToBigQueryRows,
     chunk_rows,
     insert_rows,
     row_problems,

@@ -1,4 +1,4 @@
-"""Client factory (firewatch.gcp): emulator vs real configuration, Beam auth, gcloud CLI via stack.env."""
+"""Client factory (firewatch.cloud.clients): emulator vs real configuration, Beam auth, gcloud CLI via stack.env."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from firewatch import gcp
-from firewatch.cli import UserError
+from firewatch.cloud import clients as gcp
+from firewatch.errors import UserError
 from infra.resources import ResourceNames
 
 

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from firewatch import cli, gcp
+from firewatch.cli import dispatch as cli
+from firewatch.cloud import clients as gcp
 
 
 def test_show_resolves_overrides(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

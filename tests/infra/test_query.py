@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from firewatch import cli
-from firewatch.bigquery_io import insert_rows
-from firewatch.query import (
+from firewatch.cli import dispatch as cli
+from firewatch.clients.query import (
     QueryConfig,
     QueryParam,
     build_query,
@@ -21,6 +20,7 @@ from firewatch.query import (
     parse_duration,
     parse_param,
 )
+from firewatch.cloud.bigquery_rows import insert_rows
 from infra.resources import ResourceNames
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)

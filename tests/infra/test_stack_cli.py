@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from firewatch.stackenv import parse_env_file
+from firewatch.cloud.stack_env import parse_env_file
 from infra import procs, stack
 
 pytestmark = pytest.mark.stack

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from firewatch.imaging import decode_image, to_model_input
-from model.exported import load_exported, read_metadata
+from firewatch.cloud.models import load_exported, read_metadata
+from firewatch.core.imaging import decode_image, to_model_input
 from model.synth import render_fire_frame, render_negative_frame
 
 

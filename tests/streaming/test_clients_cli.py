@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from firewatch.cli import main
-from firewatch.contract import parse_message
-from firewatch.gcp import publisher_client, subscriber_client
+from firewatch.cloud.clients import publisher_client, subscriber_client
+from firewatch.core.contract import parse_message
 
 pytestmark = pytest.mark.stack
 

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from firewatch.alerts import listen
-from firewatch.gcp import bigquery_client, publisher_client, storage_client, subscriber_client
-from firewatch.publish import CameraSource, publish_cameras
+from firewatch.clients.alerts import listen
+from firewatch.clients.publish import CameraSource, publish_cameras
+from firewatch.cloud.clients import bigquery_client, publisher_client, storage_client, subscriber_client
 from infra import resources
 from streaming.local import group_alive, start_stream, stop_stream
 from tests.fixtures.controlled_model import colour_png
