@@ -6,6 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from firewatch.config.clients import AlertsConfig, PublishConfig
+from firewatch.config.options import add_config_arguments, config_from_args
+from firewatch.errors import ConfigError, UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,28 +22,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="SOURCE is PATH (camera from --camera) or CAMERA=PATH; repeat for many cameras.",
     )
     pub.add_argument("sources", nargs="+", metavar="SOURCE")
-    pub.add_argument("--camera", help="camera id for sources given without CAMERA=")
-    pub.add_argument("--topic", default="frames")
-    pub.add_argument("--project", default=None)
-    pub.add_argument("--fps", type=float, default=1.0, help="frames per second per camera (default 1)")
-    pub.add_argument("--as-uri", action="store_true", help='upload to GCS and publish {"uri": ...}')
-    pub.add_argument("--bucket", default="firewatch-frames", help="bucket for --as-uri")
-    pub.add_argument("--fast", action="store_true", help="do not wait between frames (captured_at still spaced)")
+    add_config_arguments(pub, PublishConfig)
     pub.set_defaults(func=_publish)
 
     alerts = subparsers.add_parser("alerts", help="print fire alerts live from the alert subscription")
-    alerts.add_argument("--subscription", default="alerts-sub")
-    alerts.add_argument("--project", default=None)
-    alerts.add_argument("--camera", help="only this camera")
-    alerts.add_argument("--count", type=int, default=None, help="stop after this many alerts")
-    alerts.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
-    alerts.add_argument("--json", action="store_true", help="print each alert as JSON")
+    add_config_arguments(alerts, AlertsConfig)
     alerts.set_defaults(func=_alerts)
+
+
+def _config(model: type[BaseModel], args: argparse.Namespace) -> Any:
+    try:
+        return config_from_args(model, args)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _parse_sources(values: list[str], camera: str | None):
     from firewatch.clients.publish import CameraSource
-    from firewatch.errors import UserError
 
     by_camera: dict[str, list[Path]] = {}
     for value in values:
@@ -54,17 +56,17 @@ def _parse_sources(values: list[str], camera: str | None):
 def _publish(args: argparse.Namespace) -> int:
     from firewatch.clients.publish import SourceError, print_progress, publish_cameras
     from firewatch.cloud.clients import project_id
-    from firewatch.errors import UserError
 
+    cfg = _config(PublishConfig, args)
     try:
         report = publish_cameras(
-            _parse_sources(args.sources, args.camera),
-            topic=args.topic,
-            project=project_id(args.project),
-            fps=args.fps,
-            as_uri=args.as_uri,
-            bucket=args.bucket,
-            fast=args.fast,
+            _parse_sources(args.sources, cfg.camera),
+            topic=cfg.topic,
+            project=project_id(cfg.project),
+            fps=cfg.fps,
+            as_uri=cfg.as_uri,
+            bucket=cfg.bucket,
+            fast=cfg.fast,
             progress=print_progress,
         )
     except SourceError as exc:
@@ -78,15 +80,12 @@ def _alerts(args: argparse.Namespace) -> int:
     from firewatch.clients.alerts import format_alert, listen
     from firewatch.cloud.clients import project_id
 
+    cfg = _config(AlertsConfig, args)
+
     def show(event):
-        print(json.dumps(event, sort_keys=True) if args.json else format_alert(event), flush=True)
+        print(json.dumps(event, sort_keys=True) if cfg.as_json else format_alert(event), flush=True)
 
     listen(
-        args.subscription,
-        project_id(args.project),
-        show,
-        camera=args.camera,
-        max_alerts=args.count,
-        timeout=args.timeout,
+        cfg.subscription, project_id(cfg.project), show, camera=cfg.camera, max_alerts=cfg.count, timeout=cfg.timeout
     )
     return 0

@@ -20,8 +20,8 @@ from firewatch.core.explain import ExplainConfig, chosen_for_explanation, sample
 from firewatch.core.imaging import to_model_input
 from firewatch.core.overlay import overlay_uri
 from firewatch.core.prediction import Prediction
-from tests.explain.schema_check import check_row, load_schema
-from tests.explain.toy_model import TOY_SIZE, blob_frame, load_toy_model
+from tests.fixtures.schema_check import check_row, load_schema
+from tests.fixtures.toy_model import TOY_SIZE, blob_frame, load_toy_model
 
 
 def _row(key: str, label: str) -> Prediction:

@@ -20,8 +20,8 @@ from firewatch.beam.explanation import ExplainFrames
 from firewatch.core.explain import ExplainConfig, explain_image
 from firewatch.core.imaging import to_model_input
 from firewatch.core.prediction import Prediction
-from tests.explain.regions import box_hit, chance_hit_rate
-from tests.explain.schema_check import check_row, load_schema
+from tests.fixtures.regions import box_hit, chance_hit_rate
+from tests.fixtures.schema_check import check_row, load_schema
 
 
 @pytest.fixture(scope="module")

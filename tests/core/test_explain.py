@@ -15,8 +15,8 @@ from firewatch.core.explain import (
     should_explain,
 )
 from firewatch.core.imaging import to_model_input
-from tests.explain.regions import box_hit, chance_hit_rate
-from tests.explain.toy_model import TOY_SIZE, blob_frame
+from tests.fixtures.regions import box_hit, chance_hit_rate
+from tests.fixtures.toy_model import TOY_SIZE, blob_frame
 
 
 def _frames(count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
