@@ -22,6 +22,11 @@ class StreamingConfig(ScoringConfig):
         "gs://firewatch-frames/explanations", description="where explanation overlay PNGs are written"
     )
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+    drain_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="on a local stop, how long to wait for pulled frames to be written (the rest is redelivered)",
+    )
 
     def message_limit(self) -> int:
         return self.max_message_bytes

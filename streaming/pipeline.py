@@ -34,6 +34,7 @@ def destinations(cfg: StreamingConfig) -> Destinations:
         tables={name: cfg.table(table) for name, table in tables.items()},
         alerts_topic=cfg.alerts_topic_path(),
         dead_letter_topic=cfg.dead_letter_topic_path(),
+        streaming=True,
     )
 
 

@@ -24,6 +24,7 @@ import random
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _LOG = logging.getLogger(__name__)
@@ -158,15 +159,33 @@ def _describe(table: str, row: Mapping[str, Any], index: int, reasons: Iterable[
 # -- writer ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A row that cannot be written, and why (schema check, BigQuery's refusal, a missing table)."""
+
+    row: dict[str, Any]
+    reason: str
+    error_type: str
+
+
+class TableMissing(BigQueryWriteError):
+    """The table does not exist (or is not visible to these credentials)."""
+
+
 class RowWriter:
-    """Validates and inserts rows into one table, with retries; used by both entry points."""
+    """Validates and inserts rows into one table, with retries; used by both entry points.
+
+    `max_attempts=None` retries transient failures (connection refused, timeouts, 5xx, rate
+    limits) for ever, with capped backoff: a streaming sink waits out a BigQuery outage instead
+    of failing its bundle. Errors that retrying cannot fix are never retried.
+    """
 
     def __init__(
         self,
         table: str,
         client: Any | None = None,
         validate: bool = True,
-        max_attempts: int = 6,
+        max_attempts: int | None = 6,
         initial_backoff: float = 0.5,
         max_backoff: float = 30.0,
         request_timeout: float = 60.0,
@@ -181,7 +200,15 @@ class RowWriter:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.request_timeout = request_timeout
-        self.schema: list[dict[str, Any]] | None = self._fetch_schema() if validate else None
+        self.validate = validate
+        self._schema: list[dict[str, Any]] | None = None
+
+    @property
+    def schema(self) -> list[dict[str, Any]] | None:
+        """The table's schema (API JSON form), fetched once; None when not validating."""
+        if self.validate and self._schema is None:
+            self._schema = self._fetch_schema()
+        return self._schema
 
     def _fetch_schema(self) -> list[dict[str, Any]]:
         from google.api_core import exceptions as gexc
@@ -189,66 +216,89 @@ class RowWriter:
         try:
             table = self.client.get_table(self.table)
         except gexc.NotFound as exc:
-            raise BigQueryWriteError(
+            raise TableMissing(
                 f"table {self.table} not found; create it with `firewatch infra apply` (and check --project/--dataset)."
             ) from exc
         return [field.to_api_repr() for field in table.schema]
 
-    def write(self, rows: Sequence[Mapping[str, Any]], batch_size: int = 500) -> int:
-        """Insert all rows (validated first); return how many. Raises BigQueryWriteError."""
-        clean: list[dict[str, Any]] = []
-        ids: list[str | None] = []
-        problems: list[str] = []
+    def _split(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[tuple[dict, str | None]], list[Rejected]]:
+        """(rows that fit the schema with their ids, rows that do not)."""
+        good: list[tuple[dict, str | None]] = []
+        bad: list[Rejected] = []
+        schema = self.schema
         for index, row in enumerate(rows):
             body, row_id = split_row_id(row)
-            if self.schema is not None:
-                reasons = row_problems(body, self.schema)
-                if reasons:
-                    problems.append(_describe(self.table, body, index, reasons))
-            clean.append(body)
-            ids.append(row_id)
-        if problems:
+            reasons = row_problems(body, schema) if schema is not None else []
+            if reasons:
+                bad.append(Rejected(body, _describe(self.table, body, index, reasons), "schema_mismatch"))
+            else:
+                good.append((body, row_id))
+        return good, bad
+
+    def write(self, rows: Sequence[Mapping[str, Any]], batch_size: int = 500) -> int:
+        """Insert all rows (validated first); return how many. Raises BigQueryWriteError."""
+        good, bad = self._split(rows)
+        if bad:
             raise BigQueryWriteError(
-                f"{len(problems)} row(s) do not fit the schema of {self.table}; nothing was written:\n"
-                + "\n".join(problems[:10])
+                f"{len(bad)} row(s) do not fit the schema of {self.table}; nothing was written:\n"
+                + "\n".join(r.reason for r in bad[:10])
             )
-        written = 0
-        pairs = list(zip(clean, ids, strict=True))
-        for chunk in chunk_rows([{"row": r, "id": i} for r, i in pairs], batch_size):
-            written += self._insert([item["row"] for item in chunk], [item["id"] for item in chunk])
-        return written
+        refused = self._insert_all(good, batch_size)
+        if refused:
+            raise BigQueryWriteError(
+                f"BigQuery rejected {len(refused)} row(s) of {self.table}:\n"
+                + "\n".join(r.reason for r in refused[:10])
+            )
+        return len(good)
+
+    def write_or_reject(self, rows: Sequence[Mapping[str, Any]], batch_size: int = 500) -> list[Rejected]:
+        """Insert every row that can be written; return the others with the reason (never raises for a
+        row's fault; a missing table rejects every row). Transient failures are retried."""
+        try:
+            good, bad = self._split(rows)
+            return bad + self._insert_all(good, batch_size)
+        except TableMissing as exc:
+            return [Rejected(split_row_id(row)[0], str(exc), "table_not_found") for row in rows]
+
+    def _insert_all(self, good: list[tuple[dict, str | None]], batch_size: int) -> list[Rejected]:
+        refused: list[Rejected] = []
+        for chunk in chunk_rows([{"row": r, "id": i} for r, i in good], batch_size):
+            refused += self._insert([item["row"] for item in chunk], [item["id"] for item in chunk])
+        return refused
 
     def _sleep(self, attempt: int) -> None:
-        delay = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 1)))
+        delay = min(self.max_backoff, self.initial_backoff * (2 ** min(attempt - 1, 16)))
         time.sleep(delay * (0.5 + random.random() / 2))
 
-    def _insert(self, rows: list[dict[str, Any]], ids: list[str | None]) -> int:
+    def _insert(self, rows: list[dict[str, Any]], ids: list[str | None]) -> list[Rejected]:
+        """Insert, retrying transient failures; return the rows BigQuery refused for their own fault."""
         from google.api_core import exceptions as gexc
 
         pending = list(range(len(rows)))
+        refused: list[Rejected] = []
         last_error = ""
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while pending and (self.max_attempts is None or attempt < self.max_attempts):
+            attempt += 1
             batch = [rows[i] for i in pending]
             row_ids = [ids[i] for i in pending] if any(ids[i] is not None for i in pending) else None
             try:
                 errors = self.client.insert_rows_json(
                     self.table, batch, row_ids=row_ids, retry=None, timeout=self.request_timeout
                 )
-            except (gexc.NotFound, gexc.BadRequest, gexc.Forbidden) as exc:
-                raise BigQueryWriteError(f"insert into {self.table} failed: {exc}") from exc
+            except gexc.NotFound as exc:
+                raise TableMissing(f"insert into {self.table} failed: table not found ({exc.message})") from exc
+            except (gexc.BadRequest, gexc.Forbidden) as exc:
+                reason = f"insert into {self.table} refused: {exc}"
+                return refused + [Rejected(rows[i], reason, type(exc).__name__) for i in pending]
             except (gexc.GoogleAPICallError, gexc.RetryError, ConnectionError, OSError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
-                _LOG.warning(
-                    "insert into %s failed (attempt %d/%d): %s", self.table, attempt, self.max_attempts, last_error
-                )
-                if attempt < self.max_attempts:
-                    self._sleep(attempt)
+                limit = "" if self.max_attempts is None else f"/{self.max_attempts}"
+                _LOG.warning("insert into %s failed (attempt %d%s): %s", self.table, attempt, limit, last_error)
+                self._sleep(attempt)
                 continue
-            if not errors:
-                return len(rows)
             retry_next: list[int] = []
-            fatal: list[str] = []
-            for error in errors:
+            for error in errors or []:
                 original = pending[int(error.get("index", 0))]
                 reasons = [e.get("reason", "") for e in error.get("errors", [])]
                 if reasons and all(reason in TRANSIENT_REASONS for reason in reasons):
@@ -258,20 +308,24 @@ class RowWriter:
                         f"{e.get('reason')}: {e.get('message')} ({e.get('location', '')})"
                         for e in error.get("errors", [])
                     ]
-                    fatal.append(_describe(self.table, rows[original], original, messages))
-            if fatal:
-                raise BigQueryWriteError(
-                    f"BigQuery rejected {len(fatal)} row(s) of {self.table}:\n" + "\n".join(fatal[:10])
-                )
+                    refused.append(
+                        Rejected(
+                            rows[original],
+                            _describe(self.table, rows[original], original, messages),
+                            "bigquery_rejected",
+                        )
+                    )
             pending = retry_next
             last_error = f"transient row errors on {len(pending)} row(s)"
-            if attempt < self.max_attempts:
+            if pending:
                 self._sleep(attempt)
-        raise BigQueryWriteError(
-            f"insert into {self.table} still failing after {self.max_attempts} attempts ({last_error}). "
-            "The service may be down; on the BigQuery emulator an HTTP 500 can also mean a value the "
-            "emulator could not convert - check the emulator log (.firewatch/logs/bigquery.log)."
-        )
+        if pending:
+            raise BigQueryWriteError(
+                f"insert into {self.table} still failing after {self.max_attempts} attempts ({last_error}). "
+                "The service may be down; on the BigQuery emulator an HTTP 500 can also mean a value the "
+                "emulator could not convert - check the emulator log (.firewatch/logs/bigquery.log)."
+            )
+        return refused
 
 
 def insert_rows(
