@@ -8,7 +8,7 @@ PIP_QUIET := -q --disable-pip-version-check
 NOISE := is ignored: it is neither a file nor a directory
 pip_logged = $(1) > $(2) 2>&1 || { grep -v "$(NOISE)" $(2); echo "pip failed (log: $(2))"; exit 1; }
 
-.PHONY: setup demo test test-all lint lock clean
+.PHONY: setup demo test test-all soak lint lock clean
 
 setup: $(VENV)/.done $(BQ_VENV)/.done
 
@@ -37,9 +37,13 @@ test: setup
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
-# Everything, the slow suites included.
+# Everything, the slow suites and the soak included.
 test-all: setup
-	$(VENV)/bin/python -m pytest -m "slow or not slow"
+	$(VENV)/bin/python -m pytest -m "slow or soak or not slow"
+
+# The 10-minute soak on the emulators (FIREWATCH_SOAK_SECONDS to change its length).
+soak: setup
+	$(VENV)/bin/python -m pytest -m soak -s
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -88,3 +88,8 @@ def launches(state_dir: Path, project: str, bucket: str, ports: dict[str, int]) 
         bigquery(data, ports["bigquery"], ports["bigquery_grpc"], project),
         storage(data, ports["storage"], bucket),
     ]
+
+
+def relaunch(name: str, state_dir: Path, project: str, bucket: str, ports: dict[str, int]) -> Launch:
+    """One emulator's launch on the ports it had (to restart it, e.g. in a fault test)."""
+    return {launch.name: launch for launch in launches(state_dir, project, bucket, ports)}[name]

@@ -42,7 +42,7 @@ from infra.stack_state import (
 __all__ = [
     "DEFAULT_BUCKET", "DEFAULT_PROJECT", "HOST", "SERVICES", "STACK_ENV_KEYS", "ServiceHealth", "ServiceState",
     "StackEndpoints", "StackError", "StackStatus", "bq_cli_command", "down", "env_file", "endpoints_json",
-    "read_endpoints", "render_env", "resolve_state_dir", "state_file", "status", "up",
+    "read_endpoints", "render_env", "resolve_state_dir", "start_service", "state_file", "status", "stop_service", "up",
 ]  # fmt: skip
 
 
@@ -192,6 +192,43 @@ def down(state_dir: Path | str | None = None, purge: bool = False, timeout: floa
     if purge:
         shutil.rmtree(state / "data", ignore_errors=True)
     return result
+
+
+def stop_service(name: str, state_dir: Path | str | None = None, timeout: float = 10.0) -> None:
+    """Stop one emulator of the running stack (its data stays): an outage, for fault tests."""
+    endpoints = read_endpoints(state_dir)
+    if endpoints is None or name not in endpoints.services:
+        raise StackError(f"no running {name} emulator recorded; run `firewatch stack up` first")
+    if not procs.stop_group(endpoints.services[name].pgid, timeout=timeout):
+        raise StackError(f"could not stop the {name} emulator")
+
+
+def start_service(name: str, state_dir: Path | str | None = None, timeout: float = 90.0) -> None:
+    """Start one stopped emulator again on its recorded port, with its data."""
+    state = resolve_state_dir(state_dir).resolve()
+    endpoints = read_endpoints(state)
+    if endpoints is None or name not in endpoints.services:
+        raise StackError(f"no {name} emulator recorded; run `firewatch stack up` first")
+    ports = {
+        "pubsub": endpoints.pubsub_port,
+        "bigquery": endpoints.bigquery_port,
+        "bigquery_grpc": endpoints.bigquery_grpc_port,
+        "storage": endpoints.storage_port,
+    }
+    launch = emulators.relaunch(name, state, endpoints.project, endpoints.bucket, ports)
+    log = state / "logs" / f"{name}.log"
+    proc = procs.start_group(launch.argv, log, env=_child_env(), cwd=state)
+    service = ServiceState(
+        name=name,
+        port=launch.port,
+        pgid=proc.pid,
+        start_ticks=procs.process_start_ticks(proc.pid),
+        health_url=launch.health_url,
+        log=str(log),
+    )
+    endpoints.services[name] = service
+    write_atomic(state_file(state), endpoints.model_dump_json(indent=2))
+    _wait_healthy([launch], {name: proc}, {name: service}, timeout)
 
 
 def endpoints_json(endpoints: StackEndpoints) -> str:

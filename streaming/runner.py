@@ -63,6 +63,7 @@ def run_locally(result: PipelineResult, cfg: StreamingConfig) -> int:
     """Run until Ctrl-C / SIGTERM, then drain: stop pulling, wait until every pulled message is
     written and acknowledged (at most --drain-seconds), and exit. What is not drained is
     redelivered by Pub/Sub to the next run: nothing is lost either way."""
+    logging.getLogger("firewatch").setLevel(logging.INFO)  # its own notes (released cameras, drain) in the log
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

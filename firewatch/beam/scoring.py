@@ -25,6 +25,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, R
 
 from firewatch.beam.dead_letters import DEAD, request_dead_letter
 from firewatch.beam.model_handler import FirewatchModelHandler
+from firewatch.cloud.storage import ReadFailure, read_object
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
 from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
@@ -56,11 +57,16 @@ class ModelInfo:
 
 
 class FetchObjects(beam.DoFn):
-    """Reads the bytes of gs:// (or, in batch, local) frames; inline frames pass through."""
+    """Reads the bytes of gs:// (or, in batch, local) frames; inline frames pass through.
 
-    def __init__(self, limits: MessageLimits, mode: str) -> None:
+    Transient read failures are retried with backoff (`firewatch.cloud.storage.read_object`); only
+    a missing, forbidden or too large object, or one still unreadable after the retries, is a dead
+    letter (with its kind as error_type). `opener(uri)` replaces the file system (tests)."""
+
+    def __init__(self, limits: MessageLimits, mode: str, opener: Callable[[str], Any] | None = None) -> None:
         self._limits = limits
         self._mode = mode
+        self._opener = opener
 
     def setup(self) -> None:
         from firewatch.cloud.clients import prepare_beam_offline_auth
@@ -71,20 +77,11 @@ class FetchObjects(beam.DoFn):
         if request.image_bytes is not None or request.uri is None:
             yield request
             return
-        from apache_beam.io.filesystems import FileSystems
-
         try:
-            with FileSystems.open(request.uri) as handle:
-                data = handle.read(self._limits.max_object_bytes + 1)
-        except Exception as exc:  # noqa: BLE001 - any read failure is a dead letter
-            missing = "not found" in str(exc).lower() or isinstance(exc, FileNotFoundError) or "404" in str(exc)
-            reason = f"object {request.uri} does not exist" if missing else f"could not read {request.uri}: {exc}"
+            data = read_object(request.uri, self._limits.max_object_bytes, opener=self._opener)
+        except ReadFailure as failure:
             yield request_dead_letter(
-                request,
-                stage="fetch",
-                reason=reason[:2000],
-                mode=self._mode,
-                error_type="object_not_found" if missing else type(exc).__name__,
+                request, stage="fetch", reason=str(failure)[:2000], mode=self._mode, error_type=failure.kind
             )
             return
         if len(data) > self._limits.max_object_bytes:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -91,6 +92,16 @@ def rejected_dead_letter(rejected: Rejected, table: str) -> dict[str, Any]:
     )
 
 
+@functools.cache
+def shared_writer(table: str, validate: bool, max_attempts: int | None) -> RowWriter:
+    """One writer (client, cached schema) per table and process: runners may set a DoFn up per
+    bundle, and a client plus a schema request per bundle is slow and fails during an outage."""
+    from firewatch.cloud import clients as gcp
+
+    gcp.prepare_beam_offline_auth()
+    return RowWriter(table, validate=validate, max_attempts=max_attempts)
+
+
 class _WriteRowsFn(beam.DoFn):
     """Buffers rows per bundle and inserts them; outputs the dead letters of rows that cannot be
     written. With `ack`, the Pub/Sub messages of written rows are acknowledged (local runner)."""
@@ -116,11 +127,7 @@ class _WriteRowsFn(beam.DoFn):
         self.rows_rejected = beam.metrics.Metrics.counter("firewatch.bigquery", "rows_rejected")
 
     def setup(self) -> None:
-        from firewatch.cloud import clients as gcp
-
-        gcp.prepare_beam_offline_auth()
-        attempts = None if self.retry_forever else 6
-        self.writer = RowWriter(self.table, validate=self.validate, max_attempts=attempts)
+        self.writer = shared_writer(self.table, self.validate, None if self.retry_forever else 6)
 
     def start_bundle(self) -> None:
         self.buffer = []

@@ -213,13 +213,24 @@ class RowWriter:
     def _fetch_schema(self) -> list[dict[str, Any]]:
         from google.api_core import exceptions as gexc
 
-        try:
-            table = self.client.get_table(self.table)
-        except gexc.NotFound as exc:
-            raise TableMissing(
-                f"table {self.table} not found; create it with `firewatch infra apply` (and check --project/--dataset)."
-            ) from exc
-        return [field.to_api_repr() for field in table.schema]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                table = self.client.get_table(self.table, retry=None, timeout=self.request_timeout)
+                return [field.to_api_repr() for field in table.schema]
+            except gexc.NotFound as exc:
+                raise TableMissing(
+                    f"table {self.table} not found; create it with `firewatch infra apply` "
+                    "(and check --project/--dataset)."
+                ) from exc
+            except (gexc.BadRequest, gexc.Forbidden):
+                raise
+            except (gexc.GoogleAPICallError, gexc.RetryError, ConnectionError, OSError) as exc:
+                if self.max_attempts is not None and attempt >= self.max_attempts:
+                    raise BigQueryWriteError(f"could not read the schema of {self.table}: {exc}") from exc
+                _LOG.warning("reading the schema of %s failed (attempt %d): %s", self.table, attempt, exc)
+                self._sleep(attempt)
 
     def _split(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[tuple[dict, str | None]], list[Rejected]]:
         """(rows that fit the schema with their ids, rows that do not)."""

@@ -14,6 +14,8 @@ Beam DoFn keyed by camera_id in the pipelines. Rules:
   `update_every` fire frames an UPDATE is emitted.
 * The alert CLOSES once the camera has been clear (no fire frame) for `clear_seconds` of
   frame time.
+* A camera silent for `stale_seconds` (wall clock) gets `expire`: an open alert ends with a
+  STALE event, and the wrapper releases the camera's state (bounded state for cameras that left).
 
 Times are frame times (captured_at), so replays and batch runs give the same alerts.
 """
@@ -32,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from firewatch.core.prediction import Prediction
 from firewatch.core.rows import rfc3339
 
-OPEN, UPDATE, CLOSE = "open", "update", "close"
+OPEN, UPDATE, CLOSE, STALE = "open", "update", "close", "stale"
 
 
 class ConfirmConfig(BaseModel):
@@ -52,6 +54,12 @@ class ConfirmConfig(BaseModel):
     )
     flush_after_seconds: float = Field(
         10.0, gt=0, description="wall-clock time after which frames still waiting are counted anyway"
+    )
+    stale_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="wall-clock silence after which a camera's open alert ends with a 'stale' event "
+        "and the camera's state is released",
     )
     max_frame_uris: int = Field(20, ge=1)
     remember_frames: int = Field(2000, ge=1, description="frame keys remembered for de-duplication")
@@ -165,6 +173,19 @@ def flush(
     events: list[dict[str, Any]] = []
     for frame in ready:
         events += _count(state, camera_id, frame, config, now, explanation_uri_for)
+    return events
+
+
+def expire(
+    state: CameraState, camera_id: str, config: ConfirmConfig, *, now: datetime, explanation_uri_for: Any = None
+) -> list[dict[str, Any]]:
+    """The camera went silent for `stale_seconds`: count what is waiting, then end an open alert
+    with a STALE event (a silent camera in a fire is not a clear camera: it is marked, not closed
+    as clear). The caller releases the camera's state afterwards."""
+    events = flush(state, camera_id, config, now=now, explanation_uri_for=explanation_uri_for)
+    if state.episode is not None and state.window:
+        events.append(_event(STALE, camera_id, state.episode, state.window[-1], now, explanation_uri_for))
+        state.episode = None
     return events
 
 

@@ -11,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.utils.timestamp import Timestamp
 
 from firewatch.beam.confirmation import ConfirmAndAlert
 from firewatch.core.confirm import ConfirmConfig
@@ -40,11 +41,17 @@ def episode(camera: str) -> list[Prediction]:
     return [prediction(camera, i, p) for i, p in enumerate(probabilities)]
 
 
-def run(stream: TestStream):
+def test_clock() -> Timestamp:
+    """TestStream's processing-time clock starts at 0 and moves only with advance_processing_time;
+    the DoFn cannot read it, so timers are set from 0 here (frames arrive before any advance)."""
+    return Timestamp(0)
+
+
+def run(stream: TestStream, config: ConfirmConfig = CONFIG):
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
     pipeline = TestPipeline(runner="BundleBasedDirectRunner", options=options)
-    events = pipeline | stream | ConfirmAndAlert(CONFIG)
+    events = pipeline | stream | ConfirmAndAlert(config, clock=test_clock)
     summary = events | beam.Map(lambda e: (e["camera_id"], e["event"], e["fire_frames"], e["first_frame_at"]))
     return pipeline, summary
 
@@ -93,4 +100,29 @@ def test_a_frame_older_than_the_window_is_not_counted():
     stream = TestStream().add_elements(frames).add_elements([late]).advance_processing_time(5)
     pipeline, summary = run(stream.advance_watermark_to_infinity())
     assert_that(summary, equal_to(expected("cam-l")[:2]), label="LateIgnored")
+    pipeline.run().wait_until_finish()
+
+
+def test_a_silent_camera_ends_its_open_alert_as_stale_and_its_state_is_released():
+    config = CONFIG.model_copy(update={"stale_seconds": 30.0})
+    fire = [prediction("cam-s", i, 0.1 if i < 4 else 0.9) for i in range(8)]  # opens, then goes silent
+    again = [prediction("cam-s", 100 + i, 0.9) for i in range(4)]  # back later: a fresh camera state
+    stream = TestStream().add_elements(fire).advance_processing_time(5).advance_processing_time(60)
+    stream = stream.add_elements(again).advance_processing_time(5).advance_processing_time(60)
+    pipeline = TestPipeline(runner="BundleBasedDirectRunner", options=PipelineOptions(streaming=True))
+    events = pipeline | stream.advance_watermark_to_infinity() | ConfirmAndAlert(config, clock=test_clock)
+    assert_that(
+        events | beam.Map(lambda e: (e["event"], e["fire_frames"], e["first_frame_at"][11:19])),
+        # The first alert is marked stale (never closed as clear). With its state released, the
+        # camera's next fire frames open a new alert at once (no cooldown from the old state),
+        # which goes stale in turn: nothing stays open.
+        equal_to(
+            [
+                ("open", 3, "12:00:04"),
+                ("stale", 4, "12:00:04"),
+                ("open", 3, "12:01:40"),
+                ("stale", 4, "12:01:40"),
+            ]
+        ),
+    )
     pipeline.run().wait_until_finish()
