@@ -3,7 +3,7 @@
 Locally (no --runner given) it uses Beam's BundleBasedDirectRunner in streaming mode,
 the local runner that reads Pub/Sub (see shared notes: the default DirectRunner tries
 to download Prism, and FnApiRunner does not stream from Pub/Sub). On Dataflow the job
-is submitted and this returns at once, printing the job id.
+is submitted and this returns at once (see `firewatch.submission`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.runner import PipelineState
 
 from firewatch.gcp import prepare_beam_offline_auth
+from firewatch.submission import describe_submission
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 
@@ -48,8 +49,8 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     graph.build(pipeline, cfg)
     result = pipeline.run()
     if not is_local(options):
-        job = getattr(result, "job_id", lambda: None)()
-        print(f"submitted streaming job {job or ''} ({options.view_as(StandardOptions).runner})")
+        # Under the flex launcher there is no job (template mode): never wait or ask for its id.
+        print(describe_submission("streaming", result, options), flush=True)
         return 0
 
     stop = threading.Event()
