@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from firewatch.options import template_parameters
+from firewatch.options import _iter_fields, template_parameters
+from firewatch.template_params import enrich
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "infra" / "flex_templates"
 DESCRIPTIONS = {
@@ -39,8 +40,14 @@ def metadata(job: str) -> dict[str, Any]:
         "description": DESCRIPTIONS[job],
         "streaming": job == "streaming",
         "supportsAtLeastOnce": job == "streaming",
-        "parameters": template_parameters(job_config(job)),
+        "parameters": parameters(job_config(job)),
     }
+
+
+def parameters(model: type) -> list[dict[str, Any]]:
+    """Every config field as a flex-template parameter, with its input type, checks and help."""
+    fields = [field for _, field in _iter_fields(model)]
+    return [enrich(param, field) for param, field in zip(template_parameters(model), fields, strict=True)]
 
 
 def render(job: str) -> str:
