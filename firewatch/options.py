@@ -159,7 +159,7 @@ def template_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         }
         if is_list:
             param["helpText"] += " (comma-separated)"
-        if not field.is_required() and field.default is not None:
+        if not field.is_required() and field.default not in (None, ()):
             param["defaultValue"] = (
                 ",".join(map(str, field.default)) if is_list else json.dumps(field.default).strip('"')
             )

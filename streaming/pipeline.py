@@ -40,7 +40,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         cfg.table(cfg.predictions_table), row_id=prediction_row_id
     )
 
-    prefix = cfg.explanations_output if cfg.explain else None
+    prefix = cfg.overlay_prefix() if cfg.explain else None
     alerts = scored["predictions"] | "Alerts" >> ConfirmAndAlert(cfg.confirm, prefix)
     (
         alerts
@@ -51,7 +51,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
 
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(
-            cfg.model, cfg.explanations_output, cfg.explanation, MODE
+            cfg.model, cfg.overlay_prefix(), cfg.explanation, MODE
         )
         explained["rows"] | "WriteExplanations" >> WriteToBigQueryRows(
             cfg.table(cfg.explanations_table), row_id=explanation_row_id

@@ -26,6 +26,7 @@ SAMPLES = {
     "input": "gs://my-frames/2026-11-23/*.jpg",
     "output": "bigquery",
     "explanations_output": "gs://my-frames/overlays",
+    "allowed_buckets": "my-project-firewatch-frames,my-frames",
 }
 
 
