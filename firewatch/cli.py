@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "firewatch.clients",
     "firewatch.query",
     "firewatch.templates",
+    "firewatch.deploy",
 )
 
 
