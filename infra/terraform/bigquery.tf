@@ -2,11 +2,11 @@
 # `firewatch infra apply` use (file() of ../schemas/*.json), partitioned by day and clustered.
 resource "google_bigquery_dataset" "firewatch" {
   #checkov:skip=CKV_GCP_81:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set default_encryption_configuration when policy requires it)
-  dataset_id    = "firewatch"
-  location      = var.bigquery_location
-  description   = "Firewatch predictions, alerts, explanations and dead letters."
-  depends_on    = [google_project_service.apis]
+  dataset_id                 = "firewatch"
+  location                   = var.bigquery_location
+  description                = "Firewatch predictions, alerts, explanations and dead letters."
   delete_contents_on_destroy = false
+  depends_on                 = [google_project_service.apis]
 }
 
 resource "google_bigquery_table" "predictions" {
