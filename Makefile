@@ -44,6 +44,7 @@ demo: setup
 	$(VENV)/bin/firewatch demo
 
 test: setup checkov
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
 # Everything, the slow suites included.
@@ -53,6 +54,7 @@ test-all: setup checkov
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Re-resolve the pinned set from requirements.in (needs network to PyPI).
 lock:

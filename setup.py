@@ -30,5 +30,5 @@ setup(
         "scikit-image==0.26.0",
         "scipy==1.17.1",
     ],
-    entry_points={"console_scripts": ["firewatch=firewatch.cli:main"]},
+    entry_points={"console_scripts": ["firewatch=firewatch.cli.dispatch:main"]},
 )

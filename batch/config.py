@@ -1,5 +1,5 @@
 """The batch job's configuration: one pydantic model, mapped 1:1 to CLI flags and
-flex-template parameters (see `firewatch.options`)."""
+flex-template parameters (see `firewatch.config.options`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from firewatch.scoring_config import ScoringConfig
+from firewatch.config.scoring import ScoringConfig
 
 BIGQUERY_SINK = "bigquery"
 
@@ -33,7 +33,7 @@ class BatchConfig(ScoringConfig):
     @property
     def needs_project(self) -> bool:
         """BigQuery is read or written (a file-to-file run needs no Google Cloud project)."""
-        from batch.sources import source_kind
+        from firewatch.beam.sources import source_kind
 
         return self.to_bigquery or source_kind(self.input) == "bigquery"
 

@@ -3,7 +3,7 @@
 Locally (no --runner given) it uses Beam's FnApiRunner directly (the default DirectRunner
 first tries to download the Prism runner, which an offline machine cannot). On Dataflow
 it submits the job and returns at once without a summary: under the flex-template launcher
-there is no job to wait for or to query (see `firewatch.submission`).
+there is no job to wait for or to query (see `firewatch.beam.submission`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from batch import pipeline as graph
 from batch.config import BatchConfig
-from firewatch.gcp import prepare_beam_offline_auth
-from firewatch.submission import describe_submission, is_local
+from firewatch.beam.submission import describe_submission, is_local
+from firewatch.cloud.clients import prepare_beam_offline_auth
 
 
 @dataclass
@@ -53,8 +53,8 @@ def check_input(spec: str) -> None:
     """Fail before building the pipeline when a file input matches nothing."""
     from apache_beam.io.filesystems import FileSystems
 
-    from batch.sources import image_pattern, source_kind
-    from firewatch.cli import UserError
+    from firewatch.beam.sources import image_pattern, source_kind
+    from firewatch.errors import UserError
 
     kind = source_kind(spec)
     if kind == "bigquery":

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from model.storage import is_remote
+from firewatch.cloud.storage import is_remote
 
 Backbone = Literal["small_cnn", "mobilenet_v2"]
 

@@ -33,7 +33,8 @@ def main() -> None:
 
     import saliency.core as saliency
 
-    from firewatch.explain import (
+    from firewatch.cloud.models import load_exported
+    from firewatch.core.explain import (
         ExplainConfig,
         explain_image,
         integrated_gradients,
@@ -41,8 +42,7 @@ def main() -> None:
         saliency_call_model_function,
         xrai_region_masks,
     )
-    from firewatch.imaging import to_model_input
-    from model.exported import load_exported
+    from firewatch.core.imaging import to_model_input
     from model.synth import render_fire_frame
     from tests.explain.regions import box_hit, chance_hit_rate
 

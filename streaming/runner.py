@@ -3,7 +3,7 @@
 Locally (no --runner given) it uses Beam's BundleBasedDirectRunner in streaming mode,
 the local runner that reads Pub/Sub (see shared notes: the default DirectRunner tries
 to download Prism, and FnApiRunner does not stream from Pub/Sub). On Dataflow the job
-is submitted and this returns at once (see `firewatch.submission`).
+is submitted and this returns at once (see `firewatch.beam.submission`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
-from firewatch.gcp import prepare_beam_offline_auth
-from firewatch.submission import describe_submission
+from firewatch.beam.submission import describe_submission
+from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
+from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 NOW = T0
@@ -123,7 +123,7 @@ def test_frames_wait_for_the_watermark_and_flush_counts_the_rest():
 
 
 def test_overlay_uri_is_readable_and_unique():
-    from firewatch.alerting import overlay_uri
+    from firewatch.core.overlay import overlay_uri
 
     a = overlay_uri("gs://b/explanations/", "v1", "cam-1/frame-0007.png")
     assert a.startswith("gs://b/explanations/v1/cam-1_frame-0007-") and a.endswith(".png") and ".png.png" not in a
