@@ -157,12 +157,16 @@ def test_one_service_account_per_role_with_least_privilege():
     }
 
 
-def test_checkov_reports_no_unjustified_finding():
+@pytest.mark.parametrize(
+    "target",
+    [["-d", str(TF), "--framework", "terraform"], ["-f", str(REPO / "Dockerfile"), "--framework", "dockerfile"]],
+)
+def test_checkov_reports_no_unjustified_finding(target):
     if not CHECKOV.exists():
         pytest.skip(f"{CHECKOV} is missing: run `make checkov` (make test builds it)")
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}  # offline: no download of check guidelines
     proc = subprocess.run(
-        [str(CHECKOV), "-d", str(TF), "--framework", "terraform", "-o", "json", "--skip-download"],
+        [str(CHECKOV), *target, "-o", "json", "--skip-download"],
         capture_output=True,
         text=True,
         env=env,
@@ -170,7 +174,7 @@ def test_checkov_reports_no_unjustified_finding():
     )
     report = json.loads(proc.stdout[proc.stdout.index("{") :])
     summary, results = report["summary"], report["results"]
-    assert summary["parsing_errors"] == 0 and summary["passed"] >= 30, summary
+    assert summary["parsing_errors"] == 0 and summary["passed"] >= 30 and summary["resource_count"] > 0, summary
     failed = [(c["check_id"], c["resource"]) for c in results.get("failed_checks", [])]
     assert not failed, f"checkov findings (fix, or skip with a reason in a #checkov:skip comment): {failed}"
     for check in results.get("skipped_checks", []):
