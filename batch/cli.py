@@ -24,6 +24,8 @@ def _batch(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(BatchConfig, args)
     summary = run(cfg, getattr(args, "beam_args", []))
+    if summary is None:  # submitted to Dataflow: the job's counters are on its job page
+        return 0
     print(summary.render())
     where = "BigQuery dataset " + cfg.dataset if cfg.to_bigquery else cfg.output
     print(f"rows written to {where}")

@@ -23,7 +23,7 @@ class BatchConfig(ScoringConfig):
     camera_id: str | None = Field(None, description="camera id for the rows (default: the file's folder name)")
     max_batch_size: int = Field(64, ge=1, le=1024, description="RunInference batch size ceiling")
     explanations_output: str | None = Field(
-        None, description="where overlay PNGs go (default: OUTPUT/explanations, or gs://firewatch-frames/...)"
+        None, description="where overlay PNGs go (default: OUTPUT/explanations, or gs://FRAMES_BUCKET/explanations)"
     )
 
     @property
@@ -41,5 +41,5 @@ class BatchConfig(ScoringConfig):
         if self.explanations_output:
             return self.explanations_output
         if self.to_bigquery:
-            return "gs://firewatch-frames/explanations"
+            return f"gs://{self.frames_bucket()}/explanations"
         return self.output.rstrip("/") + "/explanations"

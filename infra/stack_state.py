@@ -19,6 +19,7 @@ SERVICES = ("pubsub", "bigquery", "storage")
 
 # Variables `stack.env` sets; children never inherit stale values of them.
 STACK_ENV_KEYS = (
+    "FIREWATCH_FRAMES_BUCKET",
     "PUBSUB_EMULATOR_HOST",
     "STORAGE_EMULATOR_HOST",
     "FIREWATCH_BIGQUERY_ENDPOINT",
@@ -89,6 +90,7 @@ class StackEndpoints(BaseModel):
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB": f"http://{self.pubsub_emulator_host}/",
             "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
             "CLOUDSDK_CORE_PROJECT": self.project,
+            "FIREWATCH_FRAMES_BUCKET": self.bucket,
         }
 
 

@@ -32,6 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import saliency.core as saliency
+    from tests.explain.regions import box_hit, chance_hit_rate
 
     from firewatch.cloud.models import load_exported
     from firewatch.core.explain import (
@@ -44,7 +45,6 @@ def main() -> None:
     )
     from firewatch.core.imaging import to_model_input
     from model.synth import render_fire_frame
-    from tests.explain.regions import box_hit, chance_hit_rate
 
     model_dir = args.model_dir
     if model_dir is None:

@@ -18,8 +18,8 @@ class StreamingConfig(ScoringConfig):
     )
     alerts_table: str = Field(DEFAULT_NAMES.alerts_table, description="table for alert events")
     max_message_bytes: int = Field(PUBSUB_MAX_MESSAGE_BYTES, gt=0, description="largest message accepted")
-    explanations_output: str = Field(
-        "gs://firewatch-frames/explanations", description="where explanation overlay PNGs are written"
+    explanations_output: str | None = Field(
+        None, description="where explanation overlay PNGs are written (default: gs://FRAMES_BUCKET/explanations)"
     )
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
     drain_seconds: float = Field(
@@ -30,6 +30,9 @@ class StreamingConfig(ScoringConfig):
 
     def message_limit(self) -> int:
         return self.max_message_bytes
+
+    def overlay_prefix(self) -> str:
+        return self.explanations_output or f"gs://{self.frames_bucket()}/explanations"
 
     def subscription_path(self) -> str:
         return _path(self.subscription, self.resolved_project(), "subscriptions")

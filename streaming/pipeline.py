@@ -51,7 +51,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         max_batch_size=cfg.max_batch_size,
         explain=cfg.explanation if cfg.explain else None,
     )
-    prefix = cfg.explanations_output if cfg.explain else None
+    prefix = cfg.overlay_prefix() if cfg.explain else None
     results = {
         "predictions": scored["predictions"],
         "alerts": scored["predictions"] | "Alerts" >> ConfirmAndAlert(cfg.confirm, prefix),
@@ -59,7 +59,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     dead = [parsed[DEAD], scored["dead_letters"]]
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(
-            cfg.model, cfg.explanations_output, cfg.explanation, MODE
+            cfg.model, cfg.overlay_prefix(), cfg.explanation, MODE
         )
         results["explanations"] = explained["rows"]
         dead.append(explained["dead_letters"])

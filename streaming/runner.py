@@ -5,7 +5,7 @@ the local runner that reads Pub/Sub (see shared notes: the default DirectRunner 
 to download Prism, and FnApiRunner does not stream from Pub/Sub), with its Pub/Sub read
 replaced so messages are acknowledged only once their rows are written
 (`firewatch.beam.local_pubsub`); a stop drains what was pulled. On Dataflow the job is
-submitted and this returns at once, printing the job id.
+submitted and this returns at once (see `firewatch.beam.submission`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
 from firewatch.beam import local_pubsub
+from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
@@ -53,8 +54,8 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     graph.build(pipeline, cfg)
     result = pipeline.run()
     if not is_local(options):
-        job = getattr(result, "job_id", lambda: None)()
-        print(f"submitted streaming job {job or ''} ({options.view_as(StandardOptions).runner})")
+        # Under the flex launcher there is no job (template mode): never wait or ask for its id.
+        print(describe_submission("streaming", result, options), flush=True)
         return 0
     return run_locally(result, cfg)
 

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from firewatch.config.options import template_parameters
+from firewatch.cli.template_params import enrich
+from firewatch.config.options import _iter_fields, template_parameters
 from infra.resources import INFRA_DIR
 
 TEMPLATE_DIR = INFRA_DIR / "flex_templates"
@@ -40,8 +41,14 @@ def metadata(job: str) -> dict[str, Any]:
         "description": DESCRIPTIONS[job],
         "streaming": job == "streaming",
         "supportsAtLeastOnce": job == "streaming",
-        "parameters": template_parameters(job_config(job)),
+        "parameters": parameters(job_config(job)),
     }
+
+
+def parameters(model: type) -> list[dict[str, Any]]:
+    """Every config field as a flex-template parameter, with its input type, checks and help."""
+    fields = [field for _, field in _iter_fields(model)]
+    return [enrich(param, field) for param, field in zip(template_parameters(model), fields, strict=True)]
 
 
 def render(job: str) -> str:

@@ -61,7 +61,7 @@ def add_config_arguments(
             help_text += f" (default: {field.default})"
         kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text.strip()}
         if scalar is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs.update(action=BoolFlag, metavar="true|false")
         elif is_list:
             kwargs.update(type=scalar if scalar in (int, float) else str, nargs="+", metavar=dest.upper())
         else:
@@ -74,6 +74,41 @@ def add_config_arguments(
         # Dataflow flex templates pass parameters as --snake_case=value; accept both spellings.
         spellings = [flag] if flag == f"--{dest}" else [flag, f"--{dest}"]
         group.add_argument(*spellings, **kwargs)
+
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+
+def parse_bool(text: str) -> bool:
+    word = str(text).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{text!r} is not a boolean; use true or false")
+
+
+class BoolFlag(argparse.Action):
+    """A boolean flag in every spelling users and Dataflow use: `--flag`, `--no-flag`, and
+    `--flag=true|false` (flex templates pass `--name=value`; the console pre-fills "true")."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        negated = [f"--no-{opt[2:]}" for opt in option_strings if opt.startswith("--")]
+        kwargs.pop("nargs", None)
+        super().__init__([*option_strings, *negated], dest, nargs="?", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        negated = bool(option_string and option_string.startswith("--no-"))
+        if values is None:
+            setattr(namespace, self.dest, not negated)
+            return
+        if negated:
+            parser.error(f"{option_string} takes no value; use {option_string.replace('--no-', '--', 1)}={values}")
+        try:
+            setattr(namespace, self.dest, parse_bool(values))
+        except ValueError as exc:
+            parser.error(f"argument {option_string}: {exc}")
 
 
 def _nest(model: type[BaseModel], flat: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -122,7 +157,7 @@ def template_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         }
         if is_list:
             param["helpText"] += " (comma-separated)"
-        if not field.is_required() and field.default is not None:
+        if not field.is_required() and field.default not in (None, ()):
             param["defaultValue"] = (
                 ",".join(map(str, field.default)) if is_list else json.dumps(field.default).strip('"')
             )

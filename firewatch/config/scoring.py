@@ -7,6 +7,8 @@ are declared once.
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
@@ -15,6 +17,8 @@ from infra.resources import ResourceNames
 
 # Resource names are declared once (infra/resources.json); the configs' defaults come from there.
 DEFAULT_NAMES = ResourceNames()
+
+FRAMES_BUCKET_VAR = "FIREWATCH_FRAMES_BUCKET"
 
 
 class ScoringConfig(BaseModel):
@@ -26,7 +30,9 @@ class ScoringConfig(BaseModel):
     predictions_table: str = Field(DEFAULT_NAMES.predictions_table, description="table for one row per frame")
     dead_letters_table: str = Field(DEFAULT_NAMES.dead_letters_table, description="table for rejected inputs")
     explanations_table: str = Field(DEFAULT_NAMES.explanations_table, description="table for explanations")
-    allowed_buckets: tuple[str, ...] = Field(("firewatch-frames",), description="buckets gs:// URIs may use")
+    allowed_buckets: tuple[str, ...] = Field(
+        (), description="buckets gs:// URIs may use (default: the project's frames bucket, see frames_bucket)"
+    )
     max_object_bytes: int = Field(MAX_OBJECT_BYTES, gt=0, description="largest image object or file read")
     max_pixels: int = Field(MAX_PIXELS, gt=0, description="largest image (pixels) decoded")
     max_batch_size: int = Field(32, ge=1, le=1024, description="RunInference batch size ceiling")
@@ -46,7 +52,7 @@ class ScoringConfig(BaseModel):
             max_message_bytes=self.message_limit(),
             max_object_bytes=self.max_object_bytes,
             max_pixels=self.max_pixels,
-            allowed_buckets=self.allowed_buckets,
+            allowed_buckets=self.allowed_buckets or self._default_buckets(),
         )
 
     def pipeline_args(self, user_args: list[str] | tuple[str, ...], *, need_project: bool) -> list[str]:
@@ -66,6 +72,20 @@ class ScoringConfig(BaseModel):
             f"--dataflow_service_options=worker_accelerator={self.worker_accelerator};install-nvidia-driver",
             "--experiments=no_use_multiple_sdk_containers",
         ]
+
+    def frames_bucket(self) -> str:
+        """The project's frames bucket: $FIREWATCH_FRAMES_BUCKET (the local stack sets it), else
+        <project>-firewatch-frames, the name Terraform and `firewatch infra apply` give it. Never a
+        fixed name: bucket names are global, and a fixed one would belong to someone else."""
+        return os.environ.get(FRAMES_BUCKET_VAR) or f"{self.resolved_project()}-{DEFAULT_NAMES.frames_bucket}"
+
+    def _default_buckets(self) -> tuple[str, ...]:
+        from firewatch.errors import UserError
+
+        try:
+            return (self.frames_bucket(),)
+        except UserError:  # no project (a local file-to-file run): no bucket is allow-listed
+            return ()
 
     def resolved_project(self) -> str:
         from firewatch.cloud.clients import project_id

@@ -71,3 +71,18 @@ def test_the_config_project_is_beams_project_too():
     batch = BatchConfig(model="m", input="i", output="out", project="p-two")
     assert "--project=p-two" in batch.pipeline_args(["--runner=DataflowRunner"], need_project=False)
     assert BatchConfig(model="m", input="i", output="out").pipeline_args([], need_project=False) == []
+
+
+def test_bucket_defaults_come_from_the_project_never_a_fixed_bucket(monkeypatch):
+    from batch.config import BatchConfig
+
+    monkeypatch.delenv("FIREWATCH_FRAMES_BUCKET", raising=False)
+    cfg = parse(["--model", "m", "--project", "p-one"])
+    assert cfg.limits().allowed_buckets == ("p-one-firewatch-frames",)
+    assert cfg.overlay_prefix() == "gs://p-one-firewatch-frames/explanations"
+    batch = BatchConfig(model="m", input="i", output="bigquery", project="p-two")
+    assert batch.overlay_prefix() == "gs://p-two-firewatch-frames/explanations"
+    monkeypatch.setenv("FIREWATCH_FRAMES_BUCKET", "stack-bucket")  # what the local stack sets
+    assert parse(["--model", "m", "--project", "p-one"]).limits().allowed_buckets == ("stack-bucket",)
+    explicit = parse(["--model", "m", "--allowed-buckets", "a", "--explanations-output", "gs://a/x"])
+    assert explicit.limits().allowed_buckets == ("a",) and explicit.overlay_prefix() == "gs://a/x"

@@ -38,6 +38,7 @@ def test_render_env_has_every_required_variable(tmp_path: Path) -> None:
         "CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB": "http://127.0.0.1:1111/",
         "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
         "CLOUDSDK_CORE_PROJECT": "firewatch-local",
+        "FIREWATCH_FRAMES_BUCKET": "firewatch-frames",
     }
 
 
