@@ -2,13 +2,14 @@
 PY ?= python3.11
 VENV := .venv
 BQ_VENV := .venv-bq
+CHECKOV_VENV := .venv-checkov
 PIP_QUIET := -q --disable-pip-version-check
 # pip's output goes to a log shown only on failure: the machine-wide pip config lists local
 # indexes that do not hold every package, and its warnings about them are noise, not errors.
 NOISE := is ignored: it is neither a file nor a directory
 pip_logged = $(1) > $(2) 2>&1 || { grep -v "$(NOISE)" $(2); echo "pip failed (log: $(2))"; exit 1; }
 
-.PHONY: setup demo test test-all lint lock clean
+.PHONY: setup checkov demo test test-all soak lint lock clean
 
 setup: $(VENV)/.done $(BQ_VENV)/.done
 
@@ -30,25 +31,41 @@ $(BQ_VENV)/.done: infra/requirements-bq-emulator.txt
 	$(BQ_VENV)/bin/python -c "import duckdb, duckdb_extension_spatial" 
 	touch $@
 
+# checkov (static analysis of infra/terraform) in its own environment: its pins clash with ours.
+$(CHECKOV_VENV)/.done: infra/requirements-checkov.txt
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(call pip_logged,$(CHECKOV_VENV)/bin/pip install $(PIP_QUIET) -r infra/requirements-checkov.txt,$(CHECKOV_VENV)/pip.log)
+	$(CHECKOV_VENV)/bin/checkov --version
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.done
+
 demo: setup
 	$(VENV)/bin/firewatch demo
 
-test: setup
+test: setup checkov
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
-# Everything, the slow suites included.
-test-all: setup
-	$(VENV)/bin/python -m pytest -m "slow or not slow"
+# Everything, the slow suites and the soak included.
+test-all: setup checkov
+	$(VENV)/bin/python -m pytest -m "slow or soak or not slow"
+
+# The 10-minute soak on the emulators (FIREWATCH_SOAK_SECONDS to change its length).
+soak: setup
+	$(VENV)/bin/python -m pytest -m soak -s
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Re-resolve the pinned set from requirements.in (needs network to PyPI).
 lock:
 	rm -rf /tmp/firewatch-lock && $(PY) -m venv /tmp/firewatch-lock
 	$(call pip_logged,/tmp/firewatch-lock/bin/pip install $(PIP_QUIET) -r requirements.in,/tmp/firewatch-lock/pip.log)
 	/tmp/firewatch-lock/bin/pip freeze --exclude-editable > requirements.txt
+	$(VENV)/bin/python scripts/prod_requirements.py  # the image's subset (requirements-prod.txt)
 
 clean:
-	rm -rf $(VENV) $(BQ_VENV) .firewatch build *.egg-info
+	rm -rf $(VENV) $(BQ_VENV) $(CHECKOV_VENV) .firewatch build *.egg-info

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from batch.config import BatchConfig
-from firewatch.options import add_config_arguments
+from firewatch.config.options import add_config_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _batch(args: argparse.Namespace) -> int:
     from batch.runner import run
-    from firewatch.options import config_from_args
+    from firewatch.config.options import config_from_args
 
     cfg = config_from_args(BatchConfig, args)
     summary = run(cfg, getattr(args, "beam_args", []))
+    if summary is None:  # submitted to Dataflow: the job's counters are on its job page
+        return 0
     print(summary.render())
     where = "BigQuery dataset " + cfg.dataset if cfg.to_bigquery else cfg.output
     print(f"rows written to {where}")

@@ -1,5 +1,5 @@
 """The batch job's configuration: one pydantic model, mapped 1:1 to CLI flags and
-flex-template parameters (see `firewatch.options`)."""
+flex-template parameters (see `firewatch.config.options`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from firewatch.scoring_config import ScoringConfig
+from firewatch.config.scoring import ScoringConfig
 
 BIGQUERY_SINK = "bigquery"
 
@@ -23,7 +23,7 @@ class BatchConfig(ScoringConfig):
     camera_id: str | None = Field(None, description="camera id for the rows (default: the file's folder name)")
     max_batch_size: int = Field(64, ge=1, le=1024, description="RunInference batch size ceiling")
     explanations_output: str | None = Field(
-        None, description="where overlay PNGs go (default: OUTPUT/explanations, or gs://firewatch-frames/...)"
+        None, description="where overlay PNGs go (default: OUTPUT/explanations, or gs://FRAMES_BUCKET/explanations)"
     )
 
     @property
@@ -33,7 +33,7 @@ class BatchConfig(ScoringConfig):
     @property
     def needs_project(self) -> bool:
         """BigQuery is read or written (a file-to-file run needs no Google Cloud project)."""
-        from batch.sources import source_kind
+        from firewatch.beam.sources import source_kind
 
         return self.to_bigquery or source_kind(self.input) == "bigquery"
 
@@ -41,5 +41,5 @@ class BatchConfig(ScoringConfig):
         if self.explanations_output:
             return self.explanations_output
         if self.to_bigquery:
-            return "gs://firewatch-frames/explanations"
+            return f"gs://{self.frames_bucket()}/explanations"
         return self.output.rstrip("/") + "/explanations"

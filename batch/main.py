@@ -2,7 +2,7 @@
 
 import sys
 
-from firewatch.cli import main
+from firewatch.cli.dispatch import main
 
 if __name__ == "__main__":
     sys.exit(main(["batch", *sys.argv[1:]]))

@@ -2,8 +2,9 @@
 
 ReadFrames (folder / glob / TFRecords / BigQuery query) -> ScoreFrames (fetch, decode,
 RunInference, postprocess; shared with streaming) -> predictions; every failure -> dead
-letters; fire frames -> explanations. Sinks: BigQuery tables or JSONL/Parquet files.
-Counters in the `firewatch.batch` namespace feed the end-of-run summary.
+letters; the frames chosen for explanation -> explanations. `WriteResults` writes them to
+BigQuery tables or JSONL/Parquet files. Counters in the `firewatch.batch` namespace feed the
+end-of-run summary.
 """
 
 from __future__ import annotations
@@ -12,28 +13,38 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from batch.config import BatchConfig
-from batch.sinks import WriteRowsToFiles
-from batch.sources import MODE, ReadFrames
-from firewatch.rows import dead_letter_row_id, explanation_row_id, prediction_row_id
-from firewatch.transforms import ExplainScored, ModelInfo, ScoreFrames
+from firewatch.beam.explanation import ExplainScored
+from firewatch.beam.scoring import ModelInfo, ScoreFrames
+from firewatch.beam.sinks import Destinations, WriteResults
+from firewatch.beam.sources import MODE, ReadFrames
 
 NAMESPACE = "firewatch.batch"
-ROW_IDS = {"predictions": prediction_row_id, "dead_letters": dead_letter_row_id, "explanations": explanation_row_id}
 
 
 class Count(beam.DoFn):
-    """Passes elements through, counting them (and fire rows) for the summary."""
+    """Passes elements through, counting them (and fire predictions) for the summary."""
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._count = Metrics.counter(NAMESPACE, name)
         self._fire = Metrics.counter(NAMESPACE, "fire")
 
-    def process(self, row):
+    def process(self, element):
         self._count.inc()
-        if self._name == "predictions" and row.get("label") == "fire":
+        if self._name == "predictions" and element.label == "fire":
             self._fire.inc()
-        yield row
+        yield element
+
+
+def destinations(cfg: BatchConfig) -> Destinations:
+    if not cfg.to_bigquery:
+        return Destinations(folder=cfg.output, file_format=cfg.output_format)
+    tables = {
+        "predictions": cfg.predictions_table,
+        "dead_letters": cfg.dead_letters_table,
+        "explanations": cfg.explanations_table,
+    }
+    return Destinations(tables={name: cfg.table(table) for name, table in tables.items()})
 
 
 def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = None) -> None:
@@ -47,28 +58,14 @@ def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = No
         max_batch_size=cfg.max_batch_size,
         explain=cfg.explanation if cfg.explain else None,
     )
-    outputs = {
-        "predictions": scored["predictions"],
-        "dead_letters": [read["dead_letters"], scored["dead_letters"]],
-    }
+    results = {"predictions": scored["predictions"]}
+    dead = [read["dead_letters"], scored["dead_letters"]]
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(
             cfg.model, cfg.overlay_prefix(), cfg.explanation, MODE
         )
-        outputs["explanations"] = explained["rows"]
-        outputs["dead_letters"].append(explained["dead_letters"])
-    outputs["dead_letters"] = tuple(outputs["dead_letters"]) | "AllDeadLetters" >> beam.Flatten()
-
-    tables = {
-        "predictions": cfg.predictions_table,
-        "dead_letters": cfg.dead_letters_table,
-        "explanations": cfg.explanations_table,
-    }
-    for name, rows in outputs.items():
-        counted = rows | f"Count_{name}" >> beam.ParDo(Count(name))
-        if cfg.to_bigquery:
-            from firewatch.bigquery_io import WriteToBigQueryRows
-
-            counted | f"Write_{name}" >> WriteToBigQueryRows(cfg.table(tables[name]), row_id=ROW_IDS[name])
-        else:
-            counted | f"Write_{name}" >> WriteRowsToFiles(cfg.output, name, cfg.output_format)
+        results["explanations"] = explained["rows"]
+        dead.append(explained["dead_letters"])
+    results["dead_letters"] = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
+    counted = {name: pcoll | f"Count_{name}" >> beam.ParDo(Count(name)) for name, pcoll in results.items()}
+    counted | "Write" >> WriteResults(destinations(cfg))

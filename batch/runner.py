@@ -2,7 +2,8 @@
 
 Locally (no --runner given) it uses Beam's FnApiRunner directly (the default DirectRunner
 first tries to download the Prism runner, which an offline machine cannot). On Dataflow
-it submits the job and waits for it like any Beam batch job.
+it submits the job and returns at once without a summary: under the flex-template launcher
+there is no job to wait for or to query (see `firewatch.beam.submission`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from batch import pipeline as graph
 from batch.config import BatchConfig
-from firewatch.gcp import prepare_beam_offline_auth
+from firewatch.beam.submission import describe_submission, is_local
+from firewatch.cloud.clients import prepare_beam_offline_auth
 
 
 @dataclass
@@ -51,8 +53,8 @@ def check_input(spec: str) -> None:
     """Fail before building the pipeline when a file input matches nothing."""
     from apache_beam.io.filesystems import FileSystems
 
-    from batch.sources import image_pattern, source_kind
-    from firewatch.cli import UserError
+    from firewatch.beam.sources import image_pattern, source_kind
+    from firewatch.errors import UserError
 
     kind = source_kind(spec)
     if kind == "bigquery":
@@ -67,7 +69,8 @@ def check_input(spec: str) -> None:
         raise UserError(f"--input {spec}: no files match {pattern}; check the path or glob")
 
 
-def run(cfg: BatchConfig, beam_args: Sequence[str] = ()) -> BatchSummary:
+def run(cfg: BatchConfig, beam_args: Sequence[str] = ()) -> BatchSummary | None:
+    """Run locally and summarise, or submit to a remote runner and return None at once."""
     prepare_beam_offline_auth()
     check_input(cfg.input)
     args = cfg.pipeline_args(list(beam_args), need_project=cfg.needs_project)
@@ -81,6 +84,10 @@ def run(cfg: BatchConfig, beam_args: Sequence[str] = ()) -> BatchSummary:
     pipeline = beam.Pipeline(runner=runner, options=options)
     graph.build(pipeline, cfg)
     result = pipeline.run()
+    if runner is None and not is_local(options):
+        # Dataflow (or the flex launcher, in template mode: no job exists here). Never wait.
+        print(describe_submission("batch", result, options), flush=True)
+        return None
     result.wait_until_finish()
     return BatchSummary(
         predictions=_counter(result, "predictions"),

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from edge.config import VARIANTS, EdgeRunConfig, ExportTFLiteConfig
-from firewatch.options import add_config_arguments
+from firewatch.config.options import add_config_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,10 +53,8 @@ def _export_tflite(args: argparse.Namespace) -> int:
 def _edge_run(args: argparse.Namespace) -> int:
     from edge.litert import load_tflite
     from edge.run import alert_publisher, as_json, format_event, format_frame, run_edge
-    from firewatch.cli import UserError
-    from firewatch.clients import _parse_sources
-    from firewatch.options import ConfigError, config_from_args
-    from firewatch.publish import SourceError
+    from firewatch.clients.publish import SourceError, parse_sources
+    from firewatch.errors import ConfigError, UserError, config_from_args
     from model.cli import user_errors
 
     try:
@@ -67,7 +65,7 @@ def _edge_run(args: argparse.Namespace) -> int:
         model = load_tflite(config.model, config.num_threads)
     publish = None
     if config.publish:
-        from firewatch.gcp import project_id
+        from firewatch.cloud.clients import project_id
 
         publish = alert_publisher(config.alerts_topic, project_id(config.project))
     published = 0
@@ -85,7 +83,7 @@ def _edge_run(args: argparse.Namespace) -> int:
     try:
         report = run_edge(
             model,
-            _parse_sources(config.sources, config.camera),
+            parse_sources(config.sources, config.camera),
             confirm=config.confirm,
             fps=config.fps,
             threshold=config.threshold,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from firewatch.confirm import ConfirmConfig
+from firewatch.core.confirm import ConfirmConfig
 from model.config import _local_folder, _no_trailing_slash
 
 Variant = Literal["float32", "float16", "dynamic_int8", "full_int8"]

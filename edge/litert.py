@@ -4,7 +4,7 @@ The metadata of the SavedModel (`firewatch_model.json`: model version, class nam
 size, threshold, ...) plus the variant and the input/output quantization travel inside the
 .tflite flatbuffer as a named metadata buffer (`firewatch_metadata`, JSON), so a single file
 is a complete edge model; the exporter also writes the same JSON next to it as a sidecar.
-Input is the float32 `firewatch.imaging.preprocess` output; decoding stays outside the graph
+Input is the float32 `firewatch.core.imaging.preprocess` output; decoding stays outside the graph
 (TFLite has no decode ops). Quantized inputs/outputs (full-integer int8) are (de)quantized here
 with the tensor's own scale and zero point. Reading and writing use `ai-edge-litert` only.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from model.errors import ModelError
+from firewatch.errors import ModelError
 
 METADATA_NAME = "firewatch_metadata"
 TFLITE_IDENTIFIER = b"TFL3"

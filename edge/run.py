@@ -1,13 +1,13 @@
 """`firewatch edge run`: classify frames on CPU with a .tflite model and confirm fire like the pipeline.
 
-Sources are read by `firewatch.publish.iter_source` (files, folders in name order, animated
-images and videos sampled at --fps, lazily), decoded and preprocessed by `firewatch.imaging`
+Sources are read by `firewatch.clients.publish.iter_source` (files, folders in name order, animated
+images and videos sampled at --fps, lazily), decoded and preprocessed by `firewatch.core.imaging`
 (the same bytes -> pixels -> model input as the pipelines), classified with the LiteRT
 interpreter, and fed per camera to the pipeline's pure confirmation state machine
-(`firewatch.confirm.step` / `flush`: shared, not copied). Frame times are spaced 1/fps apart
+(`firewatch.core.confirm.step` / `flush`: shared, not copied). Frame times are spaced 1/fps apart
 from the start, as `firewatch publish --fast` stamps them. Alert events are the pipeline's
 alert rows; with `publish` they go to the alerts topic in the pipeline's message format
-(`firewatch.alerting.to_pubsub_message`). A frame that cannot be decoded is reported and skipped.
+(`firewatch.beam.confirmation.to_pubsub_message`). A frame that cannot be decoded is reported and skipped.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from itertools import chain
 from typing import Any
 
 from edge.litert import TFLiteModel
-from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
-from firewatch.imaging import ImageError, decode_image, to_model_input
-from firewatch.publish import CameraSource, check_source, iter_source
+from firewatch.clients.publish import CameraSource, check_source, iter_source
+from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
+from firewatch.core.imaging import ImageError, decode_image, to_model_input
 
 
 @dataclass
@@ -123,8 +123,8 @@ def _interleave(sources: list[CameraSource], fps: float) -> Iterator[tuple[str, 
 
 def alert_publisher(topic: str, project: str) -> Callable[[dict[str, Any]], str]:
     """A function publishing one alert event to the alerts topic (pipeline message format); returns its id."""
-    from firewatch.alerting import to_pubsub_message
-    from firewatch.gcp import publisher_client
+    from firewatch.beam.confirmation import to_pubsub_message
+    from firewatch.cloud.clients import publisher_client
 
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)

@@ -84,9 +84,9 @@ def representative_images(data_dir: str, image_size: int, count: int, seed: int 
     """
     import tensorflow as tf
 
-    from firewatch.imaging import preprocess
+    from firewatch.core.imaging import preprocess
+    from firewatch.core.records import parse_example
     from model.dataset import decode, nonempty_split_files
-    from model.records import parse_example
 
     ds = (
         tf.data.TFRecordDataset(nonempty_split_files(data_dir, "train"))
@@ -138,8 +138,8 @@ def export_tflite(config: ExportTFLiteConfig) -> dict[str, Any]:
     """Write OUTPUT/firewatch-<variant>.tflite (+ .json sidecars) and the comparison table; return the table."""
     import tensorflow as tf
 
+    from firewatch.core.model_contract import load_exported
     from model.dataset import local_data_dir
-    from model.exported import load_exported
 
     exported = load_exported(config.model)
     meta = exported.metadata
@@ -165,7 +165,12 @@ def export_tflite(config: ExportTFLiteConfig) -> dict[str, Any]:
             **meta.model_dump(),
             "tflite_variant": variant,
             "source_model_dir": config.model,
-            "input": {"name": "images", "shape": [1, s, s, 3], "range": [0.0, 1.0], "preprocess": "firewatch.imaging"},
+            "input": {
+                "name": "images",
+                "shape": [1, s, s, 3],
+                "range": [0.0, 1.0],
+                "preprocess": "firewatch.core.imaging",
+            },
         }
         content = embed_metadata(convert(frozen, variant, representative), metadata)
         with open(path, "wb") as f:

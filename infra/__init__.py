@@ -2,5 +2,6 @@
 
 `infra.stack` starts/stops the Pub/Sub, BigQuery and GCS emulators; `infra.resources` creates the
 topics, subscriptions, dataset, tables and buckets declared in `infra/resources.json`, on the
-emulators or on a real project; `infra.cli` exposes both as `firewatch stack ...` / `firewatch infra ...`.
+emulators or on a real project; `firewatch.cli.infra_commands` exposes both as
+`firewatch stack ...` / `firewatch infra ...`.
 """

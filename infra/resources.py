@@ -3,7 +3,7 @@
 `ResourceNames` holds the (overridable) names, defaulting to the declaration; `apply(names)` creates
 topics, subscriptions, the dataset, its tables (schemas from `infra/schemas/*.json`) and buckets,
 skipping what exists; `destroy(names)` deletes them. Both are idempotent and use the same client
-calls on the emulators and on a real project (clients come from `firewatch.gcp`).
+calls on the emulators and on a real project (clients come from `firewatch.cloud.clients`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from firewatch import gcp
+from firewatch.cloud import clients as gcp
 
 INFRA_DIR = Path(__file__).resolve().parent
 DECLARATION = INFRA_DIR / "resources.json"
@@ -197,19 +197,31 @@ def _noop(_: Action) -> None:
     return None
 
 
+class _Recorder:
+    """Collects the actions of one apply/destroy and reports each as it happens."""
+
+    def __init__(self, report: Reporter) -> None:
+        self.actions: list[Action] = []
+        self._report = report
+
+    def __call__(self, kind: str, name: str, outcome: str) -> None:
+        action = Action(kind, name, outcome)
+        self.actions.append(action)
+        self._report(action)
+
+
 def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
     """Create every declared resource that does not exist yet; return what was done."""
+    done = _Recorder(report)
+    _apply_pubsub(names, done)
+    _apply_bigquery(names, done)
+    _apply_buckets(names, done)
+    return done.actions
+
+
+def _apply_pubsub(names: ResourceNames, done: _Recorder) -> None:
     from google.api_core import exceptions as gexc
-    from google.cloud import bigquery
 
-    actions: list[Action] = []
-
-    def done(kind: str, name: str, outcome: str) -> None:
-        action = Action(kind, name, outcome)
-        actions.append(action)
-        report(action)
-
-    decl = declaration()
     publisher = gcp.publisher_client()
     for key in names.topic_fields():
         path = names.topic_path(key)
@@ -218,10 +230,9 @@ def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
             done("topic", path, "created")
         except gexc.AlreadyExists:
             done("topic", path, "exists")
-
     subscriber = gcp.subscriber_client()
     try:
-        for key, spec in decl["subscriptions"].items():
+        for key, spec in declaration()["subscriptions"].items():
             path = names.subscription_path(key)
             request = {
                 "name": path,
@@ -238,6 +249,12 @@ def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
     finally:
         subscriber.close()
 
+
+def _apply_bigquery(names: ResourceNames, done: _Recorder) -> None:
+    from google.api_core import exceptions as gexc
+    from google.cloud import bigquery
+
+    decl = declaration()
     bq = gcp.bigquery_client(names.project)
     dataset = bigquery.Dataset(names.dataset_id())
     dataset.location = names.location
@@ -247,7 +264,6 @@ def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
         done("dataset", names.dataset_id(), "created")
     except gexc.Conflict:
         done("dataset", names.dataset_id(), "exists")
-
     for key, spec in decl["tables"].items():
         table_id = names.table_id(key)
         schema = [bigquery.SchemaField.from_api_repr(field) for field in load_schema(key)]
@@ -265,6 +281,10 @@ def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
         except gexc.Conflict:
             done("table", table_id, _reconcile_schema(bq, table_id, schema))
 
+
+def _apply_buckets(names: ResourceNames, done: _Recorder) -> None:
+    from google.api_core import exceptions as gexc
+
     storage = gcp.storage_client(names.project)
     for key in names.bucket_fields():
         bucket_name = getattr(names, key)
@@ -280,7 +300,6 @@ def apply(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
                     "pass --frames-bucket with a name of your own (e.g. <project>-firewatch-frames)."
                 ) from exc
             done("bucket", names.bucket_uri(key), "exists")
-    return actions
 
 
 def _reconcile_schema(bq: Any, table_id: str, declared: list[Any]) -> str:
@@ -302,13 +321,7 @@ def destroy(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
     """Delete every declared resource (data included); missing ones are skipped."""
     from google.api_core import exceptions as gexc
 
-    actions: list[Action] = []
-
-    def done(kind: str, name: str, outcome: str) -> None:
-        action = Action(kind, name, outcome)
-        actions.append(action)
-        report(action)
-
+    done = _Recorder(report)
     subscriber = gcp.subscriber_client()
     try:
         for key in names.subscription_fields():
@@ -351,10 +364,10 @@ def destroy(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
             blob.delete()
         bucket.delete()
         done("bucket", names.bucket_uri(key), "deleted")
-    return actions
+    return done.actions
 
 
 def gcp_user_error(message: str) -> Exception:
-    from firewatch.cli import UserError
+    from firewatch.errors import UserError
 
     return UserError(message)

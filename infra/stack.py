@@ -1,15 +1,11 @@
 """The local stack: Pub/Sub, BigQuery and GCS emulators on free loopback ports.
 
-`up()` starts the three emulators (each in its own process group, logs in `<state>/logs/*.log`),
-waits for their health checks, then writes `<state>/stack.json` (pids, ports) and the sourceable
-`<state>/stack.env` that every `firewatch` command loads (`firewatch.stackenv`). `status()` checks
-them, `down()` stops every process group and removes both files. The state dir is `.firewatch/`
-in the working directory, or `$FIREWATCH_STATE_DIR`.
-
-- Pub/Sub: `gcloud beta emulators pubsub start` (gcloud SDK + Java); health `GET /`.
-- BigQuery: `bqemulator` in its own venv (`.venv-bq`), started through `infra/bq_emulator_launcher.py`
-  so DuckDB's spatial extension comes from a wheel (offline); health `GET /readyz`.
-- GCS: `gcp-storage-emulator` from the project venv; health `GET /`.
+`up()` starts the three emulators (each in its own process group, logs in `<state>/logs/*.log`;
+their command lines are in `infra.emulators`), waits for their health checks, then writes
+`<state>/stack.json` (pids, ports) and the sourceable `<state>/stack.env` that every `firewatch`
+command loads (`firewatch.cloud.stack_env`); the bookkeeping is `infra.stack_state`. `status()`
+checks them, `down()` stops every process group and removes both files. The state dir is
+`.firewatch/` in the working directory, or `$FIREWATCH_STATE_DIR`.
 """
 
 from __future__ import annotations
@@ -18,296 +14,36 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
-from firewatch.cli import UserError
-from firewatch.stackenv import DEFAULT_STATE_DIR
-from infra import procs
-
-DEFAULT_PROJECT = "firewatch-local"
-DEFAULT_BUCKET = "firewatch-frames"
-HOST = "127.0.0.1"
-SERVICES = ("pubsub", "bigquery", "storage")
-REPO_ROOT = Path(__file__).resolve().parent.parent
-LAUNCHER = Path(__file__).resolve().parent / "bq_emulator_launcher.py"
-
-# Variables `stack.env` sets; children never inherit stale values of them.
-STACK_ENV_KEYS = (
-    "PUBSUB_EMULATOR_HOST",
-    "STORAGE_EMULATOR_HOST",
-    "FIREWATCH_BIGQUERY_ENDPOINT",
-    "FIREWATCH_BIGQUERY_GRPC_ENDPOINT",
-    "GOOGLE_CLOUD_PROJECT",
-    "FIREWATCH_PROJECT",
-    "CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB",
-    "CLOUDSDK_AUTH_DISABLE_CREDENTIALS",
-    "CLOUDSDK_CORE_PROJECT",
+from infra import emulators, procs
+from infra.emulators import Launch
+from infra.stack_state import (
+    DEFAULT_BUCKET,
+    DEFAULT_PROJECT,
+    HOST,
+    SERVICES,
+    STACK_ENV_KEYS,
+    ServiceHealth,
+    ServiceState,
+    StackEndpoints,
+    StackError,
+    StackStatus,
+    bq_cli_command,
+    env_file,
+    read_endpoints,
+    render_env,
+    resolve_state_dir,
+    state_file,
+    write_atomic,
 )
 
-
-class StackError(UserError):
-    """The stack could not be started, checked or stopped; the message says what to do."""
-
-
-class ServiceState(BaseModel):
-    """One emulator process group as recorded in stack.json."""
-
-    name: str
-    port: int
-    pgid: int
-    start_ticks: int | None = None
-    health_url: str
-    log: str
-
-
-class StackEndpoints(BaseModel):
-    """Where the running emulators listen, and how to reach them (the content of stack.json)."""
-
-    project: str
-    host: str = HOST
-    pubsub_port: int
-    bigquery_port: int
-    bigquery_grpc_port: int
-    storage_port: int
-    bucket: str = DEFAULT_BUCKET
-    state_dir: str
-    started_at: str
-    startup_seconds: float = 0.0
-    services: dict[str, ServiceState] = {}
-
-    @property
-    def pubsub_emulator_host(self) -> str:
-        return f"{self.host}:{self.pubsub_port}"
-
-    @property
-    def storage_emulator_host(self) -> str:
-        return f"http://{self.host}:{self.storage_port}"
-
-    @property
-    def bigquery_endpoint(self) -> str:
-        return f"http://{self.host}:{self.bigquery_port}"
-
-    @property
-    def bigquery_grpc_endpoint(self) -> str:
-        return f"{self.host}:{self.bigquery_grpc_port}"
-
-    def env(self) -> dict[str, str]:
-        """The environment variables that point clients and the gcloud CLI at the emulators."""
-        return {
-            "PUBSUB_EMULATOR_HOST": self.pubsub_emulator_host,
-            "STORAGE_EMULATOR_HOST": self.storage_emulator_host,
-            "FIREWATCH_BIGQUERY_ENDPOINT": self.bigquery_endpoint,
-            "FIREWATCH_BIGQUERY_GRPC_ENDPOINT": self.bigquery_grpc_endpoint,
-            "GOOGLE_CLOUD_PROJECT": self.project,
-            "FIREWATCH_PROJECT": self.project,
-            "CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB": f"http://{self.pubsub_emulator_host}/",
-            "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
-            "CLOUDSDK_CORE_PROJECT": self.project,
-        }
-
-
-class ServiceHealth(BaseModel):
-    name: str
-    port: int
-    pids: list[int]
-    healthy: bool
-
-
-class StackStatus(BaseModel):
-    """`status()`: the recorded endpoints (None when no stack.json) and each service's health."""
-
-    endpoints: StackEndpoints | None
-    services: dict[str, ServiceHealth] = {}
-
-    @property
-    def running(self) -> bool:
-        return self.endpoints is not None and bool(self.services)
-
-    @property
-    def healthy(self) -> bool:
-        return self.running and all(s.healthy for s in self.services.values())
-
-
-@dataclass(frozen=True)
-class _Launch:
-    name: str
-    argv: list[str]
-    port: int
-    health_url: str
-
-
-# -- paths ---------------------------------------------------------------------------------------
-
-
-def resolve_state_dir(explicit: Path | str | None = None) -> Path:
-    """The state dir: `explicit`, else $FIREWATCH_STATE_DIR, else `.firewatch` (see firewatch.stackenv)."""
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("FIREWATCH_STATE_DIR", str(DEFAULT_STATE_DIR)))
-
-
-def state_file(state_dir: Path) -> Path:
-    return state_dir / "stack.json"
-
-
-def env_file(state_dir: Path) -> Path:
-    return state_dir / "stack.env"
-
-
-def _which(name: str, hint: str, search: str | None = None) -> str:
-    found = shutil.which(name, path=search) if search else None
-    found = found or shutil.which(name)
-    if not found:
-        raise StackError(f"`{name}` not found on PATH. {hint}")
-    return found
-
-
-def bq_emulator_python() -> Path:
-    """The BigQuery emulator's interpreter: $FIREWATCH_BQ_EMULATOR_PYTHON or `.venv-bq/bin/python`."""
-    path = Path(os.environ.get("FIREWATCH_BQ_EMULATOR_PYTHON", REPO_ROOT / ".venv-bq" / "bin" / "python"))
-    if not path.exists():
-        raise StackError(
-            f"BigQuery emulator environment not found ({path}). Run `make setup` (it builds .venv-bq "
-            "from infra/requirements-bq-emulator.txt) or set FIREWATCH_BQ_EMULATOR_PYTHON."
-        )
-    return path
-
-
-def gcloud_sdk_root() -> Path | None:
-    gcloud = shutil.which("gcloud")
-    return Path(os.path.realpath(gcloud)).parent.parent if gcloud else None
-
-
-def bq_cli_command(endpoints: StackEndpoints) -> str:
-    """A `bq` CLI prefix that talks to the BigQuery emulator (append e.g. `query --nouse_legacy_sql ...`)."""
-    root = gcloud_sdk_root()
-    discovery = root / "platform" / "bq" / "discovery_next" / "bigquery.json" if root else Path("bigquery.json")
-    return (
-        f"bq --api={endpoints.bigquery_endpoint} --project_id={endpoints.project} "
-        f"--oauth_access_token=dummy --discovery_file={discovery}"
-    )
-
-
-# -- env file ------------------------------------------------------------------------------------
-
-
-def render_env(endpoints: StackEndpoints) -> str:
-    """The content of stack.env: `export KEY=VALUE` lines, sourceable by sh/bash."""
-    lines = [
-        f"# Firewatch local stack, written by `firewatch stack up` at {endpoints.started_at}.",
-        "# Every `firewatch` command loads it; in a shell: `. .firewatch/stack.env`.",
-        f"# bq CLI against the emulator: {bq_cli_command(endpoints)} query --nouse_legacy_sql 'SELECT 1'",
-        f"# gcloud: gcloud pubsub topics publish frames --message=hi  (project {endpoints.project})",
-    ]
-    lines += [f"export {key}={value}" for key, value in endpoints.env().items()]
-    return "\n".join(lines) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def read_endpoints(state_dir: Path | str | None = None) -> StackEndpoints | None:
-    """The recorded stack (stack.json), or None when none was started here."""
-    path = state_file(resolve_state_dir(state_dir))
-    if not path.is_file():
-        return None
-    try:
-        return StackEndpoints.model_validate_json(path.read_text())
-    except ValueError as exc:
-        raise StackError(f"{path} is unreadable ({exc}); stop leftovers by hand and delete it.") from exc
-
-
-# -- start / check / stop ------------------------------------------------------------------------
-
-
-def _launches(state_dir: Path, project: str, bucket: str) -> tuple[list[_Launch], dict[str, int]]:
-    gcloud = _which("gcloud", "Install the Google Cloud SDK with the `beta` and `pubsub-emulator` components.")
-    _which("java", "The Pub/Sub emulator needs Java 17+ (e.g. apt-get install openjdk-17-jre-headless).")
-    bq_python = bq_emulator_python()
-    gcs = _which(
-        "gcp-storage-emulator",
-        "It is part of the project venv (requirements.txt); run `make setup`.",
-        search=str(Path(sys.executable).parent),
-    )
-    ports: dict[str, int] = {}
-    for key in ("pubsub", "bigquery", "bigquery_grpc", "storage"):
-        ports[key] = procs.free_port(HOST, exclude=set(ports.values()))
-    data = state_dir / "data"
-    for sub in ("pubsub", "bigquery", "storage"):
-        (data / sub).mkdir(parents=True, exist_ok=True)
-    launches = [
-        _Launch(
-            "pubsub",
-            [
-                gcloud,
-                "beta",
-                "emulators",
-                "pubsub",
-                "start",
-                f"--host-port={HOST}:{ports['pubsub']}",
-                f"--project={project}",
-                f"--data-dir={data / 'pubsub'}",
-                "--quiet",
-            ],
-            ports["pubsub"],
-            f"http://{HOST}:{ports['pubsub']}/",
-        ),
-        _Launch(
-            "bigquery",
-            [
-                str(bq_python),
-                str(LAUNCHER),
-                "--extension-dir",
-                str(data / "duckdb-extensions"),
-                "start",
-                "--rest-host",
-                HOST,
-                "--rest-port",
-                str(ports["bigquery"]),
-                "--grpc-host",
-                HOST,
-                "--grpc-port",
-                str(ports["bigquery_grpc"]),
-                "--project",
-                project,
-                "--data-dir",
-                str(data / "bigquery"),
-                "--log-format",
-                "json",
-                "--log-level",
-                "info",
-            ],
-            ports["bigquery"],
-            f"http://{HOST}:{ports['bigquery']}/readyz",
-        ),
-        _Launch(
-            "storage",
-            [
-                gcs,
-                "--data-dir",
-                str(data / "storage"),
-                "start",
-                "--host",
-                HOST,
-                "--port",
-                str(ports["storage"]),
-                "--default-bucket",
-                bucket,
-            ],
-            ports["storage"],
-            f"http://{HOST}:{ports['storage']}/",
-        ),
-    ]
-    return launches, ports
+__all__ = [
+    "DEFAULT_BUCKET", "DEFAULT_PROJECT", "HOST", "SERVICES", "STACK_ENV_KEYS", "ServiceHealth", "ServiceState",
+    "StackEndpoints", "StackError", "StackStatus", "bq_cli_command", "down", "env_file", "endpoints_json",
+    "read_endpoints", "render_env", "resolve_state_dir", "start_service", "state_file", "status", "stop_service", "up",
+]  # fmt: skip
 
 
 def _child_env() -> dict[str, str]:
@@ -331,12 +67,13 @@ def up(
                 f"a stack for project {current.endpoints.project!r} is already running in {state}; "
                 "run `firewatch stack down` first to start one for another project."
             )
-        _write_atomic(env_file(state), render_env(current.endpoints))
+        write_atomic(env_file(state), render_env(current.endpoints))
         return current.endpoints
     if current.endpoints is not None:  # stale or half-dead: clear it first
         down(state)
 
-    launches, ports = _launches(state, project, bucket)
+    ports = emulators.free_ports()
+    launches = emulators.launches(state, project, bucket, ports)
     began = time.monotonic()
     started: dict[str, subprocess.Popen[bytes]] = {}
     services: dict[str, ServiceState] = {}
@@ -366,7 +103,7 @@ def up(
             )
         endpoints.services = services
         # Recorded before waiting, so an interrupted start can still be cleaned up by `stack down`.
-        _write_atomic(state_file(state), endpoints.model_dump_json(indent=2))
+        write_atomic(state_file(state), endpoints.model_dump_json(indent=2))
         _wait_healthy(launches, started, services, timeout)
     except BaseException:
         for proc in started.values():
@@ -374,13 +111,13 @@ def up(
         state_file(state).unlink(missing_ok=True)
         raise
     endpoints.startup_seconds = round(time.monotonic() - began, 2)
-    _write_atomic(state_file(state), endpoints.model_dump_json(indent=2))
-    _write_atomic(env_file(state), render_env(endpoints))
+    write_atomic(state_file(state), endpoints.model_dump_json(indent=2))
+    write_atomic(env_file(state), render_env(endpoints))
     return endpoints
 
 
 def _wait_healthy(
-    launches: list[_Launch],
+    launches: list[Launch],
     started: dict[str, subprocess.Popen[bytes]],
     services: dict[str, ServiceState],
     timeout: float,
@@ -455,6 +192,43 @@ def down(state_dir: Path | str | None = None, purge: bool = False, timeout: floa
     if purge:
         shutil.rmtree(state / "data", ignore_errors=True)
     return result
+
+
+def stop_service(name: str, state_dir: Path | str | None = None, timeout: float = 10.0) -> None:
+    """Stop one emulator of the running stack (its data stays): an outage, for fault tests."""
+    endpoints = read_endpoints(state_dir)
+    if endpoints is None or name not in endpoints.services:
+        raise StackError(f"no running {name} emulator recorded; run `firewatch stack up` first")
+    if not procs.stop_group(endpoints.services[name].pgid, timeout=timeout):
+        raise StackError(f"could not stop the {name} emulator")
+
+
+def start_service(name: str, state_dir: Path | str | None = None, timeout: float = 90.0) -> None:
+    """Start one stopped emulator again on its recorded port, with its data."""
+    state = resolve_state_dir(state_dir).resolve()
+    endpoints = read_endpoints(state)
+    if endpoints is None or name not in endpoints.services:
+        raise StackError(f"no {name} emulator recorded; run `firewatch stack up` first")
+    ports = {
+        "pubsub": endpoints.pubsub_port,
+        "bigquery": endpoints.bigquery_port,
+        "bigquery_grpc": endpoints.bigquery_grpc_port,
+        "storage": endpoints.storage_port,
+    }
+    launch = emulators.relaunch(name, state, endpoints.project, endpoints.bucket, ports)
+    log = state / "logs" / f"{name}.log"
+    proc = procs.start_group(launch.argv, log, env=_child_env(), cwd=state)
+    service = ServiceState(
+        name=name,
+        port=launch.port,
+        pgid=proc.pid,
+        start_ticks=procs.process_start_ticks(proc.pid),
+        health_url=launch.health_url,
+        log=str(log),
+    )
+    endpoints.services[name] = service
+    write_atomic(state_file(state), endpoints.model_dump_json(indent=2))
+    _wait_healthy([launch], {name: proc}, {name: service}, timeout)
 
 
 def endpoints_json(endpoints: StackEndpoints) -> str:

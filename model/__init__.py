@@ -2,5 +2,5 @@
 
 Jobs (each with one pydantic config in `model.config`): `model.synth` (procedural demo
 data), `model.ingest` (Beam: images -> TFRecords), `model.train`, `model.evaluate`,
-`model.export`; `model.exported` loads an exported model for the pipelines.
+`model.export`; `firewatch.core.model_contract` loads an exported model for the pipelines.
 """

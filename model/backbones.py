@@ -1,6 +1,6 @@
 """Model architectures: the small from-scratch CNN (demo) and ImageNet MobileNetV2 transfer learning.
 
-Both take `firewatch.imaging.preprocess` output (float32 [0,1], [N,S,S,3]) and return the
+Both take `firewatch.core.imaging.preprocess` output (float32 [0,1], [N,S,S,3]) and return the
 fire probability [N,1] (sigmoid). BatchNormalization uses momentum 0.9 so short training
 runs give usable inference-mode statistics.
 """

@@ -15,9 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from firewatch.cli import UserError
+from firewatch.errors import ModelError, UserError
 from model.config import DemoConfig, EvaluateConfig, IngestConfig, SynthConfig, TrainConfig
-from model.errors import ModelError
 
 # Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
 BEAM_FLAGS = (

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from model.storage import is_remote
+from firewatch.cloud.storage import is_remote
 
 Backbone = Literal["small_cnn", "mobilenet_v2"]
 
@@ -58,7 +58,7 @@ class IngestConfig(_Config):
     def pipeline_args(self) -> list[str]:
         """Beam flags for the job, through the same path as the streaming and batch jobs (`--project`
         is this config's field and is passed on to Beam, resolved from the environment on Dataflow)."""
-        from firewatch.scoring_config import with_project
+        from firewatch.config.scoring import with_project
 
         return with_project(list(self.beam_args), self.project, need_project=False)
 

@@ -1,4 +1,4 @@
-"""tf.data input pipelines over the ingest TFRecords: decode, augment, `firewatch.imaging.preprocess`.
+"""tf.data input pipelines over the ingest TFRecords: decode, augment, `firewatch.core.imaging.preprocess`.
 
 Training and serving share one preprocessing definition: the encoded bytes are decoded
 with `tf.io.decode_image(channels=3, expand_animations=False)` exactly as in the exported
@@ -11,9 +11,9 @@ is reproducible.
 
 from __future__ import annotations
 
+from firewatch.cloud.storage import download_dir, is_remote
+from firewatch.core.records import SPLITS, parse_example, split_pattern
 from model.errors import EmptySplitError
-from model.records import SPLITS, parse_example, split_pattern
-from model.storage import download_dir, is_remote
 
 CROP_AREA = (0.55, 1.0)
 CROP_ASPECT = (0.8, 1.25)
@@ -86,7 +86,7 @@ def augment(image, image_size: int, seeds, strength: float = 1.0):
     """
     import tensorflow as tf
 
-    from firewatch.imaging import preprocess
+    from firewatch.core.imaging import preprocess
 
     begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
         tf.shape(image),
@@ -131,7 +131,7 @@ def train_dataset(
     for one epoch; reshuffled every epoch."""
     import tensorflow as tf
 
-    from firewatch.imaging import preprocess
+    from firewatch.core.imaging import preprocess
 
     files = split_files(data_dir, "train")
     records = _ordered_records(files)
@@ -163,7 +163,7 @@ def eval_dataset(data_dir: str, split: str, image_size: int, batch_size: int, wi
     """Un-augmented batches of (images, labels) or, with_meta, dicts with id/source_path too."""
     import tensorflow as tf
 
-    from firewatch.imaging import preprocess
+    from firewatch.core.imaging import preprocess
 
     def convert(ex):
         item = {

@@ -10,8 +10,8 @@ import shutil
 import time
 from pathlib import Path
 
+from firewatch.core.model_contract import METADATA_FILE
 from model.config import IngestConfig, TrainConfig
-from model.exported import METADATA_FILE
 
 DEMO_COUNT = 1600
 DEMO_EPOCHS = 5

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from firewatch.errors import ModelError
 
-class ModelError(ValueError):
-    """A user-caused problem with input data or an exported model; the message says what to do."""
+__all__ = ["EmptySplitError", "ModelError"]
 
 
 class EmptySplitError(ModelError):

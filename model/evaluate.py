@@ -81,8 +81,8 @@ def plot_top_losses(
 
 
 def evaluate(config: EvaluateConfig) -> dict:
+    from firewatch.cloud.models import load_exported
     from model.dataset import eval_dataset, local_data_dir
-    from model.exported import load_exported
 
     exported = load_exported(config.model)
     meta = exported.metadata

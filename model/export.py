@@ -2,7 +2,7 @@
 
 Signatures (plain `tf.saved_model.load`, no custom objects):
 * `serving_default(image_bytes: tf.string [None])`: decodes with
-  `tf.io.decode_image(channels=3, expand_animations=False)` and `firewatch.imaging.preprocess`
+  `tf.io.decode_image(channels=3, expand_animations=False)` and `firewatch.core.imaging.preprocess`
   inside the graph;
 * `predict_images(images: float32 [None,S,S,3])`: the `preprocess` output, for batching
   and gradients.
@@ -20,9 +20,9 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 
-from model.exported import METADATA_FILE, ModelMetadata
-from model.records import CLASS_NAMES
-from model.storage import is_remote, upload_dir
+from firewatch.cloud.storage import is_remote, upload_dir
+from firewatch.core.model_contract import METADATA_FILE, ModelMetadata
+from firewatch.core.records import CLASS_NAMES
 
 
 def make_model_version(backbone: str, model, now: datetime) -> str:
@@ -47,7 +47,7 @@ def export_model(
     import keras
     import tensorflow as tf
 
-    from firewatch.imaging import preprocess
+    from firewatch.core.imaging import preprocess
 
     now = datetime.now(UTC).replace(microsecond=0)
     metadata = ModelMetadata(

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Sequence
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
 
+from firewatch.cloud.storage import is_remote
+from firewatch.core.records import SHARD_TEMPLATE, SPLITS, TFRECORD_SUFFIX, make_example, split_for_id
 from model.config import IngestConfig
-from model.records import SHARD_TEMPLATE, SPLITS, TFRECORD_SUFFIX, make_example, split_for_id
 from model.sources import Rejection, VerifiedImage, list_images, read_and_verify
-from model.storage import is_remote
 
 SUMMARY_NAME = "ingest_summary.json"
 MAX_LISTED_REJECTIONS = 1000

@@ -5,7 +5,7 @@ under ROOT, nested deeper, in an unknown label folder, not an image name) is lis
 and rejected with the reason, so nothing is dropped silently.
 
 `verify_image` is the pure per-file step used by ingest: it reads nothing itself, takes
-the bytes, decodes them with `firewatch.imaging.decode_image` and returns either a
+the bytes, decodes them with `firewatch.core.imaging.decode_image` and returns either a
 `VerifiedImage` ready to become a TFRecord or a `Rejection` with the path and the reason.
 Nothing raises on a bad file.
 """
@@ -15,9 +15,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from firewatch.imaging import TF_FORMATS, ImageError, decode_image
-from model.records import CLASS_NAMES, image_id
-from model.storage import is_remote, read_bytes
+from firewatch.cloud.storage import is_remote, read_bytes
+from firewatch.core.imaging import TF_FORMATS, ImageError, decode_image
+from firewatch.core.records import CLASS_NAMES, image_id
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from firewatch.cloud.storage import is_remote
 from model.config import TrainConfig
 from model.metrics import binary_metrics, choose_threshold, recall_at_precision
-from model.storage import is_remote
 
 HISTORY_FILE = "training_history.json"
 TUNING_METRIC = "valid_recall_at_precision"  # the metric `firewatch tune` and Vertex AI tuning maximise

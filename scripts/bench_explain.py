@@ -32,8 +32,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import saliency.core as saliency
+    from tests.explain.regions import box_hit, chance_hit_rate
 
-    from firewatch.explain import (
+    from firewatch.cloud.models import load_exported
+    from firewatch.core.explain import (
         ExplainConfig,
         explain_image,
         integrated_gradients,
@@ -41,10 +43,8 @@ def main() -> None:
         saliency_call_model_function,
         xrai_region_masks,
     )
-    from firewatch.imaging import to_model_input
-    from model.exported import load_exported
+    from firewatch.core.imaging import to_model_input
     from model.synth import render_fire_frame
-    from tests.explain.regions import box_hit, chance_hit_rate
 
     model_dir = args.model_dir
     if model_dir is None:

@@ -1,7 +1,7 @@
 """Benchmark of Firewatch's scoring path on this machine: prints figures, asserts nothing.
 
 On the demo model (trained first if `--model` is missing), with synthetic 192 px PNG frames:
-  * decode + preprocess per image (`firewatch.imaging`, what DecodeFrames does);
+  * decode + preprocess per image (`firewatch.core.imaging`, what DecodeFrames does);
   * the float signature (`predict_images`, what RunInference calls) at batch 1, 8, 32, 64,
     as images/s and as a ratio against batch 1 measured in the same run;
   * the bytes signature (`serving_default`, decode in the graph) at batch 32;
@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=256)
     args = parser.parse_args()
 
-    from firewatch.imaging import decode_image, to_model_input
+    from firewatch.cloud.models import load_exported
+    from firewatch.core.imaging import decode_image, to_model_input
     from model.demo import ensure_demo_model
-    from model.exported import load_exported
     from model.synth import render_fire_frame, render_negative_frame
 
     model_dir = ensure_demo_model(args.model)

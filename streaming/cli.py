@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from firewatch.options import ConfigError, add_config_arguments, config_from_args
+from firewatch.config.options import add_config_arguments, config_from_args
+from firewatch.errors import ConfigError
 from streaming.config import StreamingConfig
 
 
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _stream(args: argparse.Namespace) -> int:
-    from firewatch.cli import UserError
+    from firewatch.errors import UserError
     from streaming.runner import run
 
     try:

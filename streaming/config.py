@@ -1,30 +1,38 @@
 """The streaming job's configuration: one pydantic model, mapped 1:1 to CLI flags and
-flex-template parameters (see `firewatch.options`)."""
+flex-template parameters (see `firewatch.config.options`)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from firewatch.confirm import ConfirmConfig
-from firewatch.contract import PUBSUB_MAX_MESSAGE_BYTES
-from firewatch.scoring_config import ScoringConfig
+from firewatch.config.scoring import DEFAULT_NAMES, ScoringConfig
+from firewatch.core.confirm import ConfirmConfig
+from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES
 
 
 class StreamingConfig(ScoringConfig):
-    subscription: str = Field("frames-sub", description="frames subscription (name or full path)")
-    alerts_topic: str = Field("alerts", description="topic for alert events (name or full path)")
+    subscription: str = Field(DEFAULT_NAMES.frames_subscription, description="frames subscription (name or full path)")
+    alerts_topic: str = Field(DEFAULT_NAMES.alerts_topic, description="topic for alert events (name or full path)")
     dead_letter_topic: str = Field(
-        "dead-letters", description="topic that also receives every dead letter (empty: table only)"
+        DEFAULT_NAMES.dead_letter_topic, description="topic that also receives every dead letter (empty: table only)"
     )
-    alerts_table: str = Field("alerts", description="table for alert events")
+    alerts_table: str = Field(DEFAULT_NAMES.alerts_table, description="table for alert events")
     max_message_bytes: int = Field(PUBSUB_MAX_MESSAGE_BYTES, gt=0, description="largest message accepted")
-    explanations_output: str = Field(
-        "gs://firewatch-frames/explanations", description="where explanation overlay PNGs are written"
+    explanations_output: str | None = Field(
+        None, description="where explanation overlay PNGs are written (default: gs://FRAMES_BUCKET/explanations)"
     )
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+    drain_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="on a local stop, how long to wait for pulled frames to be written (the rest is redelivered)",
+    )
 
     def message_limit(self) -> int:
         return self.max_message_bytes
+
+    def overlay_prefix(self) -> str:
+        return self.explanations_output or f"gs://{self.frames_bucket()}/explanations"
 
     def subscription_path(self) -> str:
         return _path(self.subscription, self.resolved_project(), "subscriptions")

@@ -54,7 +54,7 @@ def write_camera_frames(out: Path, seed: int = 7) -> dict[str, Path]:
 
 
 def count_rows(table: str, where: str = "TRUE") -> int:
-    from firewatch.gcp import bigquery_client
+    from firewatch.cloud.clients import bigquery_client
 
     rows = list(bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}` WHERE {where}").result())
     return int(rows[0]["n"])
@@ -74,7 +74,7 @@ def wait_for_rows(tables: list[str], expected: int, timeout: float) -> int:
 
 
 def publish_bad_messages(project: str, topic: str) -> int:
-    from firewatch.gcp import publisher_client
+    from firewatch.cloud.clients import publisher_client
 
     publisher = publisher_client()
     path = publisher.topic_path(project, topic)
@@ -87,10 +87,57 @@ def publish_bad_messages(project: str, topic: str) -> int:
     return len(bad)
 
 
+def publish_demo_frames(folders: dict[str, Path], names, project: str) -> int:
+    """4 cameras x 24 frames at 1 fps of frame time (cam-west as gs:// URIs) + malformed messages."""
+    from firewatch.clients.publish import CameraSource, publish_cameras
+
+    start = datetime.now(UTC) - timedelta(seconds=FRAMES_PER_CAMERA)
+    sources = [CameraSource(c, [folders[c]]) for c in (FIRE_CAMERA, *CLEAR_CAMERAS)]
+    report = publish_cameras(sources, topic=names.frames_topic, project=project, fast=True, start=start)
+    by_uri = publish_cameras(
+        [CameraSource(URI_CAMERA, [folders[URI_CAMERA]])],
+        topic=names.frames_topic,
+        project=project,
+        fast=True,
+        start=start,
+        as_uri=True,
+        bucket=names.frames_bucket,
+    )
+    bad = publish_bad_messages(project, names.frames_topic)
+    print(f"  published {report.total + by_uri.total + bad} messages ({bad} malformed on purpose)", flush=True)
+    return report.total + by_uri.total + bad
+
+
+def print_summary(table: str) -> None:
+    """Per-camera frames and fire frames, the dead letters and the alerts, from BigQuery."""
+    from firewatch.clients.query import print_rows
+    from firewatch.cloud.clients import bigquery_client
+
+    client = bigquery_client()
+    queries = (
+        f"SELECT camera_id, COUNT(*) AS frames, COUNTIF(label = 'fire') AS fire_frames, "
+        f"ROUND(MAX(fire_probability), 3) AS max_probability FROM `{table}.predictions` "
+        "GROUP BY camera_id ORDER BY camera_id",
+        f"SELECT stage, error_type, reason FROM `{table}.dead_letters` ORDER BY stage",
+        f"SELECT camera_id, event, fire_frames, ROUND(peak_probability, 3) AS peak, explanation_uri "
+        f"FROM `{table}.alerts` ORDER BY event_time",
+    )
+    for sql in queries:
+        print_rows([dict(r) for r in client.query(sql).result()])
+
+
+def listen_in_background(project: str, alerts: list[dict], timeout: float) -> None:
+    from firewatch.clients.alerts import format_alert, listen
+
+    def on_alert(event: dict) -> None:
+        alerts.append(event)
+        print("\n  ALERT " + format_alert(event), flush=True)
+
+    args = ("alerts-sub", project, on_alert)
+    threading.Thread(target=listen, args=args, kwargs={"timeout": timeout}, daemon=True).start()
+
+
 def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeout: float = 300.0) -> int:
-    from firewatch.alerts import format_alert, listen
-    from firewatch.publish import CameraSource, publish_cameras
-    from firewatch.query import print_rows
     from infra import stack
     from infra.resources import ResourceNames, apply, destroy
     from model.demo import ensure_demo_model
@@ -108,48 +155,16 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
     print("3/7 demo model (trained on synthetic data the first time, ~2 min)", flush=True)
     model_dir = ensure_demo_model(workdir / "demo-model")
     folders = write_camera_frames(workdir / "demo-frames")
-
     log = Path(endpoints.state_dir) / "logs" / "stream.log"
     print(f"4/7 streaming pipeline (log: {log})", flush=True)
-    stream = start_stream(
-        model_dir,
-        log,
-        ["--confirm-clear-seconds", "5", "--confirm-cooldown-seconds", "60", "--project", endpoints.project],
-    )
+    flags = ["--confirm-clear-seconds", "5", "--confirm-cooldown-seconds", "60", "--project", endpoints.project]
+    stream = start_stream(model_dir, log, flags)
     alerts: list[dict] = []
-
-    def on_alert(event: dict) -> None:
-        alerts.append(event)
-        print("\n  ALERT " + format_alert(event), flush=True)
-
-    listener = threading.Thread(
-        target=listen,
-        args=("alerts-sub", endpoints.project, on_alert),
-        kwargs={"timeout": timeout},
-        daemon=True,
-    )
-    listener.start()
+    listen_in_background(endpoints.project, alerts, timeout)
     code = 1
     try:
-        print(
-            "5/7 publishing frames: 4 cameras x 24 frames at 1 fps (frame time), cam-west as gs:// URIs",
-            flush=True,
-        )
-        start = datetime.now(UTC) - timedelta(seconds=FRAMES_PER_CAMERA)
-        sources = [CameraSource(c, [folders[c]]) for c in (FIRE_CAMERA, *CLEAR_CAMERAS)]
-        report = publish_cameras(sources, topic=names.frames_topic, project=endpoints.project, fast=True, start=start)
-        report_uri = publish_cameras(
-            [CameraSource(URI_CAMERA, [folders[URI_CAMERA]])],
-            topic=names.frames_topic,
-            project=endpoints.project,
-            fast=True,
-            start=start,
-            as_uri=True,
-            bucket=names.frames_bucket,
-        )
-        bad = publish_bad_messages(endpoints.project, names.frames_topic)
-        expected = report.total + report_uri.total + bad
-        print(f"  published {expected} messages ({bad} malformed on purpose)", flush=True)
+        print("5/7 publishing frames: 4 cameras x 24 frames at 1 fps (frame time), cam-west as gs:// URIs", flush=True)
+        expected = publish_demo_frames(folders, names, endpoints.project)
         print("6/7 waiting for every message to become a prediction or a dead letter", flush=True)
         table = f"{endpoints.project}.{names.dataset}"
         seen = wait_for_rows([f"{table}.predictions", f"{table}.dead_letters"], expected, timeout)
@@ -159,22 +174,7 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
             time.sleep(2)
         time.sleep(3)  # let the listener print the last events
         print("7/7 summary from BigQuery", flush=True)
-        from firewatch.gcp import bigquery_client
-
-        client = bigquery_client()
-        per_camera = client.query(
-            f"SELECT camera_id, COUNT(*) AS frames, COUNTIF(label = 'fire') AS fire_frames, "
-            f"ROUND(MAX(fire_probability), 3) AS max_probability FROM `{table}.predictions` "
-            f"GROUP BY camera_id ORDER BY camera_id"
-        ).result()
-        print_rows([dict(r) for r in per_camera])
-        dead = client.query(f"SELECT stage, error_type, reason FROM `{table}.dead_letters` ORDER BY stage").result()
-        print_rows([dict(r) for r in dead])
-        alert_rows = client.query(
-            f"SELECT camera_id, event, fire_frames, ROUND(peak_probability, 3) AS peak, explanation_uri "
-            f"FROM `{table}.alerts` ORDER BY event_time"
-        ).result()
-        print_rows([dict(r) for r in alert_rows])
+        print_summary(table)
         alerted = sorted({a["camera_id"] for a in alerts if a.get("event") == "open"})
         ok = seen == expected and alerted == [FIRE_CAMERA]
         print(f"\n{seen}/{expected} messages accounted for; alerts opened for: {', '.join(alerted) or 'none'}")
@@ -184,8 +184,6 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
         stop_stream(stream)
         if started_stack and not keep_stack:
             stack.down()
-        print(
-            f"done in {time.monotonic() - began:.0f} s; pipeline stopped"
-            + ("" if not started_stack or keep_stack else ", stack stopped")
-        )
+        stopped = "" if not started_stack or keep_stack else ", stack stopped"
+        print(f"done in {time.monotonic() - began:.0f} s; pipeline stopped{stopped}")
     return code

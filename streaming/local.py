@@ -1,8 +1,8 @@
 """Runs `firewatch stream` as a separate process group on the local stack, and stops it.
 
 Used by the demo and the end-to-end tests: the pipeline gets its own process group, its
-output goes to a log file, and stopping sends SIGTERM to the group (the runner exits at
-once) so that no process is left behind.
+output goes to a log file, and stopping sends SIGTERM to the group (the runner drains what it
+pulled, then exits) so that no process is left behind.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def start_stream(model_dir: str | Path, log_path: Path, extra_args: Sequence[str
     return procs.start_group(argv, log_path)
 
 
-def stop_stream(process: subprocess.Popen[bytes], timeout: float = 20.0) -> bool:
-    """SIGTERM the pipeline's process group; True when no process of it is left."""
+def stop_stream(process: subprocess.Popen[bytes], timeout: float = 90.0) -> bool:
+    """SIGTERM the pipeline's process group (it drains, up to --drain-seconds, then exits);
+    True when no process of it is left."""
     return procs.stop_group(process.pid, timeout=timeout, child=process)
 
 

@@ -2,8 +2,10 @@
 
 Locally (no --runner given) it uses Beam's BundleBasedDirectRunner in streaming mode,
 the local runner that reads Pub/Sub (see shared notes: the default DirectRunner tries
-to download Prism, and FnApiRunner does not stream from Pub/Sub). On Dataflow the job
-is submitted and this returns at once, printing the job id.
+to download Prism, and FnApiRunner does not stream from Pub/Sub), with its Pub/Sub read
+replaced so messages are acknowledged only once their rows are written
+(`firewatch.beam.local_pubsub`); a stop drains what was pulled. On Dataflow the job is
+submitted and this returns at once (see `firewatch.beam.submission`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.runner import PipelineState
+from apache_beam.runners.runner import PipelineResult, PipelineState
 
-from firewatch.gcp import prepare_beam_offline_auth
+from firewatch.beam import local_pubsub
+from firewatch.beam.submission import describe_submission
+from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 
@@ -44,14 +48,23 @@ def is_local(options: PipelineOptions) -> bool:
 def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     prepare_beam_offline_auth()
     options = pipeline_options(beam_args, cfg)
+    if is_local(options):
+        local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
     pipeline = beam.Pipeline(options=options)
     graph.build(pipeline, cfg)
     result = pipeline.run()
     if not is_local(options):
-        job = getattr(result, "job_id", lambda: None)()
-        print(f"submitted streaming job {job or ''} ({options.view_as(StandardOptions).runner})")
+        # Under the flex launcher there is no job (template mode): never wait or ask for its id.
+        print(describe_submission("streaming", result, options), flush=True)
         return 0
+    return run_locally(result, cfg)
 
+
+def run_locally(result: PipelineResult, cfg: StreamingConfig) -> int:
+    """Run until Ctrl-C / SIGTERM, then drain: stop pulling, wait until every pulled message is
+    written and acknowledged (at most --drain-seconds), and exit. What is not drained is
+    redelivered by Pub/Sub to the next run: nothing is lost either way."""
+    logging.getLogger("firewatch").setLevel(logging.INFO)  # its own notes (released cameras, drain) in the log
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -63,8 +76,15 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
             log.error("pipeline ended on its own in state %s", state)
             code = 1 if state == PipelineState.FAILED else 0
             break
-    print("firewatch stream: stopping", flush=True)
-    # cancel() waits for the runner's blocking Pub/Sub pull (~30 s); don't wait for it.
+    trackers = local_pubsub.trackers()
+    for tracker in trackers:
+        tracker.stop_pulling()
+    in_flight = sum(t.in_flight() for t in trackers)
+    print(f"firewatch stream: stopping, draining {in_flight} message(s) in flight", flush=True)
+    drained = all(t.wait_drained(cfg.drain_seconds) for t in trackers) if code == 0 else False
+    left = sum(t.in_flight() for t in trackers)
+    print(f"firewatch stream: {'drained' if drained else f'{left} message(s) left for redelivery'}", flush=True)
+    # cancel() waits for the runner's worker threads; don't wait for it.
     threading.Thread(target=result.cancel, daemon=True).start()
     sys.stdout.flush()
     sys.stderr.flush()

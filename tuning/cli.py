@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from firewatch.cli import UserError
+    from firewatch.errors import UserError
     from model.cli import _config, _fields, user_errors
     from model.train import TUNING_METRIC
     from tuning.tune import BEST_CONFIG, BEST_MODEL, TRIALS_CSV, TRIALS_MD, run_tune

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from firewatch.options import add_config_arguments
+from firewatch.config.options import add_config_arguments
 from vertex.config import VertexAutoMLConfig, VertexTrainConfig, VertexTuneConfig
 
 JOBS = {
@@ -37,8 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from firewatch.cli import UserError
-    from firewatch.options import ConfigError, config_from_args
+    from firewatch.errors import ConfigError, UserError, config_from_args
     from vertex import jobs
 
     try:

@@ -19,7 +19,7 @@ import csv
 import io
 from typing import Any
 
-from model.records import SPLITS
+from firewatch.core.records import SPLITS
 from model.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE, Param, restrict
 from vertex.config import VertexAutoMLConfig, VertexTrainConfig, VertexTuneConfig
@@ -133,9 +133,9 @@ def manifest_rows(data_dir: str) -> tuple[str, list[tuple[str, str, str]]]:
 
     import tensorflow as tf
 
+    from firewatch.core.records import parse_example
     from model.dataset import local_data_dir, split_files
     from model.ingest import SUMMARY_NAME
-    from model.records import parse_example
 
     local = local_data_dir(data_dir)
     try:
@@ -241,7 +241,7 @@ def submit_tuning_job(config: VertexTuneConfig) -> str:
 
 def submit_automl(config: VertexAutoMLConfig, csv_text: str) -> str:
     """Upload the import file, create and fill the dataset, start the pipeline; return the pipeline name."""
-    from firewatch.gcp import storage_client
+    from firewatch.cloud.clients import storage_client
 
     bucket, _, blob = config.import_file_uri[len("gs://") :].partition("/")
     storage_client(config.project).bucket(bucket).blob(blob).upload_from_string(csv_text, content_type="text/csv")

@@ -1,40 +1,32 @@
 """Batch mode on the emulators: a gs:// glob in, BigQuery tables out (through the CLI), then
-a `bq:` query source that re-scores the URIs the first run wrote."""
-
-import io
+a `bq:` query source that re-scores the URIs the first run wrote. The controlled model scores
+the frames (red = fire, blue = clear on any machine), so the counts test the pipeline."""
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from firewatch.cli import main
-from firewatch.gcp import bigquery_client, storage_client
-from model.synth import render_fire_frame, render_negative_frame
+from firewatch.cloud.clients import bigquery_client, storage_client
+from tests.fixtures.controlled_model import colour_png
 
 pytestmark = pytest.mark.stack
-
-
-def png(pixels):
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def rows(sql):
     return [dict(r) for r in bigquery_client().query(sql).result()]
 
 
-def test_gcs_glob_to_bigquery_then_query_source(gcp_resources, demo_model_dir, capsys):
+def test_gcs_glob_to_bigquery_then_query_source(gcp_resources, controlled_model_dir, capsys):
     names = gcp_resources
     bucket = storage_client(names.project).bucket(names.frames_bucket)
     rng = np.random.default_rng(21)
     for i in range(3):
-        bucket.blob(f"batch/cam-a/fire-{i}.png").upload_from_string(png(render_fire_frame(rng)[0]))
-        bucket.blob(f"batch/cam-a/clear-{i}.png").upload_from_string(png(render_negative_frame(rng)))
+        bucket.blob(f"batch/cam-a/fire-{i}.png").upload_from_string(colour_png(rng, fire=True))
+        bucket.blob(f"batch/cam-a/clear-{i}.png").upload_from_string(colour_png(rng, fire=False))
     bucket.blob("batch/cam-a/broken.png").upload_from_string(b"\x89PNG\r\n\x1a\n broken")
     common = [
         "--model",
-        str(demo_model_dir),
+        str(controlled_model_dir),
         "--output",
         "bigquery",
         "--project",

@@ -5,7 +5,6 @@ explanation rows and a readable overlay PNG; TFRecords from the ingest job and P
 output work too.
 """
 
-import io
 import json
 import shutil
 from pathlib import Path
@@ -16,7 +15,7 @@ from PIL import Image
 
 from batch.config import BatchConfig
 from batch.runner import run
-from batch.sources import image_pattern, source_kind
+from firewatch.beam.sources import image_pattern, source_kind
 
 
 def read_jsonl(folder: Path, name: str) -> list[dict]:
@@ -24,12 +23,6 @@ def read_jsonl(folder: Path, name: str) -> list[dict]:
     for path in sorted(folder.glob(f"{name}-*.jsonl")):
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return rows
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -81,22 +74,21 @@ def test_fire_images_have_explanations_with_overlays(batch_run):
             assert overlay.width >= 256 and overlay.mode in ("RGB", "RGBA")
 
 
-def test_tfrecords_from_ingest_with_a_damaged_record(tmp_path, demo_model_dir):
+def test_tfrecords_from_ingest_with_a_damaged_record(tmp_path, controlled_model_dir):
     import tensorflow as tf
 
-    from model.records import make_example
-    from model.synth import render_fire_frame, render_negative_frame
+    from firewatch.core.records import make_example
+    from tests.fixtures.controlled_model import colour_png
 
     rng = np.random.default_rng(3)
-    frames = [("fire", render_fire_frame(rng)[0]), ("no_fire", render_negative_frame(rng))]
+    frames = [("fire", colour_png(rng, fire=True)), ("no_fire", colour_png(rng, fire=False))]
     path = tmp_path / "test-00000-of-00001.tfrecord"
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for label, pixels in frames:
-            data = png_bytes(pixels)
+        for label, data in frames:
             writer.write(make_example(data, "png", label, f"/data/{label}/{label}.png"))
         writer.write(b"garbage that is not a tf.Example")
     out = tmp_path / "out"
-    summary = run(BatchConfig(model=str(demo_model_dir), input=str(path), output=str(out), explain=False))
+    summary = run(BatchConfig(model=str(controlled_model_dir), input=str(path), output=str(out), explain=False))
     predictions = read_jsonl(out, "predictions")
     dead = read_jsonl(out, "dead_letters")
     assert sorted(p["source_uri"] for p in predictions) == [
@@ -105,13 +97,13 @@ def test_tfrecords_from_ingest_with_a_damaged_record(tmp_path, demo_model_dir):
     ]
     assert [d["stage"] for d in dead] == ["read"] and summary.dead_letters == 1
     by_source = {p["source_uri"]: p["label"] for p in predictions}
-    assert by_source["/data/fire/fire.png"] == "fire"
+    assert by_source == {"/data/fire/fire.png": "fire", "/data/no_fire/no_fire.png": "no_fire"}
 
 
 def test_parquet_sink_has_the_bigquery_columns(tmp_path, demo_model_dir, synthetic_images_dir):
     import pyarrow.parquet as pq
 
-    from batch.sinks import load_schema
+    from infra.resources import schema_for_table as load_schema
 
     out = tmp_path / "out"
     run(

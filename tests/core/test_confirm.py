@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from firewatch.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
+from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 NOW = T0
@@ -123,8 +123,23 @@ def test_frames_wait_for_the_watermark_and_flush_counts_the_rest():
 
 
 def test_overlay_uri_is_readable_and_unique():
-    from firewatch.alerting import overlay_uri
+    from firewatch.core.overlay import overlay_uri
 
     a = overlay_uri("gs://b/explanations/", "v1", "cam-1/frame-0007.png")
     assert a.startswith("gs://b/explanations/v1/cam-1_frame-0007-") and a.endswith(".png") and ".png.png" not in a
     assert overlay_uri("gs://b/x", "v1", "cam/a_b") != overlay_uri("gs://b/x", "v1", "cam/a/b")
+
+
+def test_expire_ends_an_open_alert_as_stale_after_counting_what_waits():
+    from firewatch.core.confirm import expire
+
+    config = ConfirmConfig(clear_seconds=3, cooldown_seconds=10, reorder_seconds=2)
+    state = CameraState()
+    events = []
+    for i, p in enumerate([0.9, 0.9, 0.9, 0.9]):
+        events += step(state, "cam", obs(i, p), config, now=NOW)
+    assert [e["event"] for e in events] == []  # still in the reorder buffer
+    ended = expire(state, "cam", config, now=NOW)
+    assert [e["event"] for e in ended] == ["open", "stale"] and ended[-1]["fire_frames"] == 4
+    assert state.episode is None and state.pending == []
+    assert expire(CameraState(), "quiet", config, now=NOW) == []  # nothing open: nothing to say

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from firewatch.contract import ContractError, MessageLimits, parse_message
+from firewatch.core.contract import ContractError, MessageLimits, parse_message
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\nrest"
 LIMITS = MessageLimits(allowed_buckets=("firewatch-frames",), max_message_bytes=1000)

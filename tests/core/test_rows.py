@@ -5,15 +5,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from firewatch.contract import FrameRequest
-from firewatch.rows import (
-    MAX_INLINE_PAYLOAD,
-    ScoredFrame,
-    dead_letter_row,
-    frame_key,
-    label_for,
-    prediction_row,
-)
+from firewatch.core.contract import FrameRequest
+from firewatch.core.prediction import Prediction, ScoredFrame, frame_key, label_for
+from firewatch.core.rows import MAX_INLINE_PAYLOAD, dead_letter_row, prediction_row
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "infra" / "schemas"
 
@@ -25,7 +19,7 @@ def schema_fields(name):
 def test_prediction_row_has_exactly_the_schema_fields_and_required_values():
     t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
     req = FrameRequest(camera_id="cam-1", frame_id="f9", publish_time=t0, message_id="42")
-    row = prediction_row(
+    prediction = Prediction.of(
         ScoredFrame(req, "ab" * 32, 640, 480),
         0.91,
         threshold=0.4,
@@ -33,6 +27,8 @@ def test_prediction_row_has_exactly_the_schema_fields_and_required_values():
         mode="streaming",
         processed_at=t0 + timedelta(milliseconds=250),
     )
+    assert prediction.captured_at == t0 and prediction.label == "fire"  # typed until the sink
+    row = prediction_row(prediction)
     fields = schema_fields("predictions")
     assert set(row) == set(fields)
     assert all(row[n] is not None for n, f in fields.items() if f["mode"] == "REQUIRED")
@@ -55,7 +51,7 @@ def test_dead_letter_row_keeps_payload_and_attributes():
 
 
 def test_dead_letter_message_keeps_the_original_for_replay():
-    from firewatch.alerting import dead_letter_message
+    from firewatch.beam.dead_letters import dead_letter_message
 
     row = dead_letter_row(
         stage="decode",
@@ -79,7 +75,7 @@ def test_dead_letter_message_keeps_the_original_for_replay():
 
 
 def test_request_dead_letter_keeps_the_message_as_sent():
-    from firewatch.rows import dead_letter_for_request
+    from firewatch.core.rows import dead_letter_for_request
 
     inline = FrameRequest(camera_id="c", image_bytes=b"\x89PNG broken")
     row = dead_letter_for_request(inline, stage="decode", reason="corrupt", error_type="ImageError", mode="streaming")
@@ -92,22 +88,19 @@ def test_request_dead_letter_keeps_the_message_as_sent():
 
 
 def test_row_ids_repeat_for_the_same_row_and_differ_between_messages():
-    from firewatch.rows import dead_letter_row_id, prediction_row_id
+    from firewatch.core.rows import dead_letter_row_id, prediction_row_id
 
     t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
     frame = ScoredFrame(FrameRequest(camera_id="c", frame_id="f", message_id="m1"), "ab" * 32, 8, 8)
-    first = prediction_row(frame, 0.9, threshold=0.5, model_version="v", mode="streaming", processed_at=t0)
-    retried = prediction_row(
-        frame, 0.9, threshold=0.5, model_version="v", mode="streaming", processed_at=t0 + timedelta(seconds=5)
-    )
-    resent = prediction_row(
-        ScoredFrame(FrameRequest(camera_id="c", frame_id="f", message_id="m2"), "ab" * 32, 8, 8),
-        0.9,
-        threshold=0.5,
-        model_version="v",
-        mode="streaming",
-        processed_at=t0,
-    )
+
+    def row(frame: ScoredFrame, processed_at: datetime) -> dict:
+        return prediction_row(
+            Prediction.of(frame, 0.9, threshold=0.5, model_version="v", mode="streaming", processed_at=processed_at)
+        )
+
+    first = row(frame, t0)
+    retried = row(frame, t0 + timedelta(seconds=5))
+    resent = row(ScoredFrame(FrameRequest(camera_id="c", frame_id="f", message_id="m2"), "ab" * 32, 8, 8), t0)
     assert prediction_row_id(first) == prediction_row_id(retried) != prediction_row_id(resent)
     a = dead_letter_row(stage="decode", reason="x", mode="batch", payload=b"1", message_id="m1")
     b = dead_letter_row(stage="decode", reason="x", mode="batch", payload=b"1", message_id="m2")
@@ -115,7 +108,7 @@ def test_row_ids_repeat_for_the_same_row_and_differ_between_messages():
 
 
 def test_writer_sends_the_row_id_as_insert_id():
-    from firewatch.bigquery_io import ROW_ID_KEY, _WriteRowsFn
+    from firewatch.beam.sinks import ROW_ID_KEY, _WriteRowsFn
 
     fn = _WriteRowsFn("p-test.ds.t", 10, True, row_id=lambda row: f"id-{row['n']}")
     fn.buffer = []

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from firewatch.cli import main
-from firewatch.gcp import subscriber_client
+from firewatch.cloud.clients import subscriber_client
 from tests.edge.colour_model import write_colour_model, write_frames
 
 pytestmark = pytest.mark.stack

@@ -15,8 +15,8 @@ import pytest
 from edge.litert import load_tflite
 from edge.run import run_edge
 from firewatch.cli import main
-from firewatch.confirm import ConfirmConfig
-from firewatch.publish import CameraSource
+from firewatch.clients.publish import CameraSource
+from firewatch.core.confirm import ConfirmConfig
 from tests.edge.colour_model import write_colour_model, write_frames
 
 RED, BLUE = (230, 20, 10), (10, 30, 220)

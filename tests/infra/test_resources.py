@@ -8,7 +8,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from firewatch import gcp
+from firewatch.cloud import clients as gcp
 from infra import resources
 from infra.resources import ResourceNames
 

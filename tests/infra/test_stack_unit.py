@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from firewatch.stackenv import load_stack_env, parse_env_file
+from firewatch.cloud.stack_env import load_stack_env, parse_env_file
 from infra import procs, stack
 
 
@@ -38,6 +38,7 @@ def test_render_env_has_every_required_variable(tmp_path: Path) -> None:
         "CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB": "http://127.0.0.1:1111/",
         "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true",
         "CLOUDSDK_CORE_PROJECT": "firewatch-local",
+        "FIREWATCH_FRAMES_BUCKET": "firewatch-frames",
     }
 
 
@@ -70,7 +71,7 @@ def test_load_stack_env_reads_state_dir_and_does_not_override(tmp_path: Path, mo
     monkeypatch.delenv("FIREWATCH_STACK_ENV", raising=False)
     monkeypatch.setenv("FIREWATCH_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "mine")
-    monkeypatch.setattr("firewatch.stackenv._answers", lambda _: True)  # precedence, not liveness
+    monkeypatch.setattr("firewatch.cloud.stack_env._answers", lambda _: True)  # precedence, not liveness
     applied = load_stack_env()
     assert os.environ["PUBSUB_EMULATOR_HOST"] == "127.0.0.1:1111"
     assert os.environ["GOOGLE_CLOUD_PROJECT"] == "mine"  # already set: wins

@@ -24,7 +24,7 @@ def _top5(model, name: str) -> list[int]:
     import tensorflow as tf
     from skimage import data
 
-    from firewatch.imaging import preprocess
+    from firewatch.core.imaging import preprocess
     from model.mobilenet_v2 import imagenet_normalize
 
     x = imagenet_normalize(preprocess(getattr(data, name)()[None], 224))

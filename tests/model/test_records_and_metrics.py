@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
+from firewatch.core.records import image_id, make_example, parse_example, split_for_id
 from model.metrics import binary_metrics, choose_threshold, confusion_matrix, roc_auc
-from model.records import image_id, make_example, parse_example, split_for_id
 
 
 def test_split_follows_contract_and_is_deterministic():

@@ -13,9 +13,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from firewatch.core.records import parse_example, split_for_id
 from model.config import IngestConfig
 from model.ingest import run_ingest
-from model.records import parse_example, split_for_id
 from model.sources import Rejection, VerifiedImage, check_path, label_of, verify_image
 
 

@@ -27,7 +27,7 @@ def test_unfreeze_top_keeps_batchnorm_frozen():
 
 @pytest.mark.slow
 def test_mobilenet_trains_and_exports(synthetic_images_dir: Path, tmp_path: Path):
-    from model.exported import load_exported
+    from firewatch.cloud.models import load_exported
     from model.ingest import run_ingest
     from model.train import train
 

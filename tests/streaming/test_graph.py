@@ -5,7 +5,7 @@ import pytest
 
 from batch import pipeline as batch_graph
 from batch.config import BatchConfig
-from firewatch.transforms import ModelInfo
+from firewatch.beam.scoring import ModelInfo
 from streaming import pipeline as streaming_graph
 from streaming.config import StreamingConfig
 
@@ -36,14 +36,15 @@ def test_streaming_graph_has_every_branch(explain):
         "ReadFrames",
         "Validate",
         "Score/Infer",
-        "WritePredictions",
+        "Write/Write_predictions",
         "Alerts/Confirm",
-        "PublishAlerts",
-        "WriteAlerts",
-        "WriteDeadLetters",
+        "Write/PublishAlerts",
+        "Write/Write_alerts",
+        "Write/Write_dead_letters",
+        "Write/PublishDeadLetters",
     ):
         assert any(n.startswith(step) for n in names), step
-    assert any(n.startswith("WriteExplanations") for n in names) is explain
+    assert any(n.startswith("Write/Write_explanations") for n in names) is explain
 
 
 def test_batch_graph_builds_for_files_and_bigquery(tmp_path):
@@ -51,5 +52,5 @@ def test_batch_graph_builds_for_files_and_bigquery(tmp_path):
         pipeline = beam.Pipeline()
         batch_graph.build(pipeline, BatchConfig(model="/m", input=str(tmp_path), output=output, project="p-test"), INFO)
         names = labels(pipeline)
-        assert any(n.startswith("Write_predictions") for n in names)
-        assert any(n.startswith("Write_explanations") for n in names)
+        assert any(n.startswith("Write/Write_predictions") for n in names)
+        assert any(n.startswith("Write/Write_explanations") for n in names)

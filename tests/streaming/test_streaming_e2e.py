@@ -5,6 +5,8 @@ kind of bad input; the tests then check that every published message is exactly 
 prediction row or one dead-letter row, that an alert opens and closes for the fire camera
 and never for clear cameras, that the same frame as bytes and as a gs:// URI scores the
 same, that fire frames get explanations, and that stopping leaves no process behind.
+Frames are scored by the controlled model (`tests/fixtures/controlled_model.py`): red frames
+are fire and blue ones clear on any machine, so the counts test the pipeline, not the model.
 """
 
 from __future__ import annotations
@@ -21,177 +23,72 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from firewatch.alerts import listen
-from firewatch.gcp import bigquery_client, publisher_client, storage_client, subscriber_client
-from firewatch.publish import CameraSource, publish_cameras
+from firewatch.clients.alerts import listen
+from firewatch.clients.publish import CameraSource, publish_cameras
+from firewatch.cloud.clients import publisher_client, storage_client
 from infra import resources
-from model.synth import render_fire_frame, render_negative_frame
 from streaming.local import group_alive, start_stream, stop_stream
+from tests.fixtures.controlled_model import colour_png
+from tests.fixtures.streaming_helpers import FrameBatch, bad_inputs, count, pull_all, rows, stream_args, wait_until
 
 pytestmark = pytest.mark.stack
 MAX_PIXELS = 1_000_000
 
 
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def count(table: str, where: str = "TRUE") -> int:
-    return int(next(iter(bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}` WHERE {where}").result()))["n"])
-
-
-def rows(sql: str) -> list[dict]:
-    return [dict(r) for r in bigquery_client().query(sql).result()]
-
-
 @pytest.fixture(scope="module")
-def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
+def streaming_run(local_stack, controlled_model_dir, tmp_path_factory):
     names = resources.ResourceNames(project=local_stack.project).with_suffix(uuid.uuid4().hex[:8])
     resources.apply(names)
-    project, bucket = names.project, names.frames_bucket
-    publisher = publisher_client()
-    topic = publisher.topic_path(project, names.frames_topic)
-    blobs = storage_client(project).bucket(bucket)
+    project, bucket, dataset = names.project, names.frames_bucket, f"{names.project}.{names.dataset}"
     rng = np.random.default_rng(11)
-    t0 = datetime.now(UTC) - timedelta(minutes=5)
-    messages: list[tuple[bytes, dict[str, str]]] = []
-
-    def frame(camera: str, i: int, data: bytes, **extra: str) -> None:
-        attrs = {
-            "camera_id": camera,
-            "frame_id": f"{camera}-{i:03d}",
-            "captured_at": (t0 + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-            **extra,
-        }
-        messages.append((data, attrs))
-
+    batch = FrameBatch(t0=datetime.now(UTC) - timedelta(minutes=5))
     # The fire camera: 4 clear, 6 fire, 6 clear frames, one fire frame delivered twice.
-    fire_camera = [png(render_negative_frame(rng)) for _ in range(4)]
-    fire_camera += [png(render_fire_frame(rng)[0]) for _ in range(6)]
-    fire_camera += [png(render_negative_frame(rng)) for _ in range(6)]
+    fire_camera = [colour_png(rng, fire=False) for _ in range(4)]
+    fire_camera += [colour_png(rng, fire=True) for _ in range(6)] + [colour_png(rng, fire=False) for _ in range(6)]
     for i, data in enumerate(fire_camera):
-        frame("cam-fire", i, data)
-    frame("cam-fire", 6, fire_camera[6])  # a redelivery: a row, but counted once by confirmation
-    # A clear camera with hard negatives, published by our client from a folder of frames.
+        batch.frame("cam-fire", i, data)
+    batch.frame("cam-fire", 6, fire_camera[6])  # a redelivery: a row, but counted once by confirmation
+    # A clear camera, published by our client from a folder of frames.
     clear_dir = tmp_path_factory.mktemp("cam-clear")
     for i in range(12):
-        (clear_dir / f"{i:03d}.png").write_bytes(png(render_negative_frame(rng)))
+        (clear_dir / f"{i:03d}.png").write_bytes(colour_png(rng, fire=False))
     # The same fire frame as bytes and as a gs:// URI.
-    same = png(render_fire_frame(rng)[0])
-    blobs.blob("cam-same/frame.png").upload_from_string(same, content_type="image/png")
-    frame("cam-same", 0, same)
-    frame("cam-same", 1, json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}).encode())
-    good = len(messages) + 12 + 1  # + the clear camera's folder + one frame sent by the gcloud CLI
-    # Every kind of bad input, with the dead-letter (stage, error_type) it must produce.
-    big = np.zeros((1100, 1000, 3), dtype=np.uint8)
-    bad = [
-        (b"\x89PNG\r\n\x1a\n corrupt", {"camera_id": "cam-bad"}, ("decode", "ImageError")),
-        (b"", {"camera_id": "cam-bad"}, ("validate", "empty_data")),
-        (
-            json.dumps({"uri": f"gs://{bucket}/missing.png"}).encode(),
-            {"camera_id": "cam-bad"},
-            ("fetch", "object_not_found"),
-        ),
-        (
-            json.dumps({"uri": "gs://not-allowed/x.png"}).encode(),
-            {"camera_id": "cam-bad"},
-            ("validate", "forbidden_bucket"),
-        ),
-        (png(big), {"camera_id": "cam-bad"}, ("decode", "ImageError")),
-        (same, {"frame_id": "no-camera"}, ("validate", "missing_camera_id")),
-        (same, {"camera_id": "cam-bad", "captured_at": "last tuesday"}, ("validate", "bad_captured_at")),
-    ]
-    messages += [(data, attrs) for data, attrs, _ in bad]
+    same = colour_png(rng, fire=True)
+    storage_client(project).bucket(bucket).blob("cam-same/frame.png").upload_from_string(same, content_type="image/png")
+    batch.frame("cam-same", 0, same)
+    batch.frame("cam-same", 1, json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}).encode())
+    good = len(batch.messages) + 12 + 1  # + the clear camera's folder + one frame sent by the gcloud CLI
+    bad_inputs(batch, bucket, same, MAX_PIXELS)
+    published = len(batch.messages) + 13
 
     log = tmp_path_factory.mktemp("stream") / "stream.log"
-    process = start_stream(
-        demo_model_dir,
-        log,
-        [
-            "--project",
-            project,
-            "--subscription",
-            names.frames_subscription,
-            "--alerts-topic",
-            names.alerts_topic,
-            "--dead-letter-topic",
-            names.dead_letter_topic,
-            "--dataset",
-            names.dataset,
-            "--allowed-buckets",
-            bucket,
-            "--max-pixels",
-            str(MAX_PIXELS),
-            "--confirm-clear-seconds",
-            "3",
-            "--explanations-output",
-            f"gs://{bucket}/explanations",
-        ],
+    extra = stream_args(
+        names, max_pixels=str(MAX_PIXELS), confirm_clear_seconds="3", explanations_output=f"gs://{bucket}/explanations"
     )
+    process = start_stream(controlled_model_dir, log, extra)
+    alive = lambda: process.poll() is None  # noqa: E731
+    deadline = time.monotonic() + 300
     alerts: list[dict] = []
     try:
-        for data, attrs in messages:
-            publisher.publish(topic, data, **attrs).result(timeout=30)
-        report = publish_cameras(
-            [CameraSource("cam-clear", [clear_dir])], topic=names.frames_topic, project=project, fast=True, start=t0
+        publish(names, batch, clear_dir)
+        wait_until(
+            lambda: count(f"{dataset}.predictions") + count(f"{dataset}.dead_letters") >= published, deadline, alive
         )
-        assert report.total == 12
-        # The contract is the documented message, not our client: the gcloud CLI works too.
-        subprocess.run(
-            [
-                "gcloud",
-                "pubsub",
-                "topics",
-                "publish",
-                names.frames_topic,
-                f"--project={project}",
-                "--message",
-                json.dumps({"uri": f"gs://{bucket}/cam-same/frame.png"}),
-                "--attribute",
-                "camera_id=cam-gcloud,frame_id=by-gcloud",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        dataset = f"{project}.{names.dataset}"
-        deadline = time.monotonic() + 300
-        total = 0
-        while time.monotonic() < deadline and process.poll() is None:
-            total = count(f"{dataset}.predictions") + count(f"{dataset}.dead_letters")
-            if total >= len(messages) + 13:
-                break
-            time.sleep(2)
-        # Explanations run on their own branch; give them time to land.
-        while time.monotonic() < deadline and process.poll() is None:
-            fire = count(f"{dataset}.predictions", "label = 'fire'")
-            if fire and count(f"{dataset}.explanations") >= fire:
-                break
-            time.sleep(2)
-        # Frames still in the reorder buffer are counted when the camera's flush timer fires.
-        while time.monotonic() < deadline and process.poll() is None:
-            if count(f"{dataset}.alerts", "event = 'close'") >= 1:
-                break
-            time.sleep(2)
+        # Explanations run on their own branch; frames still in the reorder buffer are counted
+        # when the camera's flush timer fires: give both time to land.
+        fire = lambda: count(f"{dataset}.predictions", "label = 'fire'")  # noqa: E731
+        wait_until(lambda: fire() > 0 and count(f"{dataset}.explanations") >= fire(), deadline, alive)
+        wait_until(lambda: count(f"{dataset}.alerts", "event = 'close'") >= 1, deadline, alive)
         listen(names.alerts_subscription, project, alerts.append, timeout=8)
-        dead_messages: list = []
-        subscriber = subscriber_client()
-        dead_path = subscriber.subscription_path(project, names.dead_letter_subscription)
-        while len(dead_messages) < len(bad):
-            pulled = subscriber.pull(subscription=dead_path, max_messages=20, timeout=30).received_messages
-            if not pulled:
-                break
-            dead_messages += [m.message for m in pulled]
+        dead_messages = pull_all(project, names.dead_letter_subscription, len(batch.bad))
     finally:
         stopped = stop_stream(process)
     yield {
         "names": names,
         "dataset": dataset,
         "good": good,
-        "bad": bad,
-        "published": len(messages) + 13,
+        "bad": batch.bad,
+        "published": published,
         "alerts": alerts,
         "dead_messages": dead_messages,
         "stopped": stopped,
@@ -199,6 +96,29 @@ def streaming_run(local_stack, demo_model_dir, tmp_path_factory):
         "log": log,
     }
     resources.destroy(names)
+
+
+def publish(names: resources.ResourceNames, batch: FrameBatch, clear_dir) -> None:
+    """The batch with the Pub/Sub client, a folder with `firewatch publish`'s client, one frame with gcloud."""
+    publisher = publisher_client()
+    topic = publisher.topic_path(names.project, names.frames_topic)
+    for data, attrs in batch.messages:
+        publisher.publish(topic, data, **attrs).result(timeout=30)
+    report = publish_cameras(
+        [CameraSource("cam-clear", [clear_dir])],
+        topic=names.frames_topic,
+        project=names.project,
+        fast=True,
+        start=batch.t0,
+    )
+    assert report.total == 12
+    # The contract is the documented message, not our client: the gcloud CLI works too.
+    uri = json.dumps({"uri": f"gs://{names.frames_bucket}/cam-same/frame.png"})
+    subprocess.run(
+        ["gcloud", "pubsub", "topics", "publish", names.frames_topic, f"--project={names.project}",
+         "--message", uri, "--attribute", "camera_id=cam-gcloud,frame_id=by-gcloud"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
 
 
 def test_every_message_is_a_prediction_or_a_dead_letter(streaming_run):
@@ -209,7 +129,7 @@ def test_every_message_is_a_prediction_or_a_dead_letter(streaming_run):
     ]
     assert predictions + dead == streaming_run["published"]
     stages = Counter((r["stage"], r["error_type"]) for r in rows(f"SELECT stage, error_type FROM `{ds}.dead_letters`"))
-    assert stages == Counter(expected for _, _, expected in streaming_run["bad"])
+    assert stages == Counter(streaming_run["bad"])
     reasons = rows(f"SELECT reason, attributes_json, payload_sha256 FROM `{ds}.dead_letters`")
     assert all(r["reason"] for r in reasons)
     assert sum(1 for r in reasons if r["attributes_json"] and "cam-bad" in r["attributes_json"]) == 6
@@ -264,7 +184,7 @@ def test_stopping_leaves_no_process_behind(streaming_run):
 def test_dead_letters_are_published_for_replay(streaming_run):
     messages = streaming_run["dead_messages"]
     assert sorted(m.attributes["firewatch_error_type"] for m in messages) == sorted(
-        expected[1] for _, _, expected in streaming_run["bad"]
+        error_type for _, error_type in streaming_run["bad"]
     )
     corrupt = next(m for m in messages if m.data.startswith(b"\x89PNG\r\n\x1a\n corrupt"))
     assert corrupt.attributes["camera_id"] == "cam-bad" and corrupt.attributes["firewatch_stage"] == "decode"

@@ -1,0 +1,145 @@
+"""Beam wrapper for explanations: `ExplainFrames` turns predicted frames into explanation rows.
+
+It runs on its own branch of the pipeline, after the prediction rows are written, so its cost
+(about a second per explained frame on 2 CPU cores) never delays predictions or alerts. Input
+elements are `(prediction_row, model_input float32 [S, S, 3], original uint8 [H, W, 3])`; the
+original may be left out (`(prediction_row, model_input)`), and the overlay then shows the
+model's view of the frame.
+For each frame that `firewatch.core.explain.should_explain` selects (fire frames, plus a sample of the
+rest decided by a hash of the frame key, so retries choose the same frames), it
+
+* computes Integrated Gradients + XRAI regions (`firewatch.core.explain.explain_image`),
+* writes the overlay PNG (`firewatch.core.overlay.render_overlay`) to
+  `firewatch.beam.confirmation.overlay_uri(output_prefix, model_version, frame_key)` with Beam's
+  `FileSystems` (local paths, `gs://`, the GCS emulator via STORAGE_EMULATOR_HOST); alerts
+  compute their peak frame's explanation URI with the same function,
+* yields one row of the explanations table (infra/schemas/explanations.json),
+* records the time spent in the Distribution metric `firewatch.explain/explain_ms`.
+
+A frame that cannot be explained goes to the tagged output `dead_letter` (stage "explain")
+instead of failing the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam import pvalue
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from firewatch.beam.dead_letters import DEAD
+from firewatch.core.contract import first_line
+from firewatch.core.explain import ExplainConfig, explain_image, warm_up
+from firewatch.core.overlay import overlay_uri, render_overlay
+from firewatch.core.prediction import Prediction
+from firewatch.core.rows import dead_letter_row, explanation_row
+
+METRICS_NAMESPACE = "firewatch.explain"
+_LOG = logging.getLogger(__name__)
+
+ModelLoader = Callable[[str], Any]  # model_dir -> object with .float_fn and .metadata.model_version
+
+
+def _default_loader(model_dir: str) -> Any:
+    from firewatch.cloud.models import load_exported  # lazy: workers without the explain branch skip TF
+
+    return load_exported(model_dir)
+
+
+class ExplainFrames(beam.DoFn):
+    """(Prediction, model_input, original or None) -> explanation rows; failures -> DEAD."""
+
+    def __init__(
+        self,
+        model_dir: str,
+        output_prefix: str,
+        config: ExplainConfig | None = None,
+        mode: str = "batch",
+        loader: ModelLoader | None = None,
+    ) -> None:
+        if mode not in ("streaming", "batch"):
+            raise ValueError(f"mode must be 'streaming' or 'batch', got {mode!r}")
+        if not output_prefix:
+            raise ValueError("output_prefix is empty: give a folder or gs:// prefix for the overlay PNGs")
+        self._model_dir = model_dir
+        self._output_prefix = output_prefix
+        self._config = config or ExplainConfig()
+        self._mode = mode
+        self._loader = loader
+        self._model: Any = None
+        self._explain_ms = Metrics.distribution(METRICS_NAMESPACE, "explain_ms")
+        self._explained = Metrics.counter(METRICS_NAMESPACE, "explained")
+        self._flagged = Metrics.counter(METRICS_NAMESPACE, "approximation_flagged")
+        self._failed = Metrics.counter(METRICS_NAMESPACE, "failed")
+
+    def setup(self) -> None:
+        self._model = (self._loader or _default_loader)(self._model_dir)
+        warm_up(self._model.float_fn)
+
+    def process(self, element: tuple[Prediction, np.ndarray, np.ndarray | None]) -> Iterator[Any]:
+        prediction, model_input, original = element
+        frame_key = prediction.frame_key
+        start = time.perf_counter()
+        try:
+            model_version = str(self._model.metadata.model_version)
+            explanation = explain_image(self._model.float_fn, model_input, self._config)
+            picture = original if original is not None else model_input_to_uint8(model_input)
+            title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
+            png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)
+            uri = overlay_uri(self._output_prefix, model_version, frame_key)
+            with FileSystems.create(uri, mime_type="image/png") as handle:
+                handle.write(png)
+        except Exception as exc:  # noqa: BLE001 - one bad frame must not fail the pipeline
+            self._failed.inc()
+            _LOG.warning("could not explain frame %s: %s", frame_key, exc)
+            yield pvalue.TaggedOutput(DEAD, self._dead_letter(prediction, exc))
+            return
+        elapsed_ms = (time.perf_counter() - start) * 1000.0
+        self._explain_ms.update(int(round(elapsed_ms)))
+        self._explained.inc()
+        if explanation.flagged:
+            self._flagged.inc()
+        explanation.compute_ms = elapsed_ms  # explanation + overlay + upload: the frame's full cost
+        yield explanation_row(prediction, explanation, model_version, uri, self._mode, datetime.now(UTC))
+
+    def _dead_letter(self, prediction: Prediction, exc: BaseException) -> dict[str, Any]:
+        return dead_letter_row(
+            stage="explain",
+            reason=f"could not explain frame {prediction.frame_key!r}: {first_line(exc)}",
+            error_type=type(exc).__name__,
+            mode=self._mode,
+            message_id=prediction.message_id,
+            camera_id=prediction.camera_id,
+            source_uri=prediction.source_uri,
+        )
+
+
+def model_input_to_uint8(model_input: np.ndarray) -> np.ndarray:
+    """The model's view of a frame as pixels, for the overlay when the original is not carried."""
+    return (np.clip(np.asarray(model_input, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+class ExplainScored(beam.PTransform):
+    """(Prediction, model input, original) -> {"rows": explanation rows, "dead_letters": failures}.
+
+    A separate branch: it consumes the frames Postprocess selected and never feeds back into
+    predictions or alerts.
+    """
+
+    def __init__(self, model_dir: str, output_prefix: str, config: ExplainConfig, mode: str) -> None:
+        super().__init__()
+        self._args = (model_dir, output_prefix, config, mode)
+
+    def expand(self, to_explain):
+        model_dir, prefix, config, mode = self._args
+        result = to_explain | "Explain" >> beam.ParDo(
+            ExplainFrames(model_dir, prefix, config=config, mode=mode)
+        ).with_outputs(DEAD, main="rows")
+        return {"rows": result.rows, "dead_letters": result[DEAD]}

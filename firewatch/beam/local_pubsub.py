@@ -1,0 +1,190 @@
+"""Pub/Sub on Beam's local runner: acknowledge a frame only after its row is written.
+
+Beam 2.77's local runner (`BundleBasedDirectRunner`) reads Pub/Sub in
+`_PubSubReadEvaluator._read_from_pubsub`: it pulls at most 10 messages (30 s blocking pull) and
+acknowledges them at once, before any transform has run, so whatever was pulled is lost if the
+process dies. Dataflow acknowledges only after its durable checkpoint. `install()` replaces that
+one method, for the local runner only, with a read that
+
+* pulls up to `max_messages` per read (the emulator and Pub/Sub return at most 100 a call,
+  `return_immediately`: an idle subscription never blocks the runner's timers);
+* acknowledges nothing: every message is registered in the process's `AckTracker` as in flight,
+  its lease extended in the background, and acknowledged when the sinks have written the
+  message's prediction or dead-letter row (`ack_written_rows`, called by the BigQuery sink);
+* stops pulling when `max_in_flight` messages are unacknowledged (flow control, e.g. while
+  BigQuery is down) or when a stop was requested (`AckTracker.stop_pulling`, so a clean stop
+  drains what it pulled).
+
+A crash or kill loses nothing: unacknowledged messages are redelivered when their lease runs out.
+Redelivery can repeat a row that was written but not yet acknowledged; rows carry the frame key and
+message id (BigQuery de-duplicates their insertIds; on the emulator a query removes them: README).
+On Dataflow none of this is installed and `ack_written_rows` finds no tracker: a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_LOG = logging.getLogger(__name__)
+PULL_LIMIT = 100  # messages per pull request (the service's own cap)
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    max_messages: int = 500  # per read, i.e. per bundle the runner gets from the source
+    max_in_flight: int = 2000  # unacknowledged messages before pulling pauses
+    lease_seconds: int = 60  # ack deadline set on each lease extension
+    extend_every: float = 15.0  # seconds between lease extensions
+    max_lease_seconds: float = 3600.0  # after this a message is released (redelivered)
+    idle_sleep: float = 0.05  # pause after an empty pull, so an idle read does not spin
+
+
+class AckTracker:
+    """The messages this process pulled and has not acknowledged yet, by message id."""
+
+    def __init__(self, client: Any, subscription: str, settings: ReadSettings) -> None:
+        self.client, self.subscription, self.settings = client, subscription, settings
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, tuple[str, float]] = {}  # message id -> (ack id, pulled at)
+        self._stop = threading.Event()
+        self._pulling = threading.Event()
+        self._pulling.set()
+        self.acked = 0
+        self._lease = threading.Thread(target=self._extend_leases, name="firewatch-lease", daemon=True)
+        self._lease.start()
+
+    # -- the read side -------------------------------------------------------------------------
+
+    def register(self, received: Iterable[Any]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for message in received:
+                self._in_flight[message.message.message_id] = (message.ack_id, now)
+
+    def room(self) -> int:
+        with self._lock:
+            return max(0, self.settings.max_in_flight - len(self._in_flight))
+
+    @property
+    def pulling(self) -> bool:
+        return self._pulling.is_set()
+
+    def stop_pulling(self) -> None:
+        self._pulling.clear()
+
+    # -- the sink side -------------------------------------------------------------------------
+
+    def ack(self, message_ids: Iterable[str]) -> int:
+        with self._lock:
+            ack_ids = [self._in_flight.pop(m)[0] for m in set(message_ids) if m in self._in_flight]
+        for start in range(0, len(ack_ids), 1000):
+            self.client.acknowledge(subscription=self.subscription, ack_ids=ack_ids[start : start + 1000])
+        with self._lock:
+            self.acked += len(ack_ids)
+        return len(ack_ids)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """True once every pulled message is acknowledged (call after `stop_pulling`)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not self.in_flight()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _extend_leases(self) -> None:
+        while not self._stop.wait(self.settings.extend_every):
+            now = time.monotonic()
+            with self._lock:
+                expired = [m for m, (_, t) in self._in_flight.items() if now - t > self.settings.max_lease_seconds]
+                for message_id in expired:  # released: Pub/Sub redelivers it
+                    self._in_flight.pop(message_id)
+                ack_ids = [ack_id for ack_id, _ in self._in_flight.values()]
+            if expired:
+                _LOG.warning(
+                    "released %d message(s) held longer than %.0f s", len(expired), self.settings.max_lease_seconds
+                )
+            for start in range(0, len(ack_ids), 1000):
+                try:
+                    self.client.modify_ack_deadline(
+                        subscription=self.subscription,
+                        ack_ids=ack_ids[start : start + 1000],
+                        ack_deadline_seconds=self.settings.lease_seconds,
+                    )
+                except Exception as exc:  # noqa: BLE001 - a missed extension means a redelivery, not a loss
+                    _LOG.warning("could not extend %d lease(s): %s", len(ack_ids), exc)
+
+
+_TRACKERS: dict[str, AckTracker] = {}
+_TRACKERS_LOCK = threading.Lock()
+
+
+def tracker_for(client: Any, subscription: str, settings: ReadSettings) -> AckTracker:
+    with _TRACKERS_LOCK:
+        if subscription not in _TRACKERS:
+            _TRACKERS[subscription] = AckTracker(client, subscription, settings)
+        return _TRACKERS[subscription]
+
+
+def trackers() -> list[AckTracker]:
+    with _TRACKERS_LOCK:
+        return list(_TRACKERS.values())
+
+
+def ack_written_rows(rows: Iterable[Mapping[str, Any]]) -> int:
+    """Acknowledge the messages whose rows were just written (no-op where nothing is tracked)."""
+    active = trackers()
+    if not active:
+        return 0
+    message_ids = [row["message_id"] for row in rows if row.get("message_id")]
+    return sum(tracker.ack(message_ids) for tracker in active)
+
+
+def pull(client: Any, subscription: str, tracker: AckTracker) -> list[Any]:
+    """Received messages, up to the read's and the flow control's limits; registered as in flight."""
+    received: list[Any] = []
+    want = min(tracker.settings.max_messages, tracker.room()) if tracker.pulling else 0
+    while len(received) < want:
+        batch = min(PULL_LIMIT, want - len(received))
+        response = client.pull(subscription=subscription, max_messages=batch, return_immediately=True, timeout=30)
+        tracker.register(response.received_messages)
+        received += response.received_messages
+        if len(response.received_messages) < batch:
+            break
+    if not received:
+        time.sleep(tracker.settings.idle_sleep)
+    return received
+
+
+def install(settings: ReadSettings = ReadSettings()) -> None:
+    """Replace the local runner's Pub/Sub read (this process only) with `pull` + ack-after-write."""
+    from apache_beam.io.gcp.pubsub import PubsubMessage
+    from apache_beam.runners.direct import transform_evaluator as evaluators
+    from apache_beam.utils.timestamp import Timestamp
+
+    def read_from_pubsub(self: Any, timestamp_attribute: str | None) -> list[tuple[Timestamp, PubsubMessage]]:
+        client = self._get_subscriber_client(self._applied_ptransform)
+        tracker = tracker_for(client, self._sub_name, settings)
+        results = []
+        for received in pull(client, self._sub_name, tracker):
+            message = PubsubMessage._from_message(received.message)
+            attribute = message.attributes.get(timestamp_attribute) if timestamp_attribute else None
+            timestamp = (
+                Timestamp.from_rfc3339(attribute)
+                if attribute
+                else Timestamp.from_utc_datetime(received.message.publish_time)
+            )
+            results.append((timestamp, message))
+        return results
+
+    evaluators._PubSubReadEvaluator._read_from_pubsub = read_from_pubsub

@@ -1,0 +1,67 @@
+"""RunInference model handler for Firewatch's exported SavedModel.
+
+`FirewatchModelHandler` loads the exported model once per worker process (Beam shares it
+across threads) and scores batches of preprocessed frames through the model's float
+signature (`predict_images`), so frames of any size are batched after decode. Wrap it in
+`KeyedModelHandler` to carry each frame's metadata through inference. TensorFlow places
+the model on a GPU when the worker has one and on the CPU otherwise; nothing else changes.
+
+`loader(model_dir)` may replace the real loader (tests): it returns any object with
+`predict_images(float32 [N,S,S,3]) -> [N]` and `metadata.model_version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+
+class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        min_batch_size: int = 1,
+        max_batch_size: int = 32,
+        loader: Callable[[str], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self._model_dir = model_dir
+        self._loader = loader
+        self._batch = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+
+    def load_model(self) -> Any:
+        if self._loader is not None:
+            return self._loader(self._model_dir)
+        import tensorflow as tf
+
+        from firewatch.cloud.models import load_exported
+
+        for gpu in tf.config.list_physical_devices("GPU"):  # take GPU memory as needed, not all of it
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:  # TF already initialised the device in this process
+                pass
+        return load_exported(self._model_dir)
+
+    def run_inference(
+        self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None
+    ) -> Iterable[PredictionResult]:
+        probabilities = model.predict_images(np.stack(batch).astype(np.float32))
+        version = model.metadata.model_version
+        return [
+            PredictionResult(example, float(p), model_id=version)
+            for example, p in zip(batch, probabilities, strict=True)
+        ]
+
+    def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
+        return sum(x.nbytes for x in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "firewatch"
+
+    def batch_elements_kwargs(self) -> dict[str, int]:
+        return dict(self._batch)

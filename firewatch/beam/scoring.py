@@ -1,0 +1,235 @@
+"""Scoring, shared by streaming and batch: thin Beam wrappers over the pure core.
+
+  FrameRequest --FetchObjects--> bytes --DecodeFrames--> (ScoredFrame, model input)
+    --RunInference(keyed FirewatchModelHandler)--> Postprocess --> Prediction
+
+`ScoreFrames` chains them and returns (as a dict) the predictions (typed `Prediction`s, which
+become rows only at the sinks), the dead letters of every stage (each failure becomes exactly
+one dead-letter row, so in = predictions + dead letters), and the frames to explain
+(decided once, here). Sources (`firewatch.beam.sources`) emit the `FrameRequest`s.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
+
+from firewatch.beam.dead_letters import DEAD, request_dead_letter
+from firewatch.beam.model_handler import FirewatchModelHandler
+from firewatch.cloud.storage import ReadFailure, read_object
+from firewatch.core.contract import FrameRequest, MessageLimits
+from firewatch.core.explain import ExplainConfig, chosen_for_explanation
+from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
+from firewatch.core.prediction import Prediction, ScoredFrame, label_for
+from firewatch.core.rows import dead_letter_for_request, sha256_hex
+from firewatch.errors import UserError
+
+EXPLAIN = "explain"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the pipeline needs to know about the model at construction time."""
+
+    model_dir: str
+    model_version: str
+    image_size: int
+    threshold: float
+
+    @classmethod
+    def read(cls, model_dir: str) -> ModelInfo:
+        from firewatch.cloud.models import read_metadata
+
+        try:
+            meta = read_metadata(model_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(f"--model {model_dir}: {exc}") from None
+        return cls(model_dir, meta.model_version, meta.image_size, meta.threshold)
+
+
+class FetchObjects(beam.DoFn):
+    """Reads the bytes of gs:// (or, in batch, local) frames; inline frames pass through.
+
+    Transient read failures are retried with backoff (`firewatch.cloud.storage.read_object`); only
+    a missing, forbidden or too large object, or one still unreadable after the retries, is a dead
+    letter (with its kind as error_type). `opener(uri)` replaces the file system (tests)."""
+
+    def __init__(self, limits: MessageLimits, mode: str, opener: Callable[[str], Any] | None = None) -> None:
+        self._limits = limits
+        self._mode = mode
+        self._opener = opener
+
+    def setup(self) -> None:
+        from firewatch.cloud.clients import prepare_beam_offline_auth
+
+        prepare_beam_offline_auth()
+
+    def process(self, request: FrameRequest):
+        if request.image_bytes is not None or request.uri is None:
+            yield request
+            return
+        try:
+            data = read_object(request.uri, self._limits.max_object_bytes, opener=self._opener)
+        except ReadFailure as failure:
+            yield request_dead_letter(
+                request, stage="fetch", reason=str(failure)[:2000], mode=self._mode, error_type=failure.kind
+            )
+            return
+        if len(data) > self._limits.max_object_bytes:
+            yield request_dead_letter(
+                request,
+                stage="fetch",
+                mode=self._mode,
+                error_type="object_too_large",
+                reason=f"object {request.uri} is larger than {self._limits.max_object_bytes} bytes",
+            )
+            return
+        yield request.model_copy(update={"image_bytes": data})
+
+
+class DecodeFrames(beam.DoFn):
+    """bytes -> (ScoredFrame, float32 model input); bad images become 'decode' dead letters."""
+
+    def __init__(self, limits: MessageLimits, image_size: int, mode: str) -> None:
+        self._limits = DecodeLimits(max_pixels=limits.max_pixels)
+        self._size = image_size
+        self._mode = mode
+
+    def process(self, request: FrameRequest):
+        data = request.image_bytes or b""
+        try:
+            decoded = decode_image(data, self._limits)
+            model_input = to_model_input(decoded.pixels, self._size)
+        except Exception as exc:  # noqa: BLE001 - ImageError, or anything unexpected: a dead letter
+            yield request_dead_letter(
+                request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode
+            )
+            return
+        # The encoded bytes stay with the frame (no copy: the same object): an explained frame
+        # shows its original in the overlay, and a frame the model fails on keeps its payload.
+        frame = ScoredFrame(request, sha256_hex(data), decoded.width, decoded.height)
+        yield frame, model_input
+
+
+class Postprocess(beam.DoFn):
+    """(ScoredFrame, PredictionResult) -> Prediction; the frames chosen for explanation (decided
+    here, once) also go to the 'explain' output with their model input and original pixels."""
+
+    def __init__(self, info: ModelInfo, mode: str, explain: ExplainConfig | None = None) -> None:
+        self._info = info
+        self._mode = mode
+        self._explain = explain
+        self._selected = Metrics.counter("firewatch.explain", "selected")
+        self._not_selected = Metrics.counter("firewatch.explain", "not_selected")
+
+    def process(self, element: tuple[ScoredFrame, PredictionResult]):
+        frame, result = element
+        probability = float(result.inference)
+        prediction = Prediction.of(
+            frame,
+            probability,
+            threshold=self._info.threshold,
+            model_version=result.model_id or self._info.model_version,
+            mode=self._mode,
+            processed_at=datetime.now(UTC),
+            explain=self._chosen(frame.key, probability),
+        )
+        yield prediction
+        if prediction.explain:
+            self._selected.inc()
+            model_input = np.asarray(result.example)
+            yield pvalue.TaggedOutput(EXPLAIN, (prediction, model_input, preview_pixels(frame.request.image_bytes)))
+        elif self._explain is not None:
+            self._not_selected.inc()
+
+    def _chosen(self, frame_key: str, probability: float) -> bool:
+        if self._explain is None:
+            return False
+        return chosen_for_explanation(frame_key, label_for(probability, self._info.threshold), self._explain)
+
+
+PREVIEW_MAX_SIDE = 640
+
+
+def preview_pixels(data: bytes | None, max_side: int = PREVIEW_MAX_SIDE) -> np.ndarray | None:
+    """The original frame, at most `max_side` pixels on a side, for the explanation overlay."""
+    if not data:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale directly
+            picture = image.convert("RGB")
+            picture.thumbnail((max_side, max_side))
+            return np.asarray(picture)
+    except Exception:  # noqa: BLE001 - the overlay then shows the model's view instead
+        return None
+
+
+def failed_inference_rows(element: tuple[list[tuple[ScoredFrame, np.ndarray]], Any], mode: str):
+    """One 'inference' dead letter per frame of a batch the model failed on. Beam's exception
+    handling hands over `(batch, (exception type, repr, traceback lines))`."""
+    batch, failure = element
+    if isinstance(failure, tuple):
+        error_type, reason = getattr(failure[0], "__name__", str(failure[0])), str(failure[1])
+    else:
+        error_type, reason = type(failure).__name__, str(failure)
+    for frame, _ in batch:
+        yield dead_letter_for_request(
+            frame.request,
+            stage="inference",
+            reason=f"model failed on the batch: {reason}"[:2000],
+            error_type=error_type,
+            mode=mode,
+        )
+
+
+class ScoreFrames(beam.PTransform):
+    """FrameRequests -> {"predictions", "dead_letters", "to_explain"} PCollections.
+
+    `loader(model_dir)` replaces the model loader (tests inject a model whose output they control).
+    """
+
+    def __init__(
+        self,
+        info: ModelInfo,
+        limits: MessageLimits,
+        mode: str,
+        *,
+        max_batch_size: int = 32,
+        explain: ExplainConfig | None = None,
+        loader: Callable[[str], Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self._info, self._limits, self._mode = info, limits, mode
+        self._max_batch = max_batch_size
+        self._explain = explain
+        self._loader = loader
+
+    def expand(self, requests):
+        fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(DEAD, main="ok")
+        decoded = fetched.ok | "Decode" >> beam.ParDo(
+            DecodeFrames(self._limits, self._info.image_size, self._mode)
+        ).with_outputs(DEAD, main="ok")
+        handler = KeyedModelHandler(
+            FirewatchModelHandler(self._info.model_dir, max_batch_size=self._max_batch, loader=self._loader)
+        )
+        inferred, failed = decoded.ok | "Infer" >> RunInference(handler).with_exception_handling()
+        failed_rows = failed.failed_inferences | "FailedInference" >> beam.FlatMap(
+            failed_inference_rows, mode=self._mode
+        )
+        post = inferred | "Postprocess" >> beam.ParDo(Postprocess(self._info, self._mode, self._explain)).with_outputs(
+            EXPLAIN, main="predictions"
+        )
+        dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
+        return {"predictions": post.predictions, "dead_letters": dead, "to_explain": post[EXPLAIN]}

@@ -1,0 +1,245 @@
+"""`firewatch deploy`: builds, launches, updates and drains the Dataflow flex templates.
+
+A thin layer over the gcloud CLI; every subcommand prints the exact commands it runs, and
+`--dry-run` only prints them (nothing here reaches Google Cloud in tests):
+
+* `build`  - `gcloud builds submit` (infra/cloudbuild.yaml: both image targets, CPU or `--gpu`),
+             then `gcloud dataflow flex-template build` per job (--image; the entry file is
+             baked into each image's target, since --image and --env are exclusive there).
+* `run`    - `gcloud dataflow flex-template run` with Streaming Engine, the workers' service
+             account, labels, max workers, staging/temp locations, and for `--gpu` the G2
+             machine type, boot disk and accelerator an NVIDIA L4 needs.
+* `update` - the same run with `--update` on the same job name (e.g. a new `--model`).
+* `drain`  - `gcloud dataflow jobs drain` (a streaming job finishes what it has read).
+
+Resource names follow infra/terraform: buckets `<project>-firewatch-{dataflow,models,frames}`,
+Artifact Registry repository `firewatch`, service account `firewatch-workers@...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from infra.resources import INFRA_DIR
+
+REPO = INFRA_DIR.parent
+JOBS = ("streaming", "batch")
+TF_VERSION = "2.21.0"
+# NVIDIA L4 on Dataflow: a G2 machine type, and room on the boot disk for the CUDA image.
+GPU_ACCELERATOR = "type:nvidia-l4;count:1"
+GPU_MACHINE_TYPE = "g2-standard-4"
+GPU_DISK_GB = 100
+
+
+class DeployConfig(BaseModel):
+    """Where Firewatch is deployed; names default to those infra/terraform creates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project: str = Field(..., description="Google Cloud project id")
+    region: str = Field("europe-west1", description="Dataflow, Cloud Build and Artifact Registry region")
+    repository: str = Field("firewatch", description="Artifact Registry Docker repository")
+    tag: str = Field("latest", description="image tag (use a release or git sha)")
+    gpu: bool = Field(False, description="GPU images and workers (NVIDIA L4 on g2-standard-4)")
+    bucket: str | None = Field(
+        None, description="templates/staging/temp bucket (default: <project>-firewatch-dataflow)"
+    )
+
+    @property
+    def dataflow_bucket(self) -> str:
+        return self.bucket or f"{self.project}-firewatch-dataflow"
+
+    @property
+    def variant(self) -> str:
+        return "-gpu" if self.gpu else ""
+
+    def image(self, job: str) -> str:
+        return f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}/{job}{self.variant}:{self.tag}"
+
+    def template(self, job: str) -> str:
+        return f"gs://{self.dataflow_bucket}/templates/{job}{self.variant}.json"
+
+    @property
+    def workers_service_account(self) -> str:
+        return f"firewatch-workers@{self.project}.iam.gserviceaccount.com"
+
+
+def build_commands(cfg: DeployConfig, jobs: Sequence[str] = JOBS) -> list[list[str]]:
+    subs = {
+        "_REGISTRY": f"{cfg.region}-docker.pkg.dev/{cfg.project}/{cfg.repository}",
+        "_TAG": cfg.tag,
+        "_VARIANT": cfg.variant,
+        "_TF_EXTRA": "[and-cuda]" if cfg.gpu else "",
+        "_TF_VERSION": TF_VERSION,
+    }
+    commands = [
+        [
+            "gcloud",
+            "builds",
+            "submit",
+            str(REPO),
+            f"--project={cfg.project}",
+            f"--region={cfg.region}",
+            f"--config={INFRA_DIR / 'cloudbuild.yaml'}",
+            "--substitutions=" + ",".join(f"{k}={v}" for k, v in subs.items()),
+        ]
+    ]
+    for job in jobs:
+        commands.append(
+            [
+                "gcloud",
+                "dataflow",
+                "flex-template",
+                "build",
+                cfg.template(job),
+                f"--project={cfg.project}",
+                f"--image={cfg.image(job)}",
+                "--sdk-language=PYTHON",
+                f"--metadata-file={INFRA_DIR / 'flex_templates' / f'{job}-metadata.json'}",
+            ]
+        )
+    return commands
+
+
+class RunConfig(BaseModel):
+    """One launch of a template."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job: str = Field("streaming", pattern="^(streaming|batch)$")
+    job_name: str | None = Field(None, description="Dataflow job name (default: firewatch-<job>)")
+    max_workers: int = Field(5, ge=1, description="autoscaling ceiling")
+    service_account: str | None = Field(None, description="worker service account (default: firewatch-workers@)")
+    labels: tuple[str, ...] = Field(("app=firewatch",), description="job labels, KEY=VALUE")
+    parameters: tuple[str, ...] = Field((), description="template parameters, NAME=VALUE")
+    update: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.job_name or f"firewatch-{self.job}"
+
+
+def run_command(cfg: DeployConfig, run: RunConfig) -> list[str]:
+    params = list(run.parameters)
+    names = [p.split("=", 1)[0] for p in params]
+    params.append(f"sdk_container_image={cfg.image(run.job)}")  # workers run the launcher's image
+    if cfg.gpu and "worker_accelerator" not in names:
+        params.append(f"worker_accelerator={GPU_ACCELERATOR}")
+    labels = [*run.labels, f"job={run.job}", f"variant={'gpu' if cfg.gpu else 'cpu'}"]
+    command = [
+        "gcloud",
+        "dataflow",
+        "flex-template",
+        "run",
+        run.name,
+        f"--project={cfg.project}",
+        f"--region={cfg.region}",
+        f"--template-file-gcs-location={cfg.template(run.job)}",
+        f"--service-account-email={run.service_account or cfg.workers_service_account}",
+        f"--staging-location=gs://{cfg.dataflow_bucket}/staging",
+        f"--temp-location=gs://{cfg.dataflow_bucket}/temp",
+        f"--max-workers={run.max_workers}",
+        "--additional-user-labels=" + ",".join(labels),
+        # --parameters is a gcloud dict: values may hold ',' or ';', so use '~' as the separator.
+        "--parameters=^~^" + "~".join(params),
+    ]
+    if run.job == "streaming":
+        command.append("--enable-streaming-engine")
+    if cfg.gpu:
+        command += [
+            f"--worker-machine-type={GPU_MACHINE_TYPE}",
+            f"--additional-pipeline-options=disk_size_gb={GPU_DISK_GB}",
+        ]
+    if run.update:
+        command.append("--update")
+    return command
+
+
+def drain_command(cfg: DeployConfig, job_id: str) -> list[str]:
+    return ["gcloud", "dataflow", "jobs", "drain", job_id, f"--project={cfg.project}", f"--region={cfg.region}"]
+
+
+def execute(commands: Sequence[Sequence[str]], dry_run: bool) -> int:
+    for command in commands:
+        print("$ " + shlex.join(command), flush=True)
+        if not dry_run:
+            code = subprocess.call(list(command))
+            if code:
+                return code
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "deploy",
+        help="build, run, update or drain the Dataflow flex templates (wraps gcloud; --dry-run prints)",
+        description="Wraps gcloud. Every subcommand prints the commands it runs; --dry-run only prints them.",
+    )
+    sub = parser.add_subparsers(dest="deploy_command", metavar="SUBCOMMAND")
+    sub.required = True
+    common = argparse.ArgumentParser(add_help=False)
+    for name, field in DeployConfig.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            common.add_argument(flag, action="store_true", help=field.description)
+        else:
+            common.add_argument(flag, default=field.default, required=field.is_required(), help=field.description)
+    common.add_argument("--dry-run", action="store_true", help="print the gcloud commands without running them")
+
+    build = sub.add_parser("build", parents=[common], help="build the images on Cloud Build and both template specs")
+    build.add_argument("--job", choices=[*JOBS, "all"], default="all")
+    build.set_defaults(func=_build)
+
+    for name, update in (("run", False), ("update", True)):
+        what = "replace the running streaming job in place (e.g. a new --model)" if update else "launch a job"
+        launch = sub.add_parser(name, parents=[common], help=what)
+        launch.add_argument("--job", choices=JOBS, default="streaming")
+        launch.add_argument("--job-name", help="Dataflow job name (default: firewatch-<job>; update needs the same)")
+        launch.add_argument("--max-workers", type=int, default=5)
+        launch.add_argument("--service-account", help="worker service account (default: firewatch-workers@PROJECT)")
+        launch.add_argument("--label", action="append", default=[], help="extra job label KEY=VALUE (repeatable)")
+        launch.add_argument("--model", required=True, help="gs:// folder of the exported model")
+        launch.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE (repeatable)")
+        launch.set_defaults(func=_launch, update=update)
+
+    drain = sub.add_parser("drain", parents=[common], help="drain a streaming job (finish in-flight work, then stop)")
+    drain.add_argument("job_id", help="Dataflow job id (gcloud dataflow jobs list --status=active)")
+    drain.set_defaults(func=_drain)
+
+
+def _config(args: argparse.Namespace) -> DeployConfig:
+    return DeployConfig(**{name: getattr(args, name) for name in DeployConfig.model_fields})
+
+
+def _build(args: argparse.Namespace) -> int:
+    jobs = JOBS if args.job == "all" else (args.job,)
+    return execute(build_commands(_config(args), jobs), args.dry_run)
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from firewatch.errors import UserError
+
+    if args.update and args.job != "streaming":
+        raise UserError("only a streaming job can be updated in place; run a new batch job instead")
+    bad = [p for p in [*args.param, *args.label] if "=" not in p]
+    if bad:
+        raise UserError(f"expected NAME=VALUE, got: {', '.join(bad)}")
+    run = RunConfig(
+        job=args.job,
+        job_name=args.job_name,
+        max_workers=args.max_workers,
+        service_account=args.service_account,
+        labels=("app=firewatch", *args.label),
+        parameters=(f"model={args.model}", *args.param),
+        update=args.update,
+    )
+    return execute([run_command(_config(args), run)], args.dry_run)
+
+
+def _drain(args: argparse.Namespace) -> int:
+    return execute([drain_command(_config(args), args.job_id)], args.dry_run)

@@ -1,0 +1,115 @@
+"""The `firewatch` command: a thin argparse layer that dispatches to the job packages.
+
+Each job package exposes `register(subparsers)` in its own `cli` module, which adds its
+sub-commands and sets `func` on the parsed namespace. This module only wires them up and
+loads the local stack's endpoints (`.firewatch/stack.env`) before any command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from firewatch.errors import ConfigError, UserError
+
+# Modules that contribute sub-commands, in the order they appear in --help.
+COMMAND_MODULES = (
+    "model.cli",
+    "edge.cli",
+    "tuning.cli",
+    "vertex.cli",
+    "firewatch.cli.infra_commands",
+    "streaming.cli",
+    "batch.cli",
+    "firewatch.cli.client_commands",
+    "firewatch.clients.query",
+    "firewatch.cli.templates",
+    "firewatch.cli.deploy",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="firewatch",
+        description="Fire detection on camera frames with Apache Beam (streaming and batch).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a package not built yet must not break the others
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from firewatch.cloud.stack_env import load_stack_env
+
+    load_stack_env()
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    strays = unknown_to_beam(unknown)
+    if strays:
+        parser.error(
+            f"unrecognized arguments (neither `firewatch {args.command}` flags nor Beam pipeline options): "
+            + " ".join(strays)
+        )
+    args.beam_args = unknown  # pipeline commands pass the rest to Beam's PipelineOptions
+    try:
+        result = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (UserError, ConfigError) as exc:
+        print(f"firewatch: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        hint = cloud_error_hint(exc)
+        if hint is None:
+            raise
+        print(f"firewatch: error: {hint}", file=sys.stderr)
+        return 1
+    return int(result or 0)
+
+
+def unknown_to_beam(args: Sequence[str]) -> list[str]:
+    """The arguments Beam's PipelineOptions would silently discard (typos, wrong command)."""
+    if not args:
+        return []
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)  # the same parser Beam builds in get_all_options()
+    _, unknown = parser.parse_known_args(list(args))
+    return unknown
+
+
+def cloud_error_hint(exc: BaseException) -> str | None:
+    """A message for Google Cloud failures every command can meet (credentials, permissions,
+    an unreachable service); None for anything else."""
+    from google.api_core.exceptions import GoogleAPICallError
+    from google.auth.exceptions import DefaultCredentialsError
+
+    if isinstance(exc, DefaultCredentialsError):
+        return (
+            "no Google Cloud credentials: run `gcloud auth application-default login`, "
+            "or `firewatch stack up` to use the local emulators."
+        )
+    if isinstance(exc, GoogleAPICallError):
+        return (
+            f"Google Cloud refused the call ({exc.code} {type(exc).__name__}): {exc.message}. "
+            "Check the project, that the resources exist (`firewatch infra apply`) and your permissions."
+        )
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

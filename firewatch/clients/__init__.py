@@ -1,0 +1,1 @@
+"""User-side clients: publish frames, listen to alerts, query results."""

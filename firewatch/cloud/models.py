@@ -1,0 +1,60 @@
+"""Loading an exported model (local folder or gs:// prefix): metadata without TF, then the SavedModel.
+
+A gs:// MODEL_DIR is copied to a local temp dir with Beam's FileSystems first (TensorFlow's own
+gs:// support is not installed). Loading uses plain `tf.saved_model.load`, no custom objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from firewatch.cloud.storage import download_dir, is_remote, read_bytes
+from firewatch.core.model_contract import (
+    BYTES_SIGNATURE,
+    FLOAT_SIGNATURE,
+    METADATA_FILE,
+    ExportedModel,
+    ModelMetadata,
+)
+from firewatch.errors import ModelError
+
+__all__ = ["METADATA_FILE", "ExportedModel", "ModelMetadata", "load_exported", "read_metadata"]
+
+
+def read_metadata(model_dir: str) -> ModelMetadata:
+    """Read and validate `firewatch_model.json` without loading any TF graph."""
+    path = f"{model_dir.rstrip('/')}/{METADATA_FILE}"
+    try:
+        if is_remote(path):
+            raw = read_bytes(path)
+        else:  # plain file I/O: reading metadata locally needs neither Beam nor TF
+            with open(path, "rb") as f:
+                raw = f.read()
+    except OSError as exc:
+        raise FileNotFoundError(
+            f"{path} not found: {model_dir} is not an exported Firewatch model (run `firewatch train`)"
+        ) from exc
+    try:
+        return ModelMetadata.model_validate(json.loads(raw))
+    except ValueError as exc:  # pydantic's ValidationError, JSONDecodeError, UnicodeDecodeError
+        raise ModelError(
+            f"{path} is not valid Firewatch model metadata ({exc}); re-export the model with `firewatch train`"
+        ) from None
+
+
+def load_exported(model_dir: str) -> ExportedModel:
+    """Load an exported model (local path or gs:// prefix)."""
+    import tensorflow as tf
+
+    metadata = read_metadata(model_dir)
+    local = download_dir(model_dir) if is_remote(model_dir) else model_dir
+    if not os.path.isfile(os.path.join(local, "saved_model.pb")):
+        raise FileNotFoundError(f"{model_dir} has no saved_model.pb: not a SavedModel export")
+    loaded = tf.saved_model.load(local)
+    missing = {BYTES_SIGNATURE, FLOAT_SIGNATURE} - set(loaded.signatures.keys())
+    if missing:
+        raise ModelError(f"{model_dir} lacks signatures {sorted(missing)}; re-export it with `firewatch train`")
+    return ExportedModel(
+        metadata, local, loaded, loaded.signatures[BYTES_SIGNATURE], loaded.signatures[FLOAT_SIGNATURE]
+    )

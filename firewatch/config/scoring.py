@@ -1,0 +1,103 @@
+"""Settings every scoring job shares (model, limits, BigQuery tables, explanations).
+
+`StreamingConfig` and `BatchConfig` extend this base, so each job still has exactly one
+pydantic model (mapped 1:1 to its flags and flex-template parameters) and the shared fields
+are declared once.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
+from firewatch.core.explain import ExplainConfig
+from infra.resources import ResourceNames
+
+# Resource names are declared once (infra/resources.json); the configs' defaults come from there.
+DEFAULT_NAMES = ResourceNames()
+
+FRAMES_BUCKET_VAR = "FIREWATCH_FRAMES_BUCKET"
+
+
+def with_project(args: list[str], project: str | None, *, need_project: bool) -> list[str]:
+    """Beam flags plus `--project` when the job needs one, names one, or runs on Dataflow (every
+    Beam job: streaming, batch, `data ingest`). The project is resolved once (`firewatch.cloud.clients.project_id`)."""
+    if need_project or project or any("DataflowRunner" in a for a in args):
+        from firewatch.cloud.clients import project_id
+
+        return [*args, f"--project={project_id(project)}"]
+    return list(args)
+
+
+class ScoringConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    model: str = Field(..., description="exported model directory (local path or gs://)")
+    project: str | None = Field(None, description="Google Cloud project (default: from the environment)")
+    dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset")
+    predictions_table: str = Field(DEFAULT_NAMES.predictions_table, description="table for one row per frame")
+    dead_letters_table: str = Field(DEFAULT_NAMES.dead_letters_table, description="table for rejected inputs")
+    explanations_table: str = Field(DEFAULT_NAMES.explanations_table, description="table for explanations")
+    allowed_buckets: tuple[str, ...] = Field(
+        (), description="buckets gs:// URIs may use (default: the project's frames bucket, see frames_bucket)"
+    )
+    max_object_bytes: int = Field(MAX_OBJECT_BYTES, gt=0, description="largest image object or file read")
+    max_pixels: int = Field(MAX_PIXELS, gt=0, description="largest image (pixels) decoded")
+    max_batch_size: int = Field(32, ge=1, le=1024, description="RunInference batch size ceiling")
+    worker_accelerator: str | None = Field(
+        None,
+        description="Dataflow GPU workers, e.g. type:nvidia-l4;count:1 (needs a TF-GPU container image)",
+    )
+    explain: bool = Field(True, description="compute explanations for fire frames")
+    explanation: ExplainConfig = Field(default_factory=ExplainConfig)
+
+    def message_limit(self) -> int:
+        """Largest input message; a job whose messages are not the image itself overrides it."""
+        return self.max_object_bytes
+
+    def limits(self) -> MessageLimits:
+        return MessageLimits(
+            max_message_bytes=self.message_limit(),
+            max_object_bytes=self.max_object_bytes,
+            max_pixels=self.max_pixels,
+            allowed_buckets=self.allowed_buckets or self._default_buckets(),
+        )
+
+    def pipeline_args(self, user_args: list[str] | tuple[str, ...], *, need_project: bool) -> list[str]:
+        """Beam flags for the job: the user's, plus what this config owns. Its `--project` flag is
+        Beam's `--project` too (the config parses it, so it is passed on here), and GPU workers."""
+        return with_project(list(user_args) + self.accelerator_args(), self.project, need_project=need_project)
+
+    def accelerator_args(self) -> list[str]:
+        """Beam flags for GPU workers: the accelerator (with its driver) and one SDK process per
+        worker, so the model is loaded on the GPU once rather than by every process."""
+        if not self.worker_accelerator:
+            return []
+        return [
+            f"--dataflow_service_options=worker_accelerator={self.worker_accelerator};install-nvidia-driver",
+            "--experiments=no_use_multiple_sdk_containers",
+        ]
+
+    def frames_bucket(self) -> str:
+        """The project's frames bucket: $FIREWATCH_FRAMES_BUCKET (the local stack sets it), else
+        <project>-firewatch-frames, the name Terraform and `firewatch infra apply` give it. Never a
+        fixed name: bucket names are global, and a fixed one would belong to someone else."""
+        return os.environ.get(FRAMES_BUCKET_VAR) or f"{self.resolved_project()}-{DEFAULT_NAMES.frames_bucket}"
+
+    def _default_buckets(self) -> tuple[str, ...]:
+        from firewatch.errors import UserError
+
+        try:
+            return (self.frames_bucket(),)
+        except UserError:  # no project (a local file-to-file run): no bucket is allow-listed
+            return ()
+
+    def resolved_project(self) -> str:
+        from firewatch.cloud.clients import project_id
+
+        return project_id(self.project)
+
+    def table(self, name: str) -> str:
+        return f"{self.resolved_project()}.{self.dataset}.{name}"

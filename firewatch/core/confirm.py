@@ -1,0 +1,270 @@
+"""Per-camera fire confirmation: k of the last n frames, with hysteresis and cooldown.
+
+A pure state machine (`step(state, frame, config) -> events`), wrapped by a stateful
+Beam DoFn keyed by camera_id in the pipelines. Rules:
+
+* Frames are ordered by `captured_at`: each frame waits in a reorder buffer until a frame
+  `reorder_seconds` newer has arrived (a frame-time watermark), or until `flush` is called
+  (the Beam wrapper does that on a timer), and is then counted in time order. A frame already
+  seen (same frame key, e.g. a Pub/Sub redelivery) is ignored; a frame arriving behind the
+  watermark is still counted in order when it fits the window, else it is too late to count.
+* An alert OPENS when at least `k` of the last `n` frames have probability >= the open
+  threshold, unless the camera closed an alert less than `cooldown_seconds` before.
+* While open, a frame counts as fire at the lower `close_threshold` (hysteresis); every
+  `update_every` fire frames an UPDATE is emitted.
+* The alert CLOSES once the camera has been clear (no fire frame) for `clear_seconds` of
+  frame time.
+* A camera silent for `stale_seconds` (wall clock) gets `expire`: an open alert ends with a
+  STALE event, and the wrapper releases the camera's state (bounded state for cameras that left).
+
+Times are frame times (captured_at), so replays and batch runs give the same alerts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import insort
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from firewatch.core.prediction import Prediction
+from firewatch.core.rows import rfc3339
+
+OPEN, UPDATE, CLOSE, STALE = "open", "update", "close", "stale"
+
+
+class ConfirmConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    k: int = Field(3, ge=1, description="fire frames needed among the last n")
+    n: int = Field(5, ge=1, description="window length in frames")
+    open_threshold: float | None = Field(
+        None, ge=0, le=1, description="probability that counts as fire; default: the model's threshold"
+    )
+    close_ratio: float = Field(0.75, gt=0, le=1, description="while open, fire counts at open_threshold * close_ratio")
+    clear_seconds: float = Field(30.0, gt=0, description="clear time (frame time) that closes an alert")
+    cooldown_seconds: float = Field(60.0, ge=0, description="no re-open this soon after a close")
+    update_every: int = Field(5, ge=1, description="emit an update every this many fire frames")
+    reorder_seconds: float = Field(
+        5.0, ge=0, description="frame-time wait for out-of-order frames before they are counted"
+    )
+    flush_after_seconds: float = Field(
+        10.0, gt=0, description="wall-clock time after which frames still waiting are counted anyway"
+    )
+    stale_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="wall-clock silence after which a camera's open alert ends with a 'stale' event "
+        "and the camera's state is released",
+    )
+    max_frame_uris: int = Field(20, ge=1)
+    remember_frames: int = Field(2000, ge=1, description="frame keys remembered for de-duplication")
+
+    @model_validator(mode="after")
+    def _k_le_n(self) -> ConfirmConfig:
+        if self.k > self.n:
+            raise ValueError(f"k ({self.k}) cannot exceed n ({self.n})")
+        return self
+
+
+@dataclass(frozen=True, order=True)
+class FrameObservation:
+    captured_at: datetime
+    frame_key: str
+    probability: float
+    threshold: float
+    model_version: str
+    uri: str | None = None
+
+    @classmethod
+    def of(cls, prediction: Prediction) -> FrameObservation:
+        return cls(
+            captured_at=prediction.event_time,
+            frame_key=prediction.frame_key,
+            probability=prediction.probability,
+            threshold=prediction.threshold,
+            model_version=prediction.model_version,
+            uri=prediction.source_uri,
+        )
+
+
+@dataclass
+class Episode:
+    alert_id: str
+    first_frame_at: datetime
+    last_frame_at: datetime
+    last_fire_at: datetime
+    fire_frames: int = 0
+    probability_sum: float = 0.0
+    peak_probability: float = 0.0
+    peak_frame_key: str = ""
+    frame_uris: list[str] = field(default_factory=list)
+
+    def add(self, obs: FrameObservation, max_uris: int) -> None:
+        self.fire_frames += 1
+        self.probability_sum += obs.probability
+        if obs.probability > self.peak_probability:
+            self.peak_probability, self.peak_frame_key = obs.probability, obs.frame_key
+        self.last_fire_at = max(self.last_fire_at, obs.captured_at)
+        self.first_frame_at = min(self.first_frame_at, obs.captured_at)
+        self.frame_uris = (self.frame_uris + [obs.uri or obs.frame_key])[-max_uris:]
+
+
+@dataclass
+class CameraState:
+    window: list[FrameObservation] = field(default_factory=list)
+    pending: list[FrameObservation] = field(default_factory=list)
+    newest_at: datetime | None = None
+    seen: deque[str] = field(default_factory=deque)
+    seen_set: set[str] = field(default_factory=set)
+    episode: Episode | None = None
+    last_closed_at: datetime | None = None
+    latest_at: datetime | None = None
+    late_frames: int = 0
+    duplicate_frames: int = 0
+
+
+def _remember(state: CameraState, key: str, limit: int) -> None:
+    state.seen.append(key)
+    state.seen_set.add(key)
+    while len(state.seen) > limit:
+        state.seen_set.discard(state.seen.popleft())
+
+
+def _alert_id(camera_id: str, first: FrameObservation) -> str:
+    digest = hashlib.sha256(f"{camera_id}|{first.frame_key}".encode()).hexdigest()[:10]
+    return f"{camera_id}-{first.captured_at:%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def step(
+    state: CameraState,
+    camera_id: str,
+    obs: FrameObservation,
+    config: ConfirmConfig,
+    *,
+    now: datetime,
+    explanation_uri_for: Any = None,
+) -> list[dict[str, Any]]:
+    """Take one frame for a camera; return the alert events of the frames it lets through."""
+    if obs.frame_key in state.seen_set:
+        state.duplicate_frames += 1
+        return []
+    _remember(state, obs.frame_key, config.remember_frames)
+    state.newest_at = max(state.newest_at or obs.captured_at, obs.captured_at)
+    insort(state.pending, obs)
+    watermark = state.newest_at.timestamp() - config.reorder_seconds
+    ready = [f for f in state.pending if f.captured_at.timestamp() <= watermark]
+    del state.pending[: len(ready)]
+    events: list[dict[str, Any]] = []
+    for frame in ready:
+        events += _count(state, camera_id, frame, config, now, explanation_uri_for)
+    return events
+
+
+def flush(
+    state: CameraState, camera_id: str, config: ConfirmConfig, *, now: datetime, explanation_uri_for: Any = None
+) -> list[dict[str, Any]]:
+    """Count every frame still waiting in the reorder buffer (the camera went quiet)."""
+    ready, state.pending = state.pending, []
+    events: list[dict[str, Any]] = []
+    for frame in ready:
+        events += _count(state, camera_id, frame, config, now, explanation_uri_for)
+    return events
+
+
+def expire(
+    state: CameraState, camera_id: str, config: ConfirmConfig, *, now: datetime, explanation_uri_for: Any = None
+) -> list[dict[str, Any]]:
+    """The camera went silent for `stale_seconds`: count what is waiting, then end an open alert
+    with a STALE event (a silent camera in a fire is not a clear camera: it is marked, not closed
+    as clear). The caller releases the camera's state afterwards."""
+    events = flush(state, camera_id, config, now=now, explanation_uri_for=explanation_uri_for)
+    if state.episode is not None and state.window:
+        events.append(_event(STALE, camera_id, state.episode, state.window[-1], now, explanation_uri_for))
+        state.episode = None
+    return events
+
+
+def _count(
+    state: CameraState,
+    camera_id: str,
+    obs: FrameObservation,
+    config: ConfirmConfig,
+    now: datetime,
+    explanation_uri_for: Any,
+) -> list[dict[str, Any]]:
+    """Count one frame, in time order, against the window and the open episode."""
+    if len(state.window) >= config.n and obs < state.window[0]:
+        state.late_frames += 1
+        return []
+    insort(state.window, obs)
+    del state.window[: max(0, len(state.window) - config.n)]
+    state.latest_at = max(state.latest_at or obs.captured_at, obs.captured_at)
+
+    open_threshold = config.open_threshold if config.open_threshold is not None else obs.threshold
+    close_threshold = open_threshold * config.close_ratio
+    events: list[dict[str, Any]] = []
+    episode = state.episode
+
+    if episode is None:
+        fire = [f for f in state.window if f.probability >= open_threshold]
+        cooling = (
+            state.last_closed_at is not None
+            and (obs.captured_at - state.last_closed_at).total_seconds() < config.cooldown_seconds
+        )
+        if len(fire) >= config.k and not cooling:
+            first = fire[0]
+            episode = Episode(
+                alert_id=_alert_id(camera_id, first),
+                first_frame_at=first.captured_at,
+                last_frame_at=state.latest_at,
+                last_fire_at=first.captured_at,
+            )
+            for f in fire:
+                episode.add(f, config.max_frame_uris)
+            state.episode = episode
+            events.append(_event(OPEN, camera_id, episode, obs, now, explanation_uri_for))
+        return events
+
+    episode.last_frame_at = state.latest_at
+    if obs.probability >= close_threshold:
+        episode.add(obs, config.max_frame_uris)
+        if episode.fire_frames % config.update_every == 0:
+            events.append(_event(UPDATE, camera_id, episode, obs, now, explanation_uri_for))
+    clear_for = (state.latest_at - episode.last_fire_at).total_seconds()
+    if clear_for >= config.clear_seconds:
+        events.append(_event(CLOSE, camera_id, episode, obs, now, explanation_uri_for))
+        state.episode = None
+        state.last_closed_at = state.latest_at
+    return events
+
+
+def _event(
+    kind: str,
+    camera_id: str,
+    episode: Episode,
+    obs: FrameObservation,
+    now: datetime,
+    explanation_uri_for: Any,
+) -> dict[str, Any]:
+    """An alert event as an alerts-table row (also the JSON body published to the alert topic)."""
+    explanation_uri = explanation_uri_for(episode.peak_frame_key, obs.model_version) if explanation_uri_for else None
+    return {
+        "alert_id": episode.alert_id,
+        "camera_id": camera_id,
+        "event": kind,
+        "event_time": rfc3339(now),
+        "first_frame_at": rfc3339(episode.first_frame_at),
+        "last_frame_at": rfc3339(episode.last_frame_at),
+        "fire_frames": episode.fire_frames,
+        "peak_probability": round(episode.peak_probability, 6),
+        "mean_probability": round(episode.probability_sum / max(episode.fire_frames, 1), 6),
+        "frame_uris": list(episode.frame_uris),
+        "peak_frame_key": episode.peak_frame_key,
+        "explanation_uri": explanation_uri,
+        "model_version": obs.model_version,
+    }

@@ -1,0 +1,66 @@
+# The dataset and tables of infra/resources.json; schemas are the same JSON files the jobs and
+# `firewatch infra apply` use (file() of ../schemas/*.json), partitioned by day and clustered.
+resource "google_bigquery_dataset" "firewatch" {
+  #checkov:skip=CKV_GCP_81:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set default_encryption_configuration when policy requires it)
+  dataset_id                 = "firewatch"
+  location                   = var.bigquery_location
+  description                = "Firewatch predictions, alerts, explanations and dead letters."
+  delete_contents_on_destroy = false
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_bigquery_table" "predictions" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "predictions"
+  description         = "One row per scored frame."
+  schema              = file("${path.module}/../schemas/predictions.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "processed_at"
+  }
+  clustering = ["camera_id"]
+}
+
+resource "google_bigquery_table" "dead_letters" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "dead_letters"
+  description         = "Rejected input with the reason; nothing is dropped silently."
+  schema              = file("${path.module}/../schemas/dead_letters.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "received_at"
+  }
+  clustering = ["stage"]
+}
+
+resource "google_bigquery_table" "alerts" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "alerts"
+  description         = "Alert episode events."
+  schema              = file("${path.module}/../schemas/alerts.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "event_time"
+  }
+  clustering = ["camera_id"]
+}
+
+resource "google_bigquery_table" "explanations" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "explanations"
+  description         = "Integrated Gradients / XRAI explanations of fire frames."
+  schema              = file("${path.module}/../schemas/explanations.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "created_at"
+  }
+  clustering = ["camera_id"]
+}

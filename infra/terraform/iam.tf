@@ -1,0 +1,159 @@
+# One service account per role, each with only what its role needs:
+#   launcher        - deploys: Cloud Build, Artifact Registry push, template specs, launches jobs
+#   workers         - the Dataflow workers (and the flex-template launcher VM)
+#   cameras         - publish frames (message or uploaded object)
+#   alert-consumers - read alerts
+resource "google_service_account" "launcher" {
+  account_id   = "firewatch-launcher"
+  display_name = "Firewatch deployer: builds images and launches Dataflow jobs"
+}
+
+resource "google_service_account" "workers" {
+  account_id   = "firewatch-workers"
+  display_name = "Firewatch Dataflow workers"
+}
+
+resource "google_service_account" "cameras" {
+  account_id   = "firewatch-cameras"
+  display_name = "Firewatch cameras: publish frames"
+}
+
+resource "google_service_account" "alert_consumers" {
+  account_id   = "firewatch-alert-consumers"
+  display_name = "Firewatch alert consumers: read alerts"
+}
+
+locals {
+  launcher = "serviceAccount:${google_service_account.launcher.email}"
+  workers  = "serviceAccount:${google_service_account.workers.email}"
+}
+
+# --- launcher --------------------------------------------------------------------------
+resource "google_project_iam_member" "launcher_dataflow" {
+  #checkov:skip=CKV_GCP_49:the deployer must launch Dataflow jobs and Cloud Builds, which are project-level roles; it can act only as the workers account (launcher_acts_as_workers)
+  project = var.project_id
+  role    = "roles/dataflow.developer"
+  member  = local.launcher
+}
+
+resource "google_project_iam_member" "launcher_builds" {
+  #checkov:skip=CKV_GCP_49:the deployer must launch Dataflow jobs and Cloud Builds, which are project-level roles; it can act only as the workers account (launcher_acts_as_workers)
+  project = var.project_id
+  role    = "roles/cloudbuild.builds.editor"
+  member  = local.launcher
+}
+
+resource "google_artifact_registry_repository_iam_member" "launcher_pushes" {
+  location   = google_artifact_registry_repository.firewatch.location
+  repository = google_artifact_registry_repository.firewatch.name
+  role       = "roles/artifactregistry.writer"
+  member     = local.launcher
+}
+
+resource "google_storage_bucket_iam_member" "launcher_dataflow_bucket" {
+  bucket = google_storage_bucket.dataflow.name
+  role   = "roles/storage.objectAdmin"
+  member = local.launcher
+}
+
+resource "google_storage_bucket_iam_member" "launcher_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectCreator"
+  member = local.launcher
+}
+
+# Jobs run as the workers' account: the launcher may act as that account and no other.
+resource "google_service_account_iam_member" "launcher_acts_as_workers" {
+  service_account_id = google_service_account.workers.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.launcher
+}
+
+# --- workers ---------------------------------------------------------------------------
+resource "google_project_iam_member" "workers_dataflow" {
+  project = var.project_id
+  role    = "roles/dataflow.worker"
+  member  = local.workers
+}
+
+# Batch inputs given as bq:SELECT ... run query jobs in the project.
+resource "google_project_iam_member" "workers_bigquery_jobs" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = local.workers
+}
+
+resource "google_bigquery_dataset_iam_member" "workers_write_rows" {
+  dataset_id = google_bigquery_dataset.firewatch.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = local.workers
+}
+
+resource "google_pubsub_subscription_iam_member" "workers_read_frames" {
+  subscription = google_pubsub_subscription.frames.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.workers
+}
+
+resource "google_pubsub_topic_iam_member" "workers_publish_alerts" {
+  topic  = google_pubsub_topic.alerts.id
+  role   = "roles/pubsub.publisher"
+  member = local.workers
+}
+
+resource "google_pubsub_topic_iam_member" "workers_publish_dead_letters" {
+  topic  = google_pubsub_topic.dead_letters.id
+  role   = "roles/pubsub.publisher"
+  member = local.workers
+}
+
+resource "google_artifact_registry_repository_iam_member" "workers_pull" {
+  location   = google_artifact_registry_repository.firewatch.location
+  repository = google_artifact_registry_repository.firewatch.name
+  role       = "roles/artifactregistry.reader"
+  member     = local.workers
+}
+
+resource "google_storage_bucket_iam_member" "workers_staging" {
+  bucket = google_storage_bucket.dataflow.name
+  role   = "roles/storage.objectAdmin"
+  member = local.workers
+}
+
+resource "google_storage_bucket_iam_member" "workers_read_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = local.workers
+}
+
+resource "google_storage_bucket_iam_member" "workers_read_frames" {
+  bucket = google_storage_bucket.frames.name
+  role   = "roles/storage.objectViewer"
+  member = local.workers
+}
+
+resource "google_storage_bucket_iam_member" "workers_write_overlays" {
+  bucket = google_storage_bucket.frames.name
+  role   = "roles/storage.objectCreator"
+  member = local.workers
+}
+
+# --- cameras ---------------------------------------------------------------------------
+resource "google_pubsub_topic_iam_member" "cameras_publish_frames" {
+  topic  = google_pubsub_topic.frames.id
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:${google_service_account.cameras.email}"
+}
+
+resource "google_storage_bucket_iam_member" "cameras_upload_frames" {
+  bucket = google_storage_bucket.frames.name
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${google_service_account.cameras.email}"
+}
+
+# --- alert consumers -------------------------------------------------------------------
+resource "google_pubsub_subscription_iam_member" "consumers_read_alerts" {
+  subscription = google_pubsub_subscription.alerts.id
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.alert_consumers.email}"
+}

@@ -1,0 +1,100 @@
+# Topics and subscriptions of infra/resources.json. Every subscription keeps unacknowledged
+# messages 7 days, so a stopped or drained job can catch up; alerts that no consumer can
+# take go to a dead-letter topic instead of being redelivered forever.
+locals {
+  week = "604800s"
+}
+
+resource "google_pubsub_topic" "frames" {
+  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
+  name                       = "frames"
+  message_retention_duration = local.week
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "alerts" {
+  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
+  name                       = "alerts"
+  message_retention_duration = local.week
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "dead_letters" {
+  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
+  name                       = "dead-letters"
+  message_retention_duration = local.week
+  depends_on                 = [google_project_service.apis]
+}
+
+# Where alerts go that a consumer failed to acknowledge alert_max_delivery_attempts times.
+resource "google_pubsub_topic" "alerts_undeliverable" {
+  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
+  name                       = "alerts-undeliverable"
+  message_retention_duration = local.week
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_pubsub_subscription" "frames" {
+  name                       = "frames-sub"
+  topic                      = google_pubsub_topic.frames.id
+  ack_deadline_seconds       = 60
+  message_retention_duration = local.week
+  expiration_policy {
+    ttl = "" # never expires, even while no job reads it
+  }
+}
+
+resource "google_pubsub_subscription" "alerts" {
+  name                       = "alerts-sub"
+  topic                      = google_pubsub_topic.alerts.id
+  ack_deadline_seconds       = 30
+  message_retention_duration = local.week
+  expiration_policy {
+    ttl = ""
+  }
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.alerts_undeliverable.id
+    max_delivery_attempts = var.alert_max_delivery_attempts
+  }
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+}
+
+resource "google_pubsub_subscription" "dead_letters" {
+  name                       = "dead-letters-sub"
+  topic                      = google_pubsub_topic.dead_letters.id
+  ack_deadline_seconds       = 30
+  message_retention_duration = local.week
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_subscription" "alerts_undeliverable" {
+  name                       = "alerts-undeliverable-sub"
+  topic                      = google_pubsub_topic.alerts_undeliverable.id
+  message_retention_duration = local.week
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# Pub/Sub's own service agent moves undeliverable alerts: it publishes to the dead-letter
+# topic and acknowledges on the alerts subscription (Google's dead-letter requirements).
+locals {
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+resource "google_pubsub_topic_iam_member" "agent_publishes_undeliverable" {
+  topic  = google_pubsub_topic.alerts_undeliverable.id
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "agent_acks_alerts" {
+  subscription = google_pubsub_subscription.alerts.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}

@@ -1,0 +1,80 @@
+# Bucket names are global, so every one is prefixed with the project id.
+#   frames:   camera frames referenced by gs:// URIs, explanation overlays (deleted after N days)
+#   models:   exported models, versioned (rollback = point the job at the previous folder)
+#   dataflow: flex-template specs, staging and temp files (temp/staging deleted after 7 days)
+resource "google_storage_bucket" "frames" {
+  #checkov:skip=CKV_GCP_62:access is recorded by Cloud Audit Logs (enable Data Access logs for storage); legacy usage logs would need another bucket
+  name                        = "${var.project_id}-firewatch-frames"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  versioning {
+    enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      age = var.frames_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 1
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket" "models" {
+  #checkov:skip=CKV_GCP_62:access is recorded by Cloud Audit Logs (enable Data Access logs for storage); legacy usage logs would need another bucket
+  name                        = "${var.project_id}-firewatch-models"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  versioning {
+    enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 3
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket" "dataflow" {
+  #checkov:skip=CKV_GCP_62:access is recorded by Cloud Audit Logs (enable Data Access logs for storage); legacy usage logs would need another bucket
+  name                        = "${var.project_id}-firewatch-dataflow"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  versioning {
+    enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      age            = 7
+      matches_prefix = ["temp/", "staging/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  depends_on = [google_project_service.apis]
+}

@@ -1,0 +1,171 @@
+"""`firewatch deploy --dry-run` prints gcloud commands whose every flag is one the installed gcloud
+CLI documents for that command (its --help works offline), respecting gcloud's exclusive groups
+(flex-template build: --image or --env), with parameters the templates declare."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from firewatch.cli import main
+from firewatch.cli.deploy import GPU_MACHINE_TYPE, DeployConfig, RunConfig, build_commands, drain_command, run_command
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(shutil.which("gcloud") is None, reason="the gcloud CLI is not installed")
+
+
+@functools.cache
+def gcloud_help(command: tuple[str, ...]) -> str:
+    env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1", "PAGER": "cat", "TERM": "dumb"}
+    proc = subprocess.run(["gcloud", *command, "--help"], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+
+
+def section(text: str, title: str) -> str:
+    match = re.search(rf"^{title}\n(.*?)(?=^[A-Z][A-Z ]+\n|\Z)", text, re.M | re.S)
+    return match.group(1) if match else ""
+
+
+@functools.cache
+def documented_flags(command: tuple[str, ...]) -> frozenset[str]:
+    text = gcloud_help(command)
+    synopsis = section(text, "SYNOPSIS")
+    flags = set(re.findall(r"--(?:\[no-\])?[a-z][a-z0-9-]*", synopsis + section(text, "GCLOUD WIDE FLAGS")))
+    expanded = set()
+    for flag in flags:
+        if "[no-]" in flag:
+            expanded |= {flag.replace("[no-]", ""), flag.replace("[no-]", "no-")}
+        else:
+            expanded.add(flag)
+    assert "--project" in expanded, "gcloud-wide flags were not found in the help"
+    return frozenset(expanded)
+
+
+def split(command: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """(gcloud command path, flags used)."""
+    path = []
+    for word in command[1:]:
+        if word.startswith("-") or "/" in word or "." in word or not re.fullmatch(r"[a-z-]+", word):
+            break
+        path.append(word)
+    flags = [w.split("=", 1)[0] for w in command if w.startswith("--")]
+    return tuple(path), flags
+
+
+def assert_documented(command: list[str]) -> None:
+    path, flags = split(command)
+    unknown = [f for f in flags if f not in documented_flags(path)]
+    assert not unknown, f"`gcloud {' '.join(path)}` has no {unknown}"
+
+
+CPU = DeployConfig(project="my-proj", tag="v3")
+GPU = DeployConfig(project="my-proj", tag="v3", gpu=True)
+
+
+@pytest.mark.parametrize("cfg", [CPU, GPU])
+def test_build_commands_use_only_documented_flags(cfg):
+    commands = build_commands(cfg)
+    assert [split(c)[0] for c in commands] == [
+        ("builds", "submit"),
+        ("dataflow", "flex-template", "build"),
+        ("dataflow", "flex-template", "build"),
+    ]
+    for command in commands:
+        assert_documented(command)
+
+
+def test_template_build_uses_image_never_with_env():
+    synopsis = section(gcloud_help(("dataflow", "flex-template", "build")), "SYNOPSIS")
+    assert re.search(r"\(--image=IMAGE \| --env=", synopsis), "gcloud no longer makes --image and --env exclusive"
+    for command in build_commands(GPU)[1:]:
+        flags = split(command)[1]
+        assert "--image" in flags and "--env" not in flags
+        job = "streaming" if "streaming" in command[4] else "batch"
+        assert f"--image={GPU.image(job)}" in command and GPU.image(job).endswith(f"/{job}-gpu:v3")
+        assert command[4] == f"gs://my-proj-firewatch-dataflow/templates/{job}-gpu.json"
+        assert Path(next(w for w in command if w.startswith("--metadata-file=")).split("=", 1)[1]).is_file()
+
+
+@pytest.mark.parametrize("cfg", [CPU, GPU])
+@pytest.mark.parametrize("job", ["streaming", "batch"])
+def test_run_commands_use_only_documented_flags_and_declared_parameters(cfg, job):
+    import json
+
+    run = RunConfig(job=job, parameters=("model=gs://m/v3", "explain=false"), labels=("app=firewatch", "team=ops"))
+    command = run_command(cfg, run)
+    assert_documented(command)
+    assert re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", command[4]), "Dataflow job names: lowercase, digits, -"
+    metadata = json.loads((REPO / "infra" / "flex_templates" / f"{job}-metadata.json").read_text())
+    declared = {p["name"] for p in metadata["parameters"]} | {"sdk_container_image"}
+    params = next(w for w in command if w.startswith("--parameters=")).removeprefix("--parameters=^~^").split("~")
+    assert {p.split("=", 1)[0] for p in params} <= declared
+    assert f"sdk_container_image={cfg.image(job)}" in params
+    assert ("--enable-streaming-engine" in command) is (job == "streaming")
+    assert "--service-account-email=firewatch-workers@my-proj.iam.gserviceaccount.com" in command
+    assert "--max-workers=5" in command and any(w.startswith("--additional-user-labels=") for w in command)
+
+
+def test_gpu_run_sets_a_g2_machine_an_l4_and_a_bigger_boot_disk():
+    from apache_beam.options.pipeline_options import PipelineOptions, WorkerOptions
+
+    command = run_command(GPU, RunConfig(parameters=("model=gs://m/v3",)))
+    assert f"--worker-machine-type={GPU_MACHINE_TYPE}" in command and GPU_MACHINE_TYPE.startswith("g2-")
+    params = next(w for w in command if w.startswith("--parameters="))
+    assert "worker_accelerator=type:nvidia-l4;count:1" in params
+    extra = next(w for w in command if w.startswith("--additional-pipeline-options=")).split("=", 1)[1]
+    options = PipelineOptions([f"--{o}" for o in extra.split(",")]).view_as(WorkerOptions)
+    assert options.disk_size_gb >= 50  # a real Beam option, not a typo Dataflow would ignore
+    assert "--worker-machine-type" not in " ".join(run_command(CPU, RunConfig(parameters=("model=gs://m",))))
+
+
+def test_update_and_drain():
+    command = run_command(CPU, RunConfig(parameters=("model=gs://m/v4",), update=True))
+    assert_documented(command)
+    assert "--update" in command and command[4] == "firewatch-streaming"
+    drain = drain_command(CPU, "2026-11-23_01_02_03-123")
+    assert_documented(drain)
+    assert split(drain)[0] == ("dataflow", "jobs", "drain") and drain[4] == "2026-11-23_01_02_03-123"
+
+
+def test_cloudbuild_config_builds_both_targets_with_the_pinned_tensorflow():
+    config = yaml.safe_load((REPO / "infra" / "cloudbuild.yaml").read_text())
+    dockerfile = (REPO / "Dockerfile").read_text()
+    targets = [a.split("=", 1)[1] for step in config["steps"] for a in step["args"] if a.startswith("--target=")]
+    assert sorted(targets) == ["batch", "streaming"]
+    assert all(re.search(rf"^FROM \S+ AS {t}$", dockerfile, re.M) for t in targets)
+    text = (REPO / "infra" / "cloudbuild.yaml").read_text()
+    used = set(re.findall(r"\$\{(_[A-Z_]+)\}", text))
+    submitted = build_commands(CPU)[0]
+    passed = {
+        kv.split("=", 1)[0]
+        for kv in next(w for w in submitted if w.startswith("--substitutions=")).split("=", 1)[1].split(",")
+    }
+    assert used <= passed | set(config["substitutions"]), used - passed - set(config["substitutions"])
+    prod = (REPO / "requirements-prod.txt").read_text()
+    assert f"tensorflow=={config['substitutions']['_TF_VERSION']}\n" in prod
+
+
+def test_dry_run_prints_the_exact_commands(capsys):
+    argv = ["deploy", "run", "--project", "my-proj", "--model", "gs://m/v3", "--gpu", "--param", "explain=false"]
+    assert main([*argv, "--dry-run"]) == 0
+    printed = [line[2:] for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
+    expected = run_command(
+        GPU.model_copy(update={"tag": "latest"}), RunConfig(parameters=("model=gs://m/v3", "explain=false"))
+    )
+    assert [shlex.split(line) for line in printed] == [expected]
+
+
+def test_bad_parameters_are_clear_errors(capsys):
+    assert main(["deploy", "update", "--project", "p", "--model", "gs://m", "--job", "batch", "--dry-run"]) == 2
+    assert "only a streaming job can be updated" in capsys.readouterr().err
+    assert main(["deploy", "run", "--project", "p", "--model", "gs://m", "--param", "explain", "--dry-run"]) == 2
+    assert "expected NAME=VALUE" in capsys.readouterr().err

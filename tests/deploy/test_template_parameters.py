@@ -1,0 +1,138 @@
+"""Every parameter of both flex-template metadata files, passed the way the launcher passes it
+(`--name=value`, booleans as the console's "true"/"false"), goes through the real `firewatch`
+parser into the job's config with the value given; the files are valid
+google.dataflow.v1beta3.TemplateMetadata and their regexes accept their own defaults."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from google.cloud.dataflow_v1beta3.types import TemplateMetadata
+
+from firewatch.cli.dispatch import build_parser
+from firewatch.cli.templates import TEMPLATE_DIR, job_config
+from firewatch.config.options import BoolFlag, config_from_args, parse_bool
+
+COMMAND = {"streaming": "stream", "batch": "batch"}
+# Values for the parameters that have no default (each must match the parameter's regexes).
+SAMPLES = {
+    "model": "gs://my-models/fire/v3",
+    "project": "my-project-1",
+    "worker_accelerator": "type:nvidia-l4;count:1",
+    "camera_id": "cam-7",
+    "confirm_open_threshold": "0.6",
+    "input": "gs://my-frames/2026-11-23/*.jpg",
+    "output": "bigquery",
+    "explanations_output": "gs://my-frames/overlays",
+    "allowed_buckets": "my-project-firewatch-frames,my-frames",
+}
+
+
+def load(job: str) -> dict:
+    return json.loads((TEMPLATE_DIR / f"{job}-metadata.json").read_text())
+
+
+def flat_config(cfg) -> dict:
+    """The config as {param name: value} (nested models flattened as prefix_field)."""
+    out = {}
+
+    def walk(data: dict, prefix: str) -> None:
+        for key, value in data.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}_")
+            else:
+                out[f"{prefix}{key}"] = value
+
+    walk(cfg.model_dump(), "")
+    return out
+
+
+def as_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def launcher_values(params: list[dict], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    values = {}
+    for param in params:
+        value = param.get("defaultValue", SAMPLES.get(param["name"]))
+        assert value is not None, f"add a sample value for {param['name']}"
+        values[param["name"]] = value
+    return {**values, **(overrides or {})}
+
+
+def parse(job: str, values: dict[str, str]):
+    argv = [COMMAND[job], *(f"--{name}={value}" for name, value in values.items())]
+    args, unknown = build_parser().parse_known_args(argv)
+    assert unknown == [], f"not taken by the {job} parser: {unknown}"
+    return config_from_args(job_config(job), args)
+
+
+def assert_same(cfg, values: dict[str, str]) -> None:
+    got = flat_config(cfg)
+    for name, text in values.items():
+        value = got[name]
+        if isinstance(value, bool):
+            assert value is parse_bool(text), name
+        elif isinstance(value, int | float):
+            assert float(value) == float(text), name
+        else:
+            assert as_text(value) == text, name
+
+
+@pytest.mark.parametrize("job", ["streaming", "batch"])
+def test_metadata_is_a_valid_dataflow_template_metadata(job):
+    proto = TemplateMetadata.from_json((TEMPLATE_DIR / f"{job}-metadata.json").read_text())  # unknown keys raise
+    assert proto.streaming is (job == "streaming")
+    for param in proto.parameters:
+        assert param.param_type.name != "DEFAULT", f"{param.name}: no paramType"
+        assert param.help_text[:1].isupper() and param.help_text.endswith((".", ")")), param.name
+        if param.param_type.name == "ENUM":
+            assert [o.value for o in param.enum_options], param.name
+
+
+@pytest.mark.parametrize("job", ["streaming", "batch"])
+def test_every_parameter_in_launcher_form_reaches_the_config(job):
+    params = load(job)["parameters"]
+    values = launcher_values(params)
+    for param in params:
+        for regex in param.get("regexes", []):
+            assert re.fullmatch(regex, values[param["name"]]), f"{param['name']}={values[param['name']]} !~ {regex}"
+    assert_same(parse(job, values), values)
+
+
+@pytest.mark.parametrize("job", ["streaming", "batch"])
+def test_booleans_and_enums_take_every_value_the_console_sends(job):
+    params = load(job)["parameters"]
+    booleans = [p["name"] for p in params if p["paramType"] == "BOOLEAN"]
+    assert "explain" in booleans
+    for text in ("true", "false", "True", "False"):
+        values = launcher_values(params, dict.fromkeys(booleans, text))
+        assert_same(parse(job, values), values)
+    for param in (p for p in params if p["paramType"] == "ENUM"):
+        for option in param["enumOptions"]:
+            values = launcher_values(params, {param["name"]: option["value"]})
+            assert_same(parse(job, values), values)
+
+
+def test_every_boolean_flag_also_takes_the_bare_spellings():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["stream"]
+    flags = [a for a in sub._actions if isinstance(a, BoolFlag)]
+    assert {a.dest for a in flags} >= {"explain", "explanation_xrai"}
+    for action in flags:
+        dashed = "--" + action.dest.replace("_", "-")
+        for argv, expected in (([dashed], True), ([f"--no-{dashed[2:]}"], False), ([f"{dashed}=false"], False)):
+            args, unknown = parser.parse_known_args(["stream", "--model=m", *argv])
+            assert unknown == [] and getattr(args, action.dest) is expected, argv
+
+
+def test_a_bad_boolean_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_known_args(["stream", "--model=m", "--explain=maybe"])
+    assert "'maybe' is not a boolean; use true or false" in capsys.readouterr().err
