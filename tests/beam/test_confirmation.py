@@ -41,7 +41,7 @@ def episode(camera: str) -> list[Prediction]:
     return [prediction(camera, i, p) for i, p in enumerate(probabilities)]
 
 
-def test_clock() -> Timestamp:
+def frozen_clock() -> Timestamp:
     """TestStream's processing-time clock starts at 0 and moves only with advance_processing_time;
     the DoFn cannot read it, so timers are set from 0 here (frames arrive before any advance)."""
     return Timestamp(0)
@@ -51,7 +51,7 @@ def run(stream: TestStream, config: ConfirmConfig = CONFIG):
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
     pipeline = TestPipeline(runner="BundleBasedDirectRunner", options=options)
-    events = pipeline | stream | ConfirmAndAlert(config, clock=test_clock)
+    events = pipeline | stream | ConfirmAndAlert(config, clock=frozen_clock)
     summary = events | beam.Map(lambda e: (e["camera_id"], e["event"], e["fire_frames"], e["first_frame_at"]))
     return pipeline, summary
 
@@ -110,7 +110,7 @@ def test_a_silent_camera_ends_its_open_alert_as_stale_and_its_state_is_released(
     stream = TestStream().add_elements(fire).advance_processing_time(5).advance_processing_time(60)
     stream = stream.add_elements(again).advance_processing_time(5).advance_processing_time(60)
     pipeline = TestPipeline(runner="BundleBasedDirectRunner", options=PipelineOptions(streaming=True))
-    events = pipeline | stream.advance_watermark_to_infinity() | ConfirmAndAlert(config, clock=test_clock)
+    events = pipeline | stream.advance_watermark_to_infinity() | ConfirmAndAlert(config, clock=frozen_clock)
     assert_that(
         events | beam.Map(lambda e: (e["event"], e["fire_frames"], e["first_frame_at"][11:19])),
         # The first alert is marked stale (never closed as clear). With its state released, the
