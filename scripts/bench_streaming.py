@@ -27,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -233,18 +234,23 @@ def camera_filter(cameras: list[str]) -> str:
     return "camera_id IN (" + ", ".join(f"'{c}'" for c in cameras) + ")"
 
 
-def wait_rows(dataset: str, load: Load, timeout: float, alive) -> float | None:
-    """Poll until every frame of the load has a prediction or dead-letter row; the wall time then."""
+def wait_rows(dataset: str, load: Load, timeout: float, alive, stall: float = 120.0) -> float | None:
+    """Poll until every frame of the load has a prediction or dead-letter row; the wall time then.
+    None when the pipeline died, the timeout passed, or no new row came for `stall` seconds."""
     where = camera_filter(load.cameras)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and alive():
+    last, progressed = -1, time.monotonic()
+    while time.monotonic() < deadline and alive() and time.monotonic() - progressed < stall:
         n = query(
             f"SELECT (SELECT COUNT(*) FROM `{dataset}.predictions` WHERE {where}) "
             f"+ (SELECT COUNT(*) FROM `{dataset}.dead_letters` WHERE {where}) AS n"
         )[0]["n"]
         if n >= load.published:
             return time.time()
+        if n != last:
+            last, progressed = n, time.monotonic()
         time.sleep(1.0)
+    print(f"  {load.name}: {last} of {load.published} rows, then no progress (see the pipeline log)")
     return None
 
 
@@ -400,6 +406,10 @@ def main() -> None:
     parser.add_argument("--json", default=str(ROOT / "artifacts" / "bench-streaming.json"))
     parser.add_argument("--stream-args", nargs=argparse.REMAINDER, default=[], help="more `firewatch stream` flags")
     args = parser.parse_args()
+    # Started in the background, a shell leaves SIGINT ignored: both signals end the run through
+    # the `finally` blocks, which stop the pipeline and the emulators.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     from model.demo import ensure_demo_model
     from model.synth import render_fire_frame, render_negative_frame

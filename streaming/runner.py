@@ -21,7 +21,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
-from firewatch.beam import local_pubsub
+from firewatch.beam import local_pubsub, local_runner
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
@@ -50,6 +50,7 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     options = pipeline_options(beam_args, cfg)
     if is_local(options):
         local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
+        local_runner.install()  # DoFn state specs looked up once per class, not per bundle
     pipeline = beam.Pipeline(options=options)
     graph.build(pipeline, cfg)
     result = pipeline.run()

@@ -24,14 +24,22 @@ On Dataflow none of this is installed and `ack_written_rows` finds no tracker: a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from google.api_core.exceptions import ResourceExhausted
+
 _LOG = logging.getLogger(__name__)
 PULL_LIMIT = 100  # messages per pull request (the service's own cap)
+# A pull response must fit the client's gRPC receive limit: the number of messages per pull follows
+# the largest message seen so far, starting small. (On the emulator the library's channel keeps
+# gRPC's 4 MiB default; `pull_client` gives the read one without that limit.)
+RESPONSE_BYTES = 3 * 1024 * 1024
+FIRST_PULL = 8
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class AckTracker:
         self._pulling = threading.Event()
         self._pulling.set()
         self.acked = 0
+        self.largest_message = 0  # bytes, of any message pulled so far (sizes each pull request)
         self._lease = threading.Thread(target=self._extend_leases, name="firewatch-lease", daemon=True)
         self._lease.start()
 
@@ -65,6 +74,13 @@ class AckTracker:
         with self._lock:
             for message in received:
                 self._in_flight[message.message.message_id] = (message.ack_id, now)
+                self.largest_message = max(self.largest_message, message_bytes(message.message))
+
+    def pull_size(self) -> int:
+        """Messages per pull request: as many as fit RESPONSE_BYTES at the largest size seen."""
+        if not self.largest_message:
+            return FIRST_PULL
+        return max(1, min(PULL_LIMIT, RESPONSE_BYTES // self.largest_message))
 
     def room(self) -> int:
         with self._lock:
@@ -150,13 +166,51 @@ def ack_written_rows(rows: Iterable[Mapping[str, Any]]) -> int:
     return sum(tracker.ack(message_ids) for tracker in active)
 
 
+_PULL_CLIENT: Any = None
+
+
+def pull_client(default: Any) -> Any:
+    """The client the read pulls and acknowledges with: `default` (Beam's), except on the emulator,
+    where the library opens a plain channel with gRPC's 4 MiB receive limit (a pull of 100 frames of
+    65 KB failed with "Received message larger than max"): there, one client per process on a
+    channel without that limit, as the library's own channel to Pub/Sub has."""
+    global _PULL_CLIENT
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if not host:
+        return default
+    with _TRACKERS_LOCK:
+        if _PULL_CLIENT is None:
+            import grpc
+            from google.cloud import pubsub_v1
+            from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
+
+            options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+            channel = grpc.insecure_channel(host, options=options)
+            _PULL_CLIENT = pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+        return _PULL_CLIENT
+
+
+def message_bytes(message: Any) -> int:
+    """About what a message takes in a pull response: data, attributes and a fixed overhead."""
+    return len(message.data) + sum(len(k) + len(v) for k, v in message.attributes.items()) + 128
+
+
 def pull(client: Any, subscription: str, tracker: AckTracker) -> list[Any]:
     """Received messages, up to the read's and the flow control's limits; registered as in flight."""
     received: list[Any] = []
     want = min(tracker.settings.max_messages, tracker.room()) if tracker.pulling else 0
     while len(received) < want:
-        batch = min(PULL_LIMIT, want - len(received))
-        response = client.pull(subscription=subscription, max_messages=batch, return_immediately=True, timeout=30)
+        batch = min(tracker.pull_size(), want - len(received))
+        try:
+            response = client.pull(subscription=subscription, max_messages=batch, return_immediately=True, timeout=30)
+        except ResourceExhausted as exc:
+            # The response was larger than the channel accepts: its messages are redelivered when
+            # their ack deadline runs out (nothing is lost); ask for fewer from now on.
+            if batch == 1 or "larger than max" not in str(exc):
+                raise
+            tracker.largest_message = max(tracker.largest_message, RESPONSE_BYTES // max(1, batch // 2))
+            _LOG.warning("a pull of %d messages was too large for the channel; pulling %d", batch, batch // 2)
+            continue
         tracker.register(response.received_messages)
         received += response.received_messages
         if len(response.received_messages) < batch:
@@ -173,7 +227,7 @@ def install(settings: ReadSettings = ReadSettings()) -> None:
     from apache_beam.utils.timestamp import Timestamp
 
     def read_from_pubsub(self: Any, timestamp_attribute: str | None) -> list[tuple[Timestamp, PubsubMessage]]:
-        client = self._get_subscriber_client(self._applied_ptransform)
+        client = pull_client(self._get_subscriber_client(self._applied_ptransform))
         tracker = tracker_for(client, self._sub_name, settings)
         results = []
         for received in pull(client, self._sub_name, tracker):
