@@ -33,6 +33,7 @@ import numpy as np
 from apache_beam import pvalue
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
 
 from firewatch.beam.dead_letters import DEAD
 from firewatch.core.contract import first_line
@@ -51,6 +52,32 @@ def _default_loader(model_dir: str) -> Any:
     from firewatch.cloud.models import load_exported  # lazy: workers without the explain branch skip TF
 
     return load_exported(model_dir)
+
+
+class _Held:
+    """The explaining model, warmed up, as one per-process object (`Shared` needs a weak-referenceable one)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+
+# Beam's `Shared` keeps alive only the object acquired last when no DoFn refers to it; RunInference
+# acquires its own model in the same process, and the local runner makes a new DoFn copy per bundle,
+# so the explaining model would be loaded again and again: the process holds it here as well.
+_HELD: dict[str, _Held] = {}
+
+
+def shared_model(handle: shared.Shared, model_dir: str, loader: ModelLoader | None) -> Any:
+    """One loaded and warmed-up explaining model per worker process and model directory."""
+
+    def load() -> _Held:
+        model = (loader or _default_loader)(model_dir)
+        warm_up(model.float_fn)
+        return _Held(model)
+
+    held = handle.acquire(load, tag=model_dir)
+    _HELD[model_dir] = held
+    return held.model
 
 
 class ExplainFrames(beam.DoFn):
@@ -73,6 +100,7 @@ class ExplainFrames(beam.DoFn):
         self._config = config or ExplainConfig()
         self._mode = mode
         self._loader = loader
+        self._shared = shared.Shared()
         self._model: Any = None
         self._explain_ms = Metrics.distribution(METRICS_NAMESPACE, "explain_ms")
         self._explained = Metrics.counter(METRICS_NAMESPACE, "explained")
@@ -80,8 +108,7 @@ class ExplainFrames(beam.DoFn):
         self._failed = Metrics.counter(METRICS_NAMESPACE, "failed")
 
     def setup(self) -> None:
-        self._model = (self._loader or _default_loader)(self._model_dir)
-        warm_up(self._model.float_fn)
+        self._model = shared_model(self._shared, self._model_dir, self._loader)
 
     def process(self, element: tuple[Prediction, np.ndarray, np.ndarray | None]) -> Iterator[Any]:
         prediction, model_input, original = element
@@ -139,7 +166,9 @@ class ExplainScored(beam.PTransform):
 
     def expand(self, to_explain):
         model_dir, prefix, config, mode = self._args
-        result = to_explain | "Explain" >> beam.ParDo(
+        # A fusion break: on Dataflow the explain step is its own stage, scheduled apart from scoring.
+        spread = to_explain | "BreakFusion" >> beam.Reshuffle()
+        result = spread | "Explain" >> beam.ParDo(
             ExplainFrames(model_dir, prefix, config=config, mode=mode)
         ).with_outputs(DEAD, main="rows")
         return {"rows": result.rows, "dead_letters": result[DEAD]}

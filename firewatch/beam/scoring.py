@@ -12,6 +12,8 @@ one dead-letter row, so in = predictions + dead letters), and the frames to expl
 from __future__ import annotations
 
 import io
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from firewatch.beam.model_handler import FirewatchModelHandler
 from firewatch.cloud.storage import ReadFailure, read_object
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
+from firewatch.core.explain_policy import ExplainPolicy
 from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
 from firewatch.core.prediction import Prediction, ScoredFrame, label_for
 from firewatch.core.rows import dead_letter_for_request, sha256_hex
@@ -130,6 +133,8 @@ class Postprocess(beam.DoFn):
         self._explain = explain
         self._selected = Metrics.counter("firewatch.explain", "selected")
         self._not_selected = Metrics.counter("firewatch.explain", "not_selected")
+        self._rate_limited = Metrics.counter("firewatch.explain", "rate_limited")
+        self._policy_id = uuid.uuid4().hex  # this graph's policy: the same in every copy of this DoFn
 
     def process(self, element: tuple[ScoredFrame, PredictionResult]):
         frame, result = element
@@ -141,7 +146,7 @@ class Postprocess(beam.DoFn):
             model_version=result.model_id or self._info.model_version,
             mode=self._mode,
             processed_at=datetime.now(UTC),
-            explain=self._chosen(frame.key, probability),
+            explain=self._chosen(frame, probability),
         )
         yield prediction
         if prediction.explain:
@@ -151,10 +156,37 @@ class Postprocess(beam.DoFn):
         elif self._explain is not None:
             self._not_selected.inc()
 
-    def _chosen(self, frame_key: str, probability: float) -> bool:
+    def _chosen(self, frame: ScoredFrame, probability: float) -> bool:
+        """Decided once, here: fire frames by the per-camera policy (the frames that open an episode,
+        new peaks, then at most one per min_interval_seconds), other frames by the hashed sample.
+        A fire frame the policy skips is counted (`firewatch.explain/rate_limited`)."""
         if self._explain is None:
             return False
-        return chosen_for_explanation(frame_key, label_for(probability, self._info.threshold), self._explain)
+        label = label_for(probability, self._info.threshold)
+        if not chosen_for_explanation(frame.key, label, self._explain):
+            return False
+        if label not in self._explain.fire_labels:
+            return True  # a sampled negative
+        request = frame.request
+        event_time = request.event_time or datetime.now(UTC)
+        chosen, _ = explain_policy(self._policy_id, self._explain.min_interval_seconds).decide(
+            request.camera_id or "", event_time, probability
+        )
+        if not chosen:
+            self._rate_limited.inc()
+        return chosen
+
+
+_POLICIES: dict[str, ExplainPolicy] = {}
+_POLICIES_LOCK = threading.Lock()
+
+
+def explain_policy(policy_id: str, min_interval_seconds: float) -> ExplainPolicy:
+    """One policy per graph and worker process (the local runner copies a DoFn for every bundle)."""
+    with _POLICIES_LOCK:
+        if policy_id not in _POLICIES:
+            _POLICIES[policy_id] = ExplainPolicy(min_interval_seconds)
+        return _POLICIES[policy_id]
 
 
 PREVIEW_MAX_SIDE = 640

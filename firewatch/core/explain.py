@@ -67,7 +67,16 @@ class ExplainConfig(BaseModel):
     top_k_regions: int = Field(3, ge=0, le=50)
     error_tolerance: float = Field(0.05, gt=0.0, description="Flag approximation errors above this.")
     sample_rate_negatives: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of non-fire frames also explained.")
-    fire_labels: tuple[str, ...] = Field(("fire",), min_length=1, description="Labels always explained.")
+    fire_labels: tuple[str, ...] = Field(("fire",), min_length=1, description="Labels explained (see min_interval).")
+    min_interval_seconds: float = Field(
+        10.0,
+        ge=0.0,
+        description=(
+            "Per camera, explain a fire frame at most this often (frame time), besides the first fire "
+            "frame of an episode and each new peak; 0 explains every fire frame "
+            "(firewatch.core.explain_policy)."
+        ),
+    )
 
     @field_validator("baselines")
     @classmethod

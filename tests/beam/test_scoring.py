@@ -5,6 +5,7 @@ assertion holds on any machine."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import apache_beam as beam
@@ -20,6 +21,7 @@ from firewatch.core.prediction import Prediction
 
 SIZE = 16
 INFO = ModelInfo("/models/colour", "colour-v1", SIZE, 0.5)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class ColourModel:
@@ -64,7 +66,7 @@ def test_predictions_are_typed_and_every_failure_is_one_dead_letter(tmp_path):
         request("corrupt", b"\x89PNG\r\n\x1a\n broken"),
         request("missing", uri=str(tmp_path / "nowhere.png")),
     ]
-    pipeline, scored = score(requests, explain=ExplainConfig(sample_rate_negatives=0.0))
+    pipeline, scored = score(requests, explain=ExplainConfig(sample_rate_negatives=0.0, min_interval_seconds=0))
     keyed = scored["predictions"] | "Key" >> beam.Map(lambda p: (p.frame_id, round(p.probability, 3), p.label))
     assert_that(
         keyed,
@@ -109,3 +111,17 @@ def test_batch_files_are_read_by_the_same_fetch_step(tmp_path):
         label="DeadLetters",
     )
     pipeline.run().wait_until_finish()
+
+
+def test_fire_frames_over_the_rate_are_counted_not_explained():
+    # One camera, three equally probable fire frames a second apart (in any order): one opens the
+    # episode and is explained; the others are no new peak, inside the interval: counted, not explained.
+    requests = [request(f"f{i}", png((255, 0, 0))) for i in range(3)]
+    requests = [r.model_copy(update={"captured_at": T0 + timedelta(seconds=i)}) for i, r in enumerate(requests)]
+    pipeline, scored = score(requests, explain=ExplainConfig(min_interval_seconds=10))
+    flags = scored["predictions"] | "Flags" >> beam.Map(lambda p: p.explain) | beam.combiners.Count.PerElement()
+    assert_that(flags, equal_to([(True, 1), (False, 2)]))
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
+    assert counters["rate_limited"] == 2 and counters["selected"] == 1

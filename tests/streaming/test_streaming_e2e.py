@@ -63,7 +63,11 @@ def streaming_run(local_stack, controlled_model_dir, tmp_path_factory):
 
     log = tmp_path_factory.mktemp("stream") / "stream.log"
     extra = stream_args(
-        names, max_pixels=str(MAX_PIXELS), confirm_clear_seconds="3", explanations_output=f"gs://{bucket}/explanations"
+        names,
+        max_pixels=str(MAX_PIXELS),
+        confirm_clear_seconds="3",
+        explanations_output=f"gs://{bucket}/explanations",
+        explanation_min_interval_seconds="0",  # every fire frame: the test counts them all
     )
     process = start_stream(controlled_model_dir, log, extra)
     alive = lambda: process.poll() is None  # noqa: E731

@@ -1,0 +1,74 @@
+"""Which fire frames are explained: the ones that matter, at a bounded rate per camera.
+
+Explaining a frame (Integrated Gradients + XRAI) costs about a second of CPU, scoring it a few
+milliseconds: explaining every fire frame lets one burning camera throttle every camera. A fire
+frame of a camera is explained when it is
+
+* `episode_start`: the first fire frame after `min_interval_seconds` without one (the frame
+  that opens what confirmation will turn into an alert),
+* `new_peak`: more probable than every frame explained since the episode started (so the alert's
+  peak frame, whose overlay URI the alert carries, has its explanation),
+* `interval`: at least `min_interval_seconds` (frame time) after the camera's last explained frame;
+
+otherwise it is `rate_limited`: a recorded decision (the caller counts it), never a silent drop.
+`min_interval_seconds = 0` explains every fire frame (the behaviour before this policy).
+
+Pure and deterministic for a given order of frames; the state is per camera and bounded
+(`max_cameras`, least recently seen forgotten first). On the local runner one policy serves the
+process; on Dataflow each worker process keeps its own (a camera's frames may be scored on
+several workers: the rate is then per camera and worker).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+EPISODE_START, NEW_PEAK, INTERVAL, RATE_LIMITED = "episode_start", "new_peak", "interval", "rate_limited"
+
+
+@dataclass
+class _Camera:
+    last_fire: datetime
+    last_explained: datetime | None = None
+    peak: float = -1.0
+
+
+class ExplainPolicy:
+    """`decide(camera, frame_time, probability)` for a fire frame -> (explain, reason)."""
+
+    def __init__(self, min_interval_seconds: float, max_cameras: int = 100_000) -> None:
+        if min_interval_seconds < 0:
+            raise ValueError(f"min_interval_seconds must be >= 0, got {min_interval_seconds}")
+        self.min_interval = min_interval_seconds
+        self.max_cameras = max_cameras
+        self._cameras: OrderedDict[str, _Camera] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def decide(self, camera: str, frame_time: datetime, probability: float) -> tuple[bool, str]:
+        if self.min_interval <= 0:
+            return True, INTERVAL
+        with self._lock:
+            state = self._cameras.pop(camera, None)
+            reason = self._reason(state, frame_time, probability)
+            if state is None or reason == EPISODE_START:
+                state = _Camera(last_fire=frame_time)
+            state.last_fire = max(state.last_fire, frame_time)
+            if reason != RATE_LIMITED:
+                state.last_explained = max(filter(None, (state.last_explained, frame_time)))
+                state.peak = max(state.peak, probability)
+            self._cameras[camera] = state
+            while len(self._cameras) > self.max_cameras:
+                self._cameras.popitem(last=False)
+        return reason != RATE_LIMITED, reason
+
+    def _reason(self, state: _Camera | None, frame_time: datetime, probability: float) -> str:
+        if state is None or (frame_time - state.last_fire).total_seconds() > self.min_interval:
+            return EPISODE_START
+        if probability > state.peak:
+            return NEW_PEAK
+        if state.last_explained is None or (frame_time - state.last_explained).total_seconds() >= self.min_interval:
+            return INTERVAL
+        return RATE_LIMITED
