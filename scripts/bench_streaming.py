@@ -353,12 +353,20 @@ def run_setting(args, model_dir: Path, pool, explain: bool, ceiling: float, work
             rss.stop()
             alerts.close()
         result["peak_rss_mb"] = rss.peak_mb
+        result["metrics"] = pipeline_metrics(log)
         result["log"] = str(log)
     finally:
         stack.down(state_dir)
         os.environ.clear()
         os.environ.update(saved)
     return result
+
+
+def pipeline_metrics(log: Path) -> dict[str, Any]:
+    """The job's metrics line, printed when it stops (inference batch sizes, explanation decisions)."""
+    marker = "firewatch stream: metrics "
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(marker)]
+    return json.loads(lines[-1][len(marker) :]) if lines else {}
 
 
 def fmt(value: Any, spec: str = ".2f") -> str:
@@ -449,6 +457,14 @@ def main() -> None:
                 if setting.get(name, {}).get("sustained_fps"):
                     setting[name]["ratio_to_ceiling"] = setting[name]["sustained_fps"] / again["images_per_s"]
     print_table(report)
+    for setting in report["settings"]:
+        batches = setting.get("metrics", {}).get("firewatch/inference_batch_size")
+        if batches:
+            print(
+                f"explain {'on' if setting['explain'] else 'off'}: {batches['count']} model calls, batch size "
+                f"mean {batches['mean']:.1f} (min {batches['min']}, max {batches['max']}); "
+                f"explanations rate-limited: {setting['metrics'].get('firewatch.explain/rate_limited', 0)}"
+            )
     Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     print(f"\nwritten {args.json}")
 

@@ -10,6 +10,7 @@ submitted and this returns at once (see `firewatch.beam.submission`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -21,7 +22,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
-from firewatch.beam import local_pubsub, local_runner
+from firewatch.beam import explanation, local_pubsub, local_runner
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
@@ -51,6 +52,8 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     if is_local(options):
         local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
+        if cfg.explain:
+            explanation.preload(cfg.model)  # not at the first fire frame, while every camera waits
     pipeline = beam.Pipeline(options=options)
     graph.build(pipeline, cfg)
     result = pipeline.run()
@@ -59,6 +62,27 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         print(describe_submission("streaming", result, options), flush=True)
         return 0
     return run_locally(result, cfg)
+
+
+def print_metrics(result: PipelineResult) -> None:
+    """The job's own counters and distributions (batch sizes, explanations decided), one JSON line."""
+    try:
+        found = result.metrics().query()
+    except Exception as exc:  # noqa: BLE001 - a summary only: never fail a stop for it
+        log.info("no metrics: %s", exc)
+        return
+    summary: dict[str, object] = {}
+    for counter in found.get("counters", []):
+        if counter.key.metric.namespace.startswith("firewatch"):
+            name = f"{counter.key.metric.namespace}/{counter.key.metric.name}"
+            summary[name] = summary.get(name, 0) + (counter.committed or counter.attempted or 0)
+    for dist in found.get("distributions", []):
+        if dist.key.metric.namespace.startswith("firewatch"):
+            value = dist.committed or dist.attempted
+            if value is not None and value.count:
+                name = f"{dist.key.metric.namespace}/{dist.key.metric.name}"
+                summary[name] = {"count": value.count, "mean": value.mean, "min": value.min, "max": value.max}
+    print(f"firewatch stream: metrics {json.dumps(summary, sort_keys=True)}", flush=True)
 
 
 def run_locally(result: PipelineResult, cfg: StreamingConfig) -> int:
@@ -85,6 +109,7 @@ def run_locally(result: PipelineResult, cfg: StreamingConfig) -> int:
     drained = all(t.wait_drained(cfg.drain_seconds) for t in trackers) if code == 0 else False
     left = sum(t.in_flight() for t in trackers)
     print(f"firewatch stream: {'drained' if drained else f'{left} message(s) left for redelivery'}", flush=True)
+    print_metrics(result)
     # cancel() waits for the runner's worker threads; don't wait for it.
     threading.Thread(target=result.cancel, daemon=True).start()
     sys.stdout.flush()

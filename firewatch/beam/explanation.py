@@ -23,8 +23,11 @@ instead of failing the pipeline.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,10 +70,25 @@ class _Held:
 _HELD: dict[str, _Held] = {}
 
 
+_PRELOADED: dict[str, _Held] = {}
+
+
+def preload(model_dir: str) -> None:
+    """Load and warm up the explaining model now (the local runner calls it before the pipeline
+    starts), so that the first fire frame does not pay seconds of loading and tracing while
+    frames of every camera wait."""
+    if model_dir not in _PRELOADED:
+        model = _default_loader(model_dir)
+        warm_up(model.float_fn)
+        _PRELOADED[model_dir] = _Held(model)
+
+
 def shared_model(handle: shared.Shared, model_dir: str, loader: ModelLoader | None) -> Any:
     """One loaded and warmed-up explaining model per worker process and model directory."""
 
     def load() -> _Held:
+        if loader is None and model_dir in _PRELOADED:
+            return _PRELOADED[model_dir]
         model = (loader or _default_loader)(model_dir)
         warm_up(model.float_fn)
         return _Held(model)
@@ -116,13 +134,7 @@ class ExplainFrames(beam.DoFn):
         start = time.perf_counter()
         try:
             model_version = str(self._model.metadata.model_version)
-            explanation = explain_image(self._model.float_fn, model_input, self._config)
-            picture = original if original is not None else model_input_to_uint8(model_input)
-            title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
-            png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)
-            uri = overlay_uri(self._output_prefix, model_version, frame_key)
-            with FileSystems.create(uri, mime_type="image/png") as handle:
-                handle.write(png)
+            explanation, uri = background().submit(self._explain, prediction, model_input, original).result()
         except Exception as exc:  # noqa: BLE001 - one bad frame must not fail the pipeline
             self._failed.inc()
             _LOG.warning("could not explain frame %s: %s", frame_key, exc)
@@ -136,6 +148,18 @@ class ExplainFrames(beam.DoFn):
         explanation.compute_ms = elapsed_ms  # explanation + overlay + upload: the frame's full cost
         yield explanation_row(prediction, explanation, model_version, uri, self._mode, datetime.now(UTC))
 
+    def _explain(self, prediction: Prediction, model_input: np.ndarray, original: np.ndarray | None):
+        """Explanation + overlay + upload (on the background thread; metrics stay with the caller)."""
+        model_version = str(self._model.metadata.model_version)
+        explanation = explain_image(self._model.float_fn, model_input, self._config)
+        picture = original if original is not None else model_input_to_uint8(model_input)
+        title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
+        png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)
+        uri = overlay_uri(self._output_prefix, model_version, prediction.frame_key)
+        with FileSystems.create(uri, mime_type="image/png") as handle:
+            handle.write(png)
+        return explanation, uri
+
     def _dead_letter(self, prediction: Prediction, exc: BaseException) -> dict[str, Any]:
         return dead_letter_row(
             stage="explain",
@@ -146,6 +170,28 @@ class ExplainFrames(beam.DoFn):
             camera_id=prediction.camera_id,
             source_uri=prediction.source_uri,
         )
+
+
+_BACKGROUND: ThreadPoolExecutor | None = None
+_BACKGROUND_LOCK = threading.Lock()
+LOW_PRIORITY = 19  # nice value of the explaining thread
+
+
+def _lower_priority() -> None:
+    try:  # Linux: a thread is a task with its own nice value
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+    except (AttributeError, OSError) as exc:
+        _LOG.info("explanations run at normal priority: %s", exc)
+
+
+def background() -> ThreadPoolExecutor:
+    """The process's one explaining thread, at the lowest CPU priority: explanations take the CPU
+    that scoring leaves (one at a time), so a burning camera does not slow every camera's rows."""
+    global _BACKGROUND
+    with _BACKGROUND_LOCK:
+        if _BACKGROUND is None:
+            _BACKGROUND = ThreadPoolExecutor(1, thread_name_prefix="firewatch-explain", initializer=_lower_priority)
+        return _BACKGROUND
 
 
 def model_input_to_uint8(model_input: np.ndarray) -> np.ndarray:

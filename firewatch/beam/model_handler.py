@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 
@@ -32,6 +33,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         self._model_dir = model_dir
         self._loader = loader
         self._batch = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+        self._batch_sizes = Metrics.distribution("firewatch", "inference_batch_size")
 
     def load_model(self) -> Any:
         if self._loader is not None:
@@ -50,6 +52,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
     def run_inference(
         self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
+        self._batch_sizes.update(len(batch))  # what actually reaches the model (README "Real time")
         probabilities = model.predict_images(np.stack(batch).astype(np.float32))
         version = model.metadata.model_version
         return [
