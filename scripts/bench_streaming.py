@@ -458,12 +458,12 @@ def main() -> None:
                     setting[name]["ratio_to_ceiling"] = setting[name]["sustained_fps"] / again["images_per_s"]
     print_table(report)
     for setting in report["settings"]:
-        batches = setting.get("metrics", {}).get("firewatch/inference_batch_size")
-        if batches:
+        sizes = {int(k): v for k, v in setting.get("metrics", {}).get("inference_batch_sizes", {}).items()}
+        if sizes:
+            calls, frames = sum(sizes.values()), sum(k * v for k, v in sizes.items())
             print(
-                f"explain {'on' if setting['explain'] else 'off'}: {batches['count']} model calls, batch size "
-                f"mean {batches['mean']:.1f} (min {batches['min']}, max {batches['max']}); "
-                f"explanations rate-limited: {setting['metrics'].get('firewatch.explain/rate_limited', 0)}"
+                f"explain {'on' if setting['explain'] else 'off'}: {calls} model calls, batch size mean "
+                f"{frames / calls:.1f}, max {max(sizes)}; calls by size {sizes}"
             )
     Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     print(f"\nwritten {args.json}")

@@ -22,7 +22,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
-from firewatch.beam import explanation, local_pubsub, local_runner
+from firewatch.beam import explanation, local_pubsub, local_runner, model_handler
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
@@ -82,6 +82,8 @@ def print_metrics(result: PipelineResult) -> None:
             if value is not None and value.count:
                 name = f"{dist.key.metric.namespace}/{dist.key.metric.name}"
                 summary[name] = {"count": value.count, "mean": value.mean, "min": value.min, "max": value.max}
+    if model_handler.BATCH_SIZES:
+        summary["inference_batch_sizes"] = dict(sorted(model_handler.BATCH_SIZES.items()))
     print(f"firewatch stream: metrics {json.dumps(summary, sort_keys=True)}", flush=True)
 
 

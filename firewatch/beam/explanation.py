@@ -1,12 +1,15 @@
 """Beam wrapper for explanations: `ExplainFrames` turns predicted frames into explanation rows.
 
-It runs on its own branch of the pipeline, after the prediction rows are written, so its cost
-(about a second per explained frame on 2 CPU cores) never delays predictions or alerts. Input
+It runs on its own branch of the pipeline, after a fusion break (`Reshuffle`: on Dataflow a stage
+of its own), on one background thread per process at the lowest CPU priority with one shared
+model (`apache_beam.utils.shared`), so its cost (about a second per explained frame on 2 CPU
+cores) is taken from what scoring leaves. Which frames come here is decided at scoring
+(`firewatch.core.explain_policy`). Input
 elements are `(prediction_row, model_input float32 [S, S, 3], original uint8 [H, W, 3])`; the
 original may be left out (`(prediction_row, model_input)`), and the overlay then shows the
 model's view of the frame.
-For each frame that `firewatch.core.explain.should_explain` selects (fire frames, plus a sample of the
-rest decided by a hash of the frame key, so retries choose the same frames), it
+For each frame it receives (chosen at scoring: fire frames by the per-camera policy, plus a sample of
+the rest decided by a hash of the frame key, so retries choose the same frames), it
 
 * computes Integrated Gradients + XRAI regions (`firewatch.core.explain.explain_image`),
 * writes the overlay PNG (`firewatch.core.overlay.render_overlay`) to

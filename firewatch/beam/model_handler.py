@@ -12,12 +12,19 @@ the model on a GPU when the worker has one and on the CPU otherwise; nothing els
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+# Batch sizes this process sent to the model (size -> calls): the local runner prints them when it
+# stops (its metrics API does not aggregate a running streaming job's distributions).
+BATCH_SIZES: Counter[int] = Counter()
+_SIZES_LOCK = threading.Lock()
 
 
 class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
@@ -53,6 +60,8 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         self._batch_sizes.update(len(batch))  # what actually reaches the model (README "Real time")
+        with _SIZES_LOCK:
+            BATCH_SIZES[len(batch)] += 1
         probabilities = model.predict_images(np.stack(batch).astype(np.float32))
         version = model.metadata.model_version
         return [
