@@ -53,7 +53,13 @@ class ExplainConfig(BaseModel):
     )
     baselines: tuple[BaselineName, ...] = Field(("black", "white"), description="IG baselines.")
     batch_size: int = Field(
-        64, ge=1, le=4096, description="Interpolated images per model call (all baselines together)."
+        8,
+        ge=1,
+        le=4096,
+        description=(
+            "Interpolated images per model call (all baselines together); small chunks let the scoring "
+            "calls share TensorFlow's threads in between (streaming p99 1.4 s at 8 vs 4.7 s at 64)."
+        ),
     )
     xrai: bool = Field(True, description="Rank XRAI regions (otherwise only IG, no top regions).")
     xrai_segmentation: Literal["library", "fast"] = Field(
