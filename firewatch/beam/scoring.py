@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ class Postprocess(beam.DoFn):
         request = frame.request
         event_time = request.event_time or datetime.now(UTC)
         chosen, _ = explain_policy(self._policy_id, self._explain.min_interval_seconds).decide(
-            request.camera_id or "", event_time, probability
+            request.camera_id or "", event_time, probability, now=time.monotonic()
         )
         if not chosen:
             self._rate_limited.inc()

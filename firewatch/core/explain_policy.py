@@ -8,7 +8,9 @@ frame of a camera is explained when it is
   that opens what confirmation will turn into an alert),
 * `new_peak`: more probable than every frame explained since the episode started (so the alert's
   peak frame, whose overlay URI the alert carries, has its explanation),
-* `interval`: at least `min_interval_seconds` (frame time) after the camera's last explained frame;
+* `interval`: at least `min_interval_seconds` after the camera's last explained frame, in frame
+  time and in wall-clock time (`now`), so a backlog that arrives at once (a burst, a restart) is
+  not explained once per interval of its frame time while every camera's rows wait;
 
 otherwise it is `rate_limited`: a recorded decision (the caller counts it), never a silent drop.
 `min_interval_seconds = 0` explains every fire frame (the behaviour before this policy).
@@ -33,6 +35,7 @@ EPISODE_START, NEW_PEAK, INTERVAL, RATE_LIMITED = "episode_start", "new_peak", "
 class _Camera:
     last_fire: datetime
     last_explained: datetime | None = None
+    last_explained_wall: float | None = None
     peak: float = -1.0
 
 
@@ -47,28 +50,38 @@ class ExplainPolicy:
         self._cameras: OrderedDict[str, _Camera] = OrderedDict()
         self._lock = threading.Lock()
 
-    def decide(self, camera: str, frame_time: datetime, probability: float) -> tuple[bool, str]:
+    def decide(
+        self, camera: str, frame_time: datetime, probability: float, now: float | None = None
+    ) -> tuple[bool, str]:
+        """`now`: wall-clock seconds (time.monotonic()); None compares frame time only."""
         if self.min_interval <= 0:
             return True, INTERVAL
         with self._lock:
             state = self._cameras.pop(camera, None)
-            reason = self._reason(state, frame_time, probability)
+            reason = self._reason(state, frame_time, probability, now)
             if state is None or reason == EPISODE_START:
                 state = _Camera(last_fire=frame_time)
             state.last_fire = max(state.last_fire, frame_time)
             if reason != RATE_LIMITED:
                 state.last_explained = max(filter(None, (state.last_explained, frame_time)))
+                state.last_explained_wall = now
                 state.peak = max(state.peak, probability)
             self._cameras[camera] = state
             while len(self._cameras) > self.max_cameras:
                 self._cameras.popitem(last=False)
         return reason != RATE_LIMITED, reason
 
-    def _reason(self, state: _Camera | None, frame_time: datetime, probability: float) -> str:
+    def _reason(self, state: _Camera | None, frame_time: datetime, probability: float, now: float | None) -> str:
         if state is None or (frame_time - state.last_fire).total_seconds() > self.min_interval:
             return EPISODE_START
         if probability > state.peak:
             return NEW_PEAK
-        if state.last_explained is None or (frame_time - state.last_explained).total_seconds() >= self.min_interval:
-            return INTERVAL
-        return RATE_LIMITED
+        if state.last_explained is not None and (frame_time - state.last_explained).total_seconds() < self.min_interval:
+            return RATE_LIMITED
+        if (
+            now is not None
+            and state.last_explained_wall is not None
+            and now - state.last_explained_wall < self.min_interval
+        ):
+            return RATE_LIMITED
+        return INTERVAL

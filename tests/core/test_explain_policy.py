@@ -48,3 +48,11 @@ def test_state_is_bounded_by_camera_count() -> None:
 def test_negative_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="min_interval_seconds"):
         ExplainPolicy(-1)
+
+
+def test_a_backlog_arriving_at_once_is_limited_in_wall_clock_time_too() -> None:
+    policy = ExplainPolicy(min_interval_seconds=10)
+    # 60 s of one camera's frames (equal probability) arrive within 3 s of wall-clock time.
+    decisions = [policy.decide("cam", at(s), 0.8, now=100.0 + s / 20)[1] for s in range(60)]
+    assert decisions[0] == EPISODE_START and decisions.count(RATE_LIMITED) == 59
+    assert policy.decide("cam", at(61), 0.8, now=111.0) == (True, INTERVAL)  # 10 s of both passed
