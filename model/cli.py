@@ -144,7 +144,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     with user_errors():
         report = evaluate(config)
     print(format_report(report))
-    print(f"wrote {config.output}/{EVALUATION_FILE}, confusion_matrix.png, top_losses.png")
+    extra = ", false_alarms.png" if config.negatives else ""
+    print(f"wrote {config.output}/{EVALUATION_FILE}, confusion_matrix.png, top_losses.png{extra}")
     return 0
 
 
@@ -234,6 +235,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--target-recall", dest="target_recall", type=float)
     ev.add_argument("--batch-size", dest="batch_size", type=int)
     ev.add_argument("--top-losses", dest="top_losses", type=int)
+    ev.add_argument(
+        "--negatives",
+        help="folder of real photos without fire: tiled at the model's input size and larger crops; the "
+        "false-alarm rate goes into evaluation.json and the worst images into false_alarms.png",
+    )
+    ev.add_argument("--negatives-max-side", dest="negatives_max_side", type=int, help="shrink photos first (1280)")
     ev.set_defaults(func=_evaluate)
 
     model = subparsers.add_parser("model", help="model utilities")

@@ -107,8 +107,13 @@ class EvaluateConfig(_Config):
     target_recall: float = Field(0.98, gt=0, le=1.0)
     batch_size: int = Field(64, ge=1, le=4096)
     top_losses: int = Field(16, ge=0, le=100)
+    negatives: str | None = Field(
+        None, description="folder of real photos without fire: tiled and scored, false alarms reported"
+    )
+    negatives_max_side: int = Field(1280, ge=64, le=8192, description="photos are shrunk to this longer side first")
 
     _v = field_validator("model", "data")(_no_trailing_slash)
+    _n = field_validator("negatives")(_local_folder)
     _o = field_validator("output")(_local_folder)
 
 
