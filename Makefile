@@ -9,7 +9,7 @@ PIP_QUIET := -q --disable-pip-version-check
 NOISE := is ignored: it is neither a file nor a directory
 pip_logged = $(1) > $(2) 2>&1 || { grep -v "$(NOISE)" $(2); echo "pip failed (log: $(2))"; exit 1; }
 
-.PHONY: setup checkov demo test test-all soak lint lock clean
+.PHONY: setup checkov real-negatives demo test test-all soak lint lock clean
 
 setup: $(VENV)/.done $(BQ_VENV)/.done
 
@@ -40,15 +40,25 @@ $(CHECKOV_VENV)/.done: infra/requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.done
 
-demo: setup
+# Real photographs without fire (Debian's opencv-doc and plasma-workspace-wallpapers via
+# `apt-get download`, scikit-image's bundled photos), split train/heldout by scene-name hash:
+# hard negatives for the demo model and the held-out false-alarm report. Never committed.
+# Without the Debian registry it falls back to scikit-image's photos and says so.
+REAL_NEGATIVES := artifacts/real-negatives
+real-negatives: $(REAL_NEGATIVES)/manifest.json
+
+$(REAL_NEGATIVES)/manifest.json: model/real_negatives.py | $(VENV)/.done
+	$(VENV)/bin/python -m model.real_negatives --out $(REAL_NEGATIVES)
+
+demo: setup real-negatives
 	$(VENV)/bin/firewatch demo
 
-test: setup checkov
+test: setup checkov real-negatives
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
 # Everything, the slow suites and the soak included.
-test-all: setup checkov
+test-all: setup checkov real-negatives
 	$(VENV)/bin/python -m pytest -m "slow or soak or not slow"
 
 # The 10-minute soak on the emulators (FIREWATCH_SOAK_SECONDS to change its length).
