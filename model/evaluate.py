@@ -86,6 +86,7 @@ def plot_top_losses(
 
 def evaluate_negatives(exported, config: EvaluateConfig, threshold: float) -> dict:
     """False alarms on a folder of real non-fire photos (`model.negatives`) + the worst-images sheet."""
+    from model.alert_rate import clear_camera_alerts
     from model.negatives import false_alarm_report, plot_worst_sheet, score_negatives
 
     started = time.perf_counter()
@@ -100,6 +101,7 @@ def evaluate_negatives(exported, config: EvaluateConfig, threshold: float) -> di
             "max_side": config.negatives_max_side,
             "tiles_per_second": len(scored) / max(seconds, 1e-6),
             "sheet": FALSE_ALARMS_SHEET,
+            "clear_camera": clear_camera_alerts([s.probability for s in scored], threshold),
             "note": "real photographs without fire; every tile at or above the threshold is a false alarm",
         }
     )
@@ -179,5 +181,7 @@ def format_negatives(neg: dict) -> str:
     return (
         f"\nreal negatives ({neg['images']} photos, {neg['tiles']} tiles, {neg['folder']}):\n"
         f"  false alarms {neg['false_alarms']} = {neg['per_1000_tiles']:.1f} per 1,000 tiles ({sides})\n"
-        f"  worst: {worst}"
+        f"  worst: {worst}\n"
+        f"  clear camera at 1 fps (each frame a random tile, confirmation 3 of 5): "
+        f"{neg['clear_camera']['alerts_per_hour']:.2f} alerts per hour"
     )

@@ -105,6 +105,7 @@ def test_evaluate_negatives_with_a_controlled_model(
     assert (worst["image"], worst["tiles"], worst["false_alarms"]) == ("half_red.png", 43, 33)
     assert worst["max_probability"] > 0.99
     assert neg["worst_images"][1]["image"] == "sub/blue.jpg" and neg["worst_images"][1]["false_alarms"] == 0
+    assert neg["clear_camera"]["frames_at_threshold"] > 0 and neg["clear_camera"]["alerts_per_hour"] > 0
     sheet = Image.open(out / "false_alarms.png")
     assert sheet.size[0] > 400
 
