@@ -219,6 +219,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flag("target-recall", type=float)
     flag("target-precision", type=float, help="valid recall at this precision is the tuning metric (default 0.95)")
     flag("no-augment", dest="augment", action="store_const", const=False)
+    flag("colour-augment", action="store_const", const=True, help="saturation/hue jitter and some grey images")
     flag("report-hypertune", action="store_const", const=True, help="report the metric with cloudml-hypertune")
     flag("seed", type=int)
     flag("work-dir", help="checkpoints and history (default <output>.training)")

@@ -77,6 +77,9 @@ class TrainConfig(_Config):
     target_recall: float = Field(0.98, gt=0, le=1.0, description="threshold is chosen on valid for this recall")
     augment: bool = True
     augment_strength: float = Field(1.0, ge=0, le=2.0, description="scales crop/brightness/contrast ranges")
+    colour_augment: bool = Field(
+        False, description="saturation/hue jitter and some grey images, so that colour alone cannot decide"
+    )
     dropout: float = Field(0.2, ge=0, lt=1.0, description="dropout before the classifier head")
     fine_tune_from_block: int = Field(
         14, ge=0, le=18, description="mobilenet_v2 only: blocks features.N..18 are unfrozen for fine-tuning"
