@@ -17,7 +17,7 @@ from firewatch.core.model_contract import METADATA_FILE
 from model.config import IngestConfig, TrainConfig
 
 DEMO_COUNT = 1600
-DEMO_EPOCHS = 5
+DEMO_EPOCHS = 8
 DEMO_BACKBONE = "small_cnn"
 DEMO_REAL_CROPS_PER_PHOTO = 12
 DEMO_COLOUR_AUGMENT = False
