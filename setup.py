@@ -12,7 +12,10 @@ setup(
     description="Event-driven fire-detection inference on Apache Beam (streaming and batch).",
     python_requires=">=3.11",
     packages=find_packages(include=["firewatch*", "model*", "streaming*", "batch*", "infra*"]),
-    package_data={"infra": ["schemas/*.json", "resources.json"]},
+    package_data={
+        "infra": ["schemas/*.json", "resources.json"],
+        "firewatch.console": ["templates/*.html", "static/*"],
+    },
     include_package_data=True,
     install_requires=[
         "apache-beam[gcp]",

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "batch.cli",
     "firewatch.cli.client_commands",
     "firewatch.clients.query",
+    "firewatch.console.cli",
     "firewatch.cli.templates",
 )
 
