@@ -8,7 +8,7 @@ PIP_QUIET := -q --disable-pip-version-check
 NOISE := is ignored: it is neither a file nor a directory
 pip_logged = $(1) > $(2) 2>&1 || { grep -v "$(NOISE)" $(2); echo "pip failed (log: $(2))"; exit 1; }
 
-.PHONY: setup demo test test-all lint lock clean
+.PHONY: setup demo test test-all lint lock clean browser-deps console
 
 setup: $(VENV)/.done $(BQ_VENV)/.done
 
@@ -33,12 +33,25 @@ $(BQ_VENV)/.done: infra/requirements-bq-emulator.txt
 demo: setup
 	$(VENV)/bin/firewatch demo
 
-test: setup
+# The console's browser tests drive Debian's Chromium through its chromedriver (browser downloads do
+# not work offline; Selenium is pointed at /usr/bin/chromedriver). Installed only when missing.
+BROWSER_PKGS := chromium chromium-driver
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "chromium/chromedriver missing: run as root: apt-get install -y $(BROWSER_PKGS)"; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PKGS) >/dev/null
+
+# The operator console on the local stack (`firewatch stack up` + `firewatch infra apply` first).
+console: setup
+	$(VENV)/bin/firewatch console
+
+test: setup browser-deps
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
 # Everything, the slow suites included.
-test-all: setup
+test-all: setup browser-deps
 	$(VENV)/bin/python -m pytest -m "slow or not slow"
 
 lint: setup
