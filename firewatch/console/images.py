@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from firewatch.core.imaging import ImageError, inspect_image
 
-_URI_RE = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(.{1,1024})$")
+_URI_RE = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(.{1,1024})$", re.DOTALL)
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "BMP": "image/bmp", "WEBP": "image/webp"}
 
 

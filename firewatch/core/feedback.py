@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from firewatch.core.rows import rfc3339
+
 Verdict = Literal["fire_confirmed", "false_alarm", "missed_fire"]
 Category = Literal["industrial_smoke", "sun_glare", "lights", "clouds_fog", "other"]
 VERDICTS: tuple[str, ...] = ("fire_confirmed", "false_alarm", "missed_fire")
@@ -102,7 +104,7 @@ def feedback_row(verdict: VerdictInput, operator: str, judged_at: dt.datetime) -
         "category": verdict.category,
         "note": verdict.note,
         "operator": operator,
-        "judged_at": judged_at.astimezone(dt.UTC).isoformat(),
+        "judged_at": rfc3339(judged_at),
         "model_version": verdict.model_version,
         "_row_id": verdict.feedback_id,
     }
@@ -140,6 +142,6 @@ def history(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 def training_file_name(frame_key: str, extension: str) -> str:
     """A readable, unique file name for a judged frame (the key made safe + a hash of the exact key)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", frame_key)[-120:].strip("._") or "frame"
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", frame_key)[-120:].strip("_") or "frame"
     digest = hashlib.sha256(frame_key.encode("utf-8")).hexdigest()[:10]
     return f"{safe}-{digest}.{extension.lstrip('.').lower()}"
