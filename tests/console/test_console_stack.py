@@ -114,3 +114,28 @@ def test_refusals(console) -> None:
         assert client.get("/image", params={"uri": uri}).status_code == 400, uri
     assert client.get("/alerts/bad id with spaces").status_code == 400
     assert client.get("/alerts/no-such-alert").status_code == 404
+
+
+def test_exposed_console_needs_an_operator_and_records_who(gcp_resources, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from firewatch.console.config import TOKENS_VAR
+
+    token = "s3cret-token-for-alice-0001"
+    monkeypatch.setenv(TOKENS_VAR, f"alice={token}")
+    seeded = seed_alert(gcp_resources)
+    config = console_config(gcp_resources, live=False, host="0.0.0.0", trust_iap=True)
+    store = ConsoleStore(config, gcp_resources.project)
+    with TestClient(create_app(config, store), base_url="https://console.example") as client:
+        assert client.get(f"/alerts/{seeded.alert_id}").status_code == 401
+        page = client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login"
+        assert client.get("/", headers={"Authorization": "Bearer wrong-token-xxxxxxxx"}).status_code == 401
+        iap = {"X-Goog-Authenticated-User-Email": "accounts.google.com:carol@example.com"}
+        assert "carol@example.com" in client.get("/", headers=iap).text
+        assert client.post("/login", data={"token": "nope"}).status_code == 401
+        assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+        form = _form(client.get(f"/alerts/{seeded.alert_id}").text)
+        client.post(f"/alerts/{seeded.alert_id}/verdict", data={**form, "verdict": "fire_confirmed"})
+    rows = store.feedback(seeded.alert_id)
+    assert [(r["verdict"], r["operator"]) for r in rows] == [("fire_confirmed", "alice")]
