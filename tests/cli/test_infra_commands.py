@@ -45,6 +45,6 @@ def test_apply_and_destroy_via_cli(local_stack, capsys: pytest.CaptureFixture[st
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
     assert capsys.readouterr().out.count("exists") == 14
     assert cli.main(["infra", "destroy", "--suffix", suffix]) == 0
-    assert capsys.readouterr().out.count("deleted") == 8
+    assert capsys.readouterr().out.count("deleted") == 9  # 4 subscriptions, 3 topics, dataset, bucket
     datasets = {d.dataset_id for d in gcp.bigquery_client().list_datasets()}
     assert f"firewatch_{suffix}" not in datasets
