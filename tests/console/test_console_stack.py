@@ -139,3 +139,42 @@ def test_exposed_console_needs_an_operator_and_records_who(gcp_resources, monkey
         client.post(f"/alerts/{seeded.alert_id}/verdict", data={**form, "verdict": "fire_confirmed"})
     rows = store.feedback(seeded.alert_id)
     assert [(r["verdict"], r["operator"]) for r in rows] == [("fire_confirmed", "alice")]
+
+
+def test_the_console_command_serves_the_pages(gcp_resources, tmp_path) -> None:
+    """`firewatch console` itself: flags -> config -> app -> uvicorn on 127.0.0.1."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    seeded = seed_alert(gcp_resources)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    names = gcp_resources
+    cmd = [sys.executable, "-m", "firewatch.cli", "console", "--port", str(port), "--project", names.project,
+           "--dataset", names.dataset, "--alerts-subscription", names.console_alerts_subscription,
+           "--allowed-buckets", names.frames_bucket]  # fmt: skip
+    log = open(tmp_path / "console.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "console.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "console did not answer within 60 s"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            html = response.read().decode()
+        assert seeded.alert_id in html and 'operator: <b id="operator">local</b>' in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
