@@ -103,6 +103,23 @@ class ConsoleStore:
             QueryParam("since", "TIMESTAMP", since),
         )
 
+    def monitoring_rows(self, since: dt.datetime, limit: int = 20000) -> list[dict[str, Any]]:
+        return self._query(
+            f"SELECT camera_id, model_version, processed_at, fire_probability, label, latency_ms "
+            f"FROM {self._table(self.config.predictions_table)} WHERE processed_at >= @since "
+            "ORDER BY processed_at DESC LIMIT @limit",
+            QueryParam("since", "TIMESTAMP", since),
+            QueryParam("limit", "INT64", limit),
+        )
+
+    def dead_letters_since(self, since: dt.datetime, limit: int = 20000) -> list[dict[str, Any]]:
+        return self._query(
+            f"SELECT stage, received_at FROM {self._table(self.config.dead_letters_table)} "
+            "WHERE received_at >= @since LIMIT @limit",
+            QueryParam("since", "TIMESTAMP", since),
+            QueryParam("limit", "INT64", limit),
+        )
+
     def explanation(self, frame_key: str) -> dict[str, Any] | None:
         rows = self._query(
             f"SELECT frame_key, method, overlay_uri, fire_probability, approximation_error, model_version, "

@@ -178,3 +178,17 @@ def test_the_console_command_serves_the_pages(gcp_resources, tmp_path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_monitoring_page(console) -> None:
+    from firewatch.cloud.bigquery_rows import insert_rows
+
+    client, seeded, _, names = console
+    dead = {"received_at": seeded.started.isoformat(), "stage": "decode", "reason": "bad image", "mode": "streaming"}
+    insert_rows(names.table_id("dead_letters_table"), [dead])
+    html = client.get("/monitoring", params={"hours": 1, "bucket_minutes": 5}).text
+    assert f'id="monitor-{seeded.camera_id}"' in html and "6 frames" in html and "controlled-v1" in html
+    assert "<th>decode</th>" in html and html.count("<svg") >= 5
+    bad = client.get("/monitoring", params={"hours": 1, "bucket_minutes": 0})
+    assert bad.status_code == 400 and "bucket_minutes" in bad.text
+    assert client.get("/monitoring", params={"hours": "soon"}).status_code == 400

@@ -117,3 +117,26 @@ def test_live_messages() -> None:
     assert parse_alert(b"not json") is None and parse_alert(b'{"x": 1}') is None
     event = parse_alert(b'{"alert_id": "a", "camera_id": "c", "event": "open"}')
     assert sse_message(event) == 'event: alert\ndata: {"alert_id": "a", "camera_id": "c", "event": "open"}\n\n'
+
+
+def test_monitoring_series_per_camera_and_version() -> None:
+    from firewatch.console.monitoring import bars_svg, dead_letters_by_stage, series_by_camera
+
+    def row(camera, version, minute, p, latency=None):
+        return {"camera_id": camera, "model_version": version, "processed_at": T0 + dt.timedelta(minutes=minute),
+                "fire_probability": p, "label": "fire" if p >= 0.5 else "no_fire", "latency_ms": latency}  # fmt: skip
+
+    rows = [row("c1", "v1", 1, 0.9, 100), row("c1", "v1", 2, 0.1, 300), row("c1", "v2", 11, 0.05),
+            row("c2", "v1", 12, 0.7), row("c1", "v1", 99, 0.9)]  # fmt: skip
+    series = series_by_camera(rows, T0, T0 + dt.timedelta(minutes=20), dt.timedelta(minutes=10))
+    assert [(s["camera_id"], s["model_version"], s["frames"]) for s in series] == [
+        ("c1", "v1", 2),
+        ("c1", "v2", 1),
+        ("c2", "v1", 1),
+    ]  # fmt: skip  (minute 99 is outside the window)
+    first = series[0]["points"]
+    assert first[0]["frames_per_s"] == 2 / 600 and first[0]["fire_rate"] == 0.5 and first[0]["p95_latency_ms"] == 300
+    assert first[1]["fire_rate"] is None and series[0]["histogram"][9] == 1 and series[0]["histogram"][1] == 1
+    assert dead_letters_by_stage([{"stage": "decode"}, {"stage": "decode"}, {"stage": "fetch"}]) == {
+        "decode": 2, "fetch": 1}  # fmt: skip
+    assert bars_svg([1.0, None, 3.0], "x").count("<rect") == 2
