@@ -172,3 +172,17 @@ def test_upload_shows_label_probability_and_overlay(served, browser, tmp_path, f
     overlay = browser.find_element(By.ID, "overlay")
     assert browser.execute_script("return arguments[0].naturalWidth", overlay) >= 2 * 256  # original | heat map
     _screenshot(browser, tmp_path, f"upload-{label.text}")
+
+
+def test_camera_board_and_monitoring_pages(served, browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, _, seeded, _ = served
+    browser.get(base + "/cameras")
+    row = browser.find_element(By.ID, f"camera-{seeded.camera_id}")
+    assert seeded.alert_id in row.text and "0.960" in row.text
+    _screenshot(browser, tmp_path, "camera-board")
+    browser.get(base + "/monitoring?hours=1&bucket_minutes=2")
+    card = browser.find_element(By.ID, f"monitor-{seeded.camera_id}")
+    assert "6 frames" in card.text and len(card.find_elements(By.CSS_SELECTOR, "svg.spark")) == 5
+    _screenshot(browser, tmp_path, "monitoring")
