@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from firewatch.console import security
 from firewatch.console.config import ConsoleConfig, operator_tokens
+from firewatch.console.iap import IapVerifier
 from firewatch.console.images import ImageRefused, image_content_type, parse_object_uri
 from firewatch.console.live import AlertFeed, sse_message
 from firewatch.console.monitoring import bars_svg, dead_letters_by_stage, series_by_camera
@@ -67,6 +68,7 @@ def create_app(
 ) -> FastAPI:
     clock = now or (lambda: dt.datetime.now(dt.UTC))
     tokens = operator_tokens()
+    iap_verifier = IapVerifier(config.iap_audience) if config.iap_audience else None
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["categories"] = CATEGORIES
     templates.env.filters["ts"] = lambda v: as_utc(v).strftime("%Y-%m-%d %H:%M:%S") if as_utc(v) else "—"
@@ -91,6 +93,7 @@ def create_app(
             tokens=tokens,
             trust_iap=config.trust_iap,
             loopback=config.is_loopback,
+            iap_verifier=iap_verifier,
         )
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -43,6 +43,11 @@ class ConsoleConfig(BaseModel):
     trust_iap: bool = Field(
         False, description="take the operator from X-Goog-Authenticated-User-Email (only behind IAP)"
     )
+    iap_audience: str | None = Field(
+        None,
+        description="verify IAP's signed X-Goog-IAP-JWT-Assertion for this audience "
+        "(/projects/NUMBER/global/backendServices/ID) instead of trusting the e-mail header",
+    )
     window_hours: float = Field(24.0, gt=0, le=24 * 90, description="how far back lists and the board look")
     stale_after_s: float = Field(300.0, gt=0, description="a camera without frames for this long is stale")
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0, le=50 * 1024 * 1024, description="largest upload")
@@ -57,6 +62,8 @@ class ConsoleConfig(BaseModel):
 
     @model_validator(mode="after")
     def _exposed_needs_identity(self) -> ConsoleConfig:
+        if self.iap_audience and not self.trust_iap:
+            raise ValueError("--iap-audience verifies IAP identities: pass --trust-iap too")
         if not self.is_loopback and not self.trust_iap and not operator_tokens():
             raise ValueError(
                 f"binding to {self.host} exposes the console: set ${TOKENS_VAR} (name=token,...) "

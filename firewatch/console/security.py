@@ -13,11 +13,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 CSRF_COOKIE = "fw_csrf"
 TOKEN_COOKIE = "fw_token"
 IAP_HEADER = "x-goog-authenticated-user-email"
+IAP_ASSERTION_HEADER = "x-goog-iap-jwt-assertion"
 _IAP_RE = re.compile(r"^(?:accounts\.google\.com:)?([^\s:@]{1,64}@[A-Za-z0-9.-]{1,190})$")
 
 
@@ -40,6 +42,7 @@ def operator_for(
     tokens: Mapping[str, str],
     trust_iap: bool,
     loopback: bool,
+    iap_verifier: Any = None,
 ) -> str:
     """The operator's name, or NotAuthenticated with what to do."""
     auth = headers.get("authorization", "")
@@ -49,6 +52,13 @@ def operator_for(
             if hmac.compare_digest(given.encode(), token.encode()):
                 return name
         raise NotAuthenticated("unknown token")
+    if trust_iap and iap_verifier is not None and (headers.get(IAP_ASSERTION_HEADER) or headers.get(IAP_HEADER)):
+        from firewatch.console.iap import IapError
+
+        try:
+            return iap_verifier.operator(headers.get(IAP_ASSERTION_HEADER))
+        except IapError as exc:
+            raise NotAuthenticated(str(exc)) from None
     if trust_iap and headers.get(IAP_HEADER):
         match = _IAP_RE.match(headers[IAP_HEADER].strip())
         if not match:
