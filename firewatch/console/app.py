@@ -35,6 +35,7 @@ from firewatch.console.store import ConsoleStore
 from firewatch.console.views import as_utc, camera_board, latest_alert_states, probability_svg
 from firewatch.core.feedback import CATEGORIES, VerdictInput, history, latest_verdicts, subject_for_frame
 from firewatch.core.imaging import DecodeLimits, ImageError
+from firewatch.errors import ModelError
 
 HERE = Path(__file__).resolve().parent
 ID_RE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,300}$")
@@ -286,8 +287,15 @@ def create_app(
             state["camera_id"], as_utc(state["first_frame_at"]), as_utc(state["last_frame_at"])
         )
         flagged = [f for f in frames if f["label"] == "fire"] or frames
-        keys = [f["frame_key"] for f in flagged] or list(state.get("frame_uris") or [])
-        uris = [f.get("source_uri") or "" for f in flagged] if flagged else []
+        if flagged:
+            keys, uris = [f["frame_key"] for f in flagged], [f.get("source_uri") or "" for f in flagged]
+        else:  # the predictions are gone (partition expiry): fall back to the alert's own frame list
+            keys = list(state.get("frame_uris") or [])
+            uris = [key if key.startswith("gs://") else "" for key in keys]
+        if not keys:
+            raise BadParameter(
+                f"alert {alert_id!r} lists no frames (predictions table nor alert row): nothing to judge"
+            )
         if verdict not in ("fire_confirmed", "false_alarm"):
             raise BadParameter(f"verdict {verdict!r} is not one of fire_confirmed, false_alarm")
         judged = VerdictInput(
@@ -365,6 +373,11 @@ def create_app(
             result = await asyncio.to_thread(scorer.score, data, DecodeLimits())
         except ImageError as exc:
             return page(request, "upload.html", status=400, result=None, enabled=True, error=f"not scored: {exc}")
+        except (ModelError, OSError) as exc:  # the configured model: missing, unreadable, not an export
+            return page(
+                request, "upload.html", status=503, result=None, enabled=True,
+                error=f"the model {config.model} could not be loaded: {exc}",
+            )  # fmt: skip
         return page(request, "upload.html", result=result, error=None, enabled=True, filename=image.filename)
 
     return app

@@ -192,3 +192,37 @@ def test_monitoring_page(console) -> None:
     bad = client.get("/monitoring", params={"hours": 1, "bucket_minutes": 0})
     assert bad.status_code == 400 and "bucket_minutes" in bad.text
     assert client.get("/monitoring", params={"hours": "soon"}).status_code == 400
+
+
+def test_upload_with_a_broken_model_says_so(gcp_resources, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from firewatch.console.scoring import UploadScorer
+
+    config = console_config(gcp_resources, live=False, model=str(tmp_path / "no-model"))
+    app = create_app(config, ConsoleStore(config, gcp_resources.project), scorer=UploadScorer(config.model))
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/upload").text).group(1)
+        bad = client.post("/upload", data={"csrf": csrf}, files={"image": ("x.png", b"not an image", "image/png")})
+        assert (
+            bad.status_code == 503
+            and "could not be loaded" in bad.text
+            and "not an exported Firewatch model" in bad.text
+        )
+
+
+def test_upload_refuses_what_is_not_an_image_and_oversized_files(gcp_resources, controlled_model_dir) -> None:
+    from fastapi.testclient import TestClient
+
+    from firewatch.console.scoring import UploadScorer
+
+    config = console_config(gcp_resources, live=False, model=str(controlled_model_dir), max_upload_bytes=1000)
+    app = create_app(config, ConsoleStore(config, gcp_resources.project), scorer=UploadScorer(config.model))
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/upload").text).group(1)
+        bad = client.post("/upload", data={"csrf": csrf}, files={"image": ("x.png", b"<svg/>", "image/png")})
+        assert bad.status_code == 400 and "not scored: not a recognised image format" in bad.text
+        big = client.post("/upload", data={"csrf": csrf}, files={"image": ("x.png", b"0" * 2000, "image/png")})
+        assert big.status_code == 413 and "larger than 1000 bytes" in big.text
+        no_csrf = client.post("/upload", files={"image": ("x.png", b"<svg/>", "image/png")})
+        assert no_csrf.status_code == 403
