@@ -158,7 +158,7 @@ def create_app(
     def login_form(request: Request):
         return page(request, "login.html", message=None)
 
-    @app.post("/login")
+    @app.post("/login", dependencies=checked)
     def login(request: Request, token: str = Form(..., max_length=512)):
         if not any(security.hmac.compare_digest(token.encode(), t.encode()) for t in tokens):
             return page(request, "login.html", status=401, message="unknown token")

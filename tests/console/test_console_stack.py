@@ -133,8 +133,11 @@ def test_exposed_console_needs_an_operator_and_records_who(gcp_resources, monkey
         assert client.get("/", headers={"Authorization": "Bearer wrong-token-xxxxxxxx"}).status_code == 401
         iap = {"X-Goog-Authenticated-User-Email": "accounts.google.com:carol@example.com"}
         assert "carol@example.com" in client.get("/", headers=iap).text
-        assert client.post("/login", data={"token": "nope"}).status_code == 401
-        assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+        login_csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+        assert client.post("/login", data={"token": token}).status_code == 403  # login forms are CSRF-checked too
+        assert client.post("/login", data={"token": "nope", "csrf": login_csrf}).status_code == 401
+        login = client.post("/login", data={"token": token, "csrf": login_csrf}, follow_redirects=False)
+        assert login.status_code == 303
         form = _form(client.get(f"/alerts/{seeded.alert_id}").text)
         client.post(f"/alerts/{seeded.alert_id}/verdict", data={**form, "verdict": "fire_confirmed"})
     rows = store.feedback(seeded.alert_id)
