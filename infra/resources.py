@@ -84,6 +84,7 @@ class ResourceNames(BaseModel):
     alerts_table: str = Field(default_factory=partial(_declared, "tables", "alerts_table"))
     explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
     feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
+    monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
 
     @field_validator("project")
@@ -115,7 +116,14 @@ class ResourceNames(BaseModel):
             raise ValueError(f"{value!r} is not a valid dataset id (letters, digits, underscores)")
         return value
 
-    @field_validator("predictions_table", "dead_letters_table", "alerts_table", "explanations_table", "feedback_table")
+    @field_validator(
+        "predictions_table",
+        "dead_letters_table",
+        "alerts_table",
+        "explanations_table",
+        "feedback_table",
+        "monitoring_table",
+    )
     @classmethod
     def _table(cls, value: str) -> str:
         if not _TABLE_RE.match(value):

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "firewatch.cli.client_commands",
     "firewatch.clients.query",
     "firewatch.console.cli",
+    "firewatch.monitoring.cli",
     "firewatch.cli.templates",
 )
 
