@@ -162,6 +162,12 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _from_feedback(args: argparse.Namespace) -> int:
+    from model.feedback_export import main_from_args
+
+    return main_from_args(vars(args))
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser("data", help="demo data and TFRecord ingest")
     data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
@@ -190,6 +196,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--temp_location ...) is also accepted directly, as for `firewatch stream` and `firewatch batch`",
     )
     ingest.set_defaults(func=_ingest, passthrough=True)
+
+    from firewatch.config.options import add_config_arguments
+    from model.feedback_export import FeedbackExportConfig
+
+    from_feedback = data_sub.add_parser(
+        "from-feedback",
+        help="operators' verdicts -> ROOT/fire, ROOT/no_fire (+ manifest) for `data ingest`",
+    )
+    add_config_arguments(from_feedback, FeedbackExportConfig)
+    from_feedback.set_defaults(func=_from_feedback)
 
     tr = subparsers.add_parser(
         "train",
