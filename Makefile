@@ -9,7 +9,7 @@ PIP_QUIET := -q --disable-pip-version-check
 NOISE := is ignored: it is neither a file nor a directory
 pip_logged = $(1) > $(2) 2>&1 || { grep -v "$(NOISE)" $(2); echo "pip failed (log: $(2))"; exit 1; }
 
-.PHONY: setup checkov demo test test-all soak lint lock clean
+.PHONY: setup checkov real-negatives browser-deps console demo test test-all soak lint lock clean
 
 setup: $(VENV)/.done $(BQ_VENV)/.done
 
@@ -40,15 +40,38 @@ $(CHECKOV_VENV)/.done: infra/requirements-checkov.txt
 
 checkov: $(CHECKOV_VENV)/.done
 
-demo: setup
+# Real photographs without fire (Debian's opencv-doc and plasma-workspace-wallpapers via
+# `apt-get download`, scikit-image's bundled photos), split train/heldout by scene-name hash:
+# hard negatives for the demo model and the held-out false-alarm report. Never committed.
+# Without the Debian registry it falls back to scikit-image's photos and says so.
+REAL_NEGATIVES := artifacts/real-negatives
+real-negatives: $(REAL_NEGATIVES)/manifest.json
+
+$(REAL_NEGATIVES)/manifest.json: model/real_negatives.py | $(VENV)/.done
+	$(VENV)/bin/python -m model.real_negatives --out $(REAL_NEGATIVES)
+
+demo: setup real-negatives
 	$(VENV)/bin/firewatch demo
 
-test: setup checkov
+# The console's browser tests drive Debian's Chromium through its chromedriver (browser downloads do
+# not work offline; Selenium is pointed at /usr/bin/chromedriver). Installed only when missing.
+BROWSER_PKGS := chromium chromium-driver
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "chromium/chromedriver missing: run as root: apt-get install -y $(BROWSER_PKGS)"; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PKGS) >/dev/null
+
+# The operator console on the local stack (`firewatch stack up` + `firewatch infra apply` first).
+console: setup
+	$(VENV)/bin/firewatch console
+
+test: setup checkov real-negatives browser-deps
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest
 
 # Everything, the slow suites and the soak included.
-test-all: setup checkov
+test-all: setup checkov real-negatives browser-deps
 	$(VENV)/bin/python -m pytest -m "slow or soak or not slow"
 
 # The 10-minute soak on the emulators (FIREWATCH_SOAK_SECONDS to change its length).

@@ -14,7 +14,10 @@ setup(
     packages=find_packages(
         include=["firewatch*", "model*", "edge*", "tuning*", "vertex*", "streaming*", "batch*", "infra*"]
     ),
-    package_data={"infra": ["schemas/*.json", "resources.json"]},
+    package_data={
+        "infra": ["schemas/*.json", "resources.json"],
+        "firewatch.console": ["templates/*.html", "static/*"],
+    },
     include_package_data=True,
     # The same versions the image installs (requirements-prod.txt; a test keeps them equal), so a
     # worker that installs this package with its dependencies gets what the job was tested with.

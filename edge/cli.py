@@ -54,7 +54,8 @@ def _edge_run(args: argparse.Namespace) -> int:
     from edge.litert import load_tflite
     from edge.run import alert_publisher, as_json, format_event, format_frame, run_edge
     from firewatch.clients.publish import SourceError, parse_sources
-    from firewatch.errors import ConfigError, UserError, config_from_args
+    from firewatch.config.options import config_from_args
+    from firewatch.errors import ConfigError, UserError
     from model.cli import user_errors
 
     try:

@@ -7,7 +7,7 @@ interpreter, and fed per camera to the pipeline's pure confirmation state machin
 (`firewatch.core.confirm.step` / `flush`: shared, not copied). Frame times are spaced 1/fps apart
 from the start, as `firewatch publish --fast` stamps them. Alert events are the pipeline's
 alert rows; with `publish` they go to the alerts topic in the pipeline's message format
-(`firewatch.beam.confirmation.to_pubsub_message`). A frame that cannot be decoded is reported and skipped.
+(`firewatch.core.confirm.alert_message_parts`). A frame that cannot be decoded is reported and skipped.
 """
 
 from __future__ import annotations
@@ -123,15 +123,15 @@ def _interleave(sources: list[CameraSource], fps: float) -> Iterator[tuple[str, 
 
 def alert_publisher(topic: str, project: str) -> Callable[[dict[str, Any]], str]:
     """A function publishing one alert event to the alerts topic (pipeline message format); returns its id."""
-    from firewatch.beam.confirmation import to_pubsub_message
     from firewatch.cloud.clients import publisher_client
+    from firewatch.core.confirm import alert_message_parts
 
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
 
     def publish(event: dict[str, Any]) -> str:
-        message = to_pubsub_message(event)
-        return publisher.publish(topic_path, message.data, **message.attributes).result(timeout=60)
+        data, attributes = alert_message_parts(event)
+        return publisher.publish(topic_path, data, **attributes).result(timeout=60)
 
     return publish
 

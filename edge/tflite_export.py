@@ -138,7 +138,7 @@ def export_tflite(config: ExportTFLiteConfig) -> dict[str, Any]:
     """Write OUTPUT/firewatch-<variant>.tflite (+ .json sidecars) and the comparison table; return the table."""
     import tensorflow as tf
 
-    from firewatch.core.model_contract import load_exported
+    from firewatch.cloud.models import load_exported
     from model.dataset import local_data_dir
 
     exported = load_exported(config.model)

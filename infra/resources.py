@@ -75,11 +75,16 @@ class ResourceNames(BaseModel):
     dead_letter_subscription: str = Field(
         default_factory=partial(_declared, "subscriptions", "dead_letter_subscription")
     )
+    console_alerts_subscription: str = Field(
+        default_factory=partial(_declared, "subscriptions", "console_alerts_subscription")
+    )
     dataset: str = Field(default_factory=lambda: str(declaration()["dataset"]["name"]))
     predictions_table: str = Field(default_factory=partial(_declared, "tables", "predictions_table"))
     dead_letters_table: str = Field(default_factory=partial(_declared, "tables", "dead_letters_table"))
     alerts_table: str = Field(default_factory=partial(_declared, "tables", "alerts_table"))
     explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
+    feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
+    monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
 
     @field_validator("project")
@@ -96,6 +101,7 @@ class ResourceNames(BaseModel):
         "frames_subscription",
         "alerts_subscription",
         "dead_letter_subscription",
+        "console_alerts_subscription",
     )
     @classmethod
     def _pubsub_name(cls, value: str) -> str:
@@ -110,7 +116,14 @@ class ResourceNames(BaseModel):
             raise ValueError(f"{value!r} is not a valid dataset id (letters, digits, underscores)")
         return value
 
-    @field_validator("predictions_table", "dead_letters_table", "alerts_table", "explanations_table")
+    @field_validator(
+        "predictions_table",
+        "dead_letters_table",
+        "alerts_table",
+        "explanations_table",
+        "feedback_table",
+        "monitoring_table",
+    )
     @classmethod
     def _table(cls, value: str) -> str:
         if not _TABLE_RE.match(value):

@@ -144,7 +144,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     with user_errors():
         report = evaluate(config)
     print(format_report(report))
-    print(f"wrote {config.output}/{EVALUATION_FILE}, confusion_matrix.png, top_losses.png")
+    extra = ", false_alarms.png" if config.negatives else ""
+    print(f"wrote {config.output}/{EVALUATION_FILE}, confusion_matrix.png, top_losses.png{extra}")
     return 0
 
 
@@ -159,6 +160,12 @@ def _demo(args: argparse.Namespace) -> int:
         )
     print(f"demo model (synthetic data) ready in {path} ({time.perf_counter() - started:.1f}s)")
     return 0
+
+
+def _from_feedback(args: argparse.Namespace) -> int:
+    from model.feedback_export import main_from_args
+
+    return main_from_args(vars(args))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -190,6 +197,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.set_defaults(func=_ingest, passthrough=True)
 
+    from firewatch.config.options import add_config_arguments
+    from model.feedback_export import FeedbackExportConfig
+
+    from_feedback = data_sub.add_parser(
+        "from-feedback",
+        help="operators' verdicts -> ROOT/fire, ROOT/no_fire (+ manifest) for `data ingest`",
+    )
+    add_config_arguments(from_feedback, FeedbackExportConfig)
+    from_feedback.set_defaults(func=_from_feedback)
+
     tr = subparsers.add_parser(
         "train",
         help="train, choose the threshold on valid, export MODEL_DIR",
@@ -218,6 +235,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flag("target-recall", type=float)
     flag("target-precision", type=float, help="valid recall at this precision is the tuning metric (default 0.95)")
     flag("no-augment", dest="augment", action="store_const", const=False)
+    flag("colour-augment", action="store_const", const=True, help="saturation/hue jitter and some grey images")
     flag("report-hypertune", action="store_const", const=True, help="report the metric with cloudml-hypertune")
     flag("seed", type=int)
     flag("work-dir", help="checkpoints and history (default <output>.training)")
@@ -234,6 +252,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--target-recall", dest="target_recall", type=float)
     ev.add_argument("--batch-size", dest="batch_size", type=int)
     ev.add_argument("--top-losses", dest="top_losses", type=int)
+    ev.add_argument(
+        "--negatives",
+        help="folder of real photos without fire: tiled at the model's input size and larger crops; the "
+        "false-alarm rate goes into evaluation.json and the worst images into false_alarms.png",
+    )
+    ev.add_argument("--negatives-max-side", dest="negatives_max_side", type=int, help="shrink photos first (1280)")
     ev.set_defaults(func=_evaluate)
 
     model = subparsers.add_parser("model", help="model utilities")

@@ -77,6 +77,9 @@ class TrainConfig(_Config):
     target_recall: float = Field(0.98, gt=0, le=1.0, description="threshold is chosen on valid for this recall")
     augment: bool = True
     augment_strength: float = Field(1.0, ge=0, le=2.0, description="scales crop/brightness/contrast ranges")
+    colour_augment: bool = Field(
+        False, description="saturation/hue jitter and some grey images, so that colour alone cannot decide"
+    )
     dropout: float = Field(0.2, ge=0, lt=1.0, description="dropout before the classifier head")
     fine_tune_from_block: int = Field(
         14, ge=0, le=18, description="mobilenet_v2 only: blocks features.N..18 are unfrozen for fine-tuning"
@@ -107,8 +110,13 @@ class EvaluateConfig(_Config):
     target_recall: float = Field(0.98, gt=0, le=1.0)
     batch_size: int = Field(64, ge=1, le=4096)
     top_losses: int = Field(16, ge=0, le=100)
+    negatives: str | None = Field(
+        None, description="folder of real photos without fire: tiled and scored, false alarms reported"
+    )
+    negatives_max_side: int = Field(1280, ge=64, le=8192, description="photos are shrunk to this longer side first")
 
     _v = field_validator("model", "data")(_no_trailing_slash)
+    _n = field_validator("negatives")(_local_folder)
     _o = field_validator("output")(_local_folder)
 
 
@@ -117,7 +125,7 @@ class DemoConfig(_Config):
 
     output: str
     count: int = Field(1600, ge=100, le=100_000)
-    epochs: int = Field(4, ge=1, le=100)
+    epochs: int = Field(8, ge=1, le=100, description="model.demo.DEMO_EPOCHS: the recipe chosen in the README")
     seed: int = Field(0, ge=0)
     force: bool = False
 

@@ -79,10 +79,12 @@ def decode(encoded):
     return image
 
 
-def augment(image, image_size: int, seeds, strength: float = 1.0):
+def augment(image, image_size: int, seeds, strength: float = 1.0, colour: bool = False):
     """uint8 [H,W,3] -> float32 [S,S,3] in [0,1] with random resized crop, flip, brightness/contrast.
 
     `strength` scales the crop, brightness and contrast ranges (1.0: the defaults above; tuned by `firewatch tune`).
+    `colour` adds saturation and small hue jitter, and turns a fifth of the images grey, so that the model
+    cannot rely on warm colour alone (a flame's shape and texture must carry the decision).
     """
     import tensorflow as tf
 
@@ -103,6 +105,11 @@ def augment(image, image_size: int, seeds, strength: float = 1.0):
     x = tf.image.stateless_random_flip_left_right(x, seed=seeds[1])
     x = tf.image.stateless_random_brightness(x, 0.12 * strength, seed=seeds[2])
     x = tf.image.stateless_random_contrast(x, 1.0 - 0.2 * strength, 1.0 + 0.2 * strength, seed=seeds[3])
+    if colour:
+        x = tf.image.stateless_random_saturation(tf.clip_by_value(x, 0.0, 1.0), 0.6, 1.4, seed=seeds[1][::-1])
+        x = tf.image.stateless_random_hue(x, 0.03, seed=seeds[2][::-1])
+        grey = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(x))
+        x = tf.where(tf.random.stateless_uniform([], seed=seeds[3][::-1]) < 0.2, grey, x)
     return tf.clip_by_value(x, 0.0, 1.0)
 
 
@@ -125,7 +132,13 @@ def _ordered_records(files: list[str]):
 
 
 def train_dataset(
-    data_dir: str, image_size: int, batch_size: int, seed: int, augment_images: bool = True, strength: float = 1.0
+    data_dir: str,
+    image_size: int,
+    batch_size: int,
+    seed: int,
+    augment_images: bool = True,
+    strength: float = 1.0,
+    colour: bool = False,
 ):
     """Shuffled, augmented (unless `augment_images` is False or `strength` 0), batched (images, labels)
     for one epoch; reshuffled every epoch."""
@@ -146,7 +159,7 @@ def train_dataset(
             .map(lambda r: tf.reshape(r, [4, 2]))
         )
         ds = tf.data.Dataset.zip(ds, rand).map(
-            lambda enc_label, seeds: (augment(decode(enc_label[0]), image_size, seeds, strength), enc_label[1]),
+            lambda enc_label, seeds: (augment(decode(enc_label[0]), image_size, seeds, strength, colour), enc_label[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )

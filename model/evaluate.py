@@ -3,7 +3,10 @@
 Runs the exported model's `predict_images` signature (the same graph that serves) and
 writes `evaluation.json` (top-level accuracy, precision, recall, f1, roc_auc, threshold,
 confusion_matrix, plus the data description and the threshold chosen on this split for
-the target recall, for comparison), `confusion_matrix.png` and `top_losses.png`.
+the target recall, for comparison), `confusion_matrix.png` and `top_losses.png`. With
+`negatives` (a folder of real photos without fire) it also tiles and scores them
+(`model.negatives`) and reports the false-alarm rate under `real_negatives`, with the worst
+images in `false_alarms.png`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from model.config import EvaluateConfig
 from model.metrics import binary_metrics, choose_threshold
 
 EVALUATION_FILE = "evaluation.json"
+FALSE_ALARMS_SHEET = "false_alarms.png"
 
 
 def binary_cross_entropy(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -80,6 +84,30 @@ def plot_top_losses(
     return listed
 
 
+def evaluate_negatives(exported, config: EvaluateConfig, threshold: float) -> dict:
+    """False alarms on a folder of real non-fire photos (`model.negatives`) + the worst-images sheet."""
+    from model.alert_rate import clear_camera_alerts
+    from model.negatives import false_alarm_report, plot_worst_sheet, score_negatives
+
+    started = time.perf_counter()
+    scored = score_negatives(exported, config.negatives, max_side=config.negatives_max_side)
+    seconds = time.perf_counter() - started
+    report = false_alarm_report(scored, threshold)
+    sheet = os.path.join(config.output, FALSE_ALARMS_SHEET)
+    plot_worst_sheet(config.negatives, scored, threshold, sheet, max_side=config.negatives_max_side)
+    report.update(
+        {
+            "folder": config.negatives,
+            "max_side": config.negatives_max_side,
+            "tiles_per_second": len(scored) / max(seconds, 1e-6),
+            "sheet": FALSE_ALARMS_SHEET,
+            "clear_camera": clear_camera_alerts([s.probability for s in scored], threshold),
+            "note": "real photographs without fire; every tile at or above the threshold is a false alarm",
+        }
+    )
+    return report
+
+
 def evaluate(config: EvaluateConfig) -> dict:
     from firewatch.cloud.models import load_exported
     from model.dataset import eval_dataset, local_data_dir
@@ -129,6 +157,8 @@ def evaluate(config: EvaluateConfig) -> dict:
         report["top_losses"] = plot_top_losses(
             all_images, y, p, binary_cross_entropy(y, p), paths, tl_path, config.top_losses
         )
+    if config.negatives:
+        report["real_negatives"] = evaluate_negatives(exported, config, threshold)
     with open(os.path.join(config.output, EVALUATION_FILE), "w") as f:
         json.dump(report, f, indent=2)
     return report
@@ -142,4 +172,16 @@ def format_report(report: dict) -> str:
         f"recall {report['recall']:.4f}  f1 {report['f1']:.4f}  roc_auc "
         f"{'n/a' if auc is None else f'{auc:.4f}'}\n"
         f"  threshold {report['threshold']:.4f}  confusion [[TN, FP], [FN, TP]] = {report['confusion_matrix']}"
+    ) + (format_negatives(report["real_negatives"]) if "real_negatives" in report else "")
+
+
+def format_negatives(neg: dict) -> str:
+    sides = "  ".join(f"{k}: {v['false_alarms']}/{v['tiles']}" for k, v in neg["per_tile_side"].items())
+    worst = ", ".join(f"{w['image']} {w['false_alarms']}/{w['tiles']}" for w in neg["worst_images"][:3])
+    return (
+        f"\nreal negatives ({neg['images']} photos, {neg['tiles']} tiles, {neg['folder']}):\n"
+        f"  false alarms {neg['false_alarms']} = {neg['per_1000_tiles']:.1f} per 1,000 tiles ({sides})\n"
+        f"  worst: {worst}\n"
+        f"  clear camera at 1 fps (each frame a random tile, confirmation 3 of 5): "
+        f"{neg['clear_camera']['alerts_per_hour']:.2f} alerts per hour"
     )

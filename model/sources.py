@@ -51,7 +51,8 @@ def label_of(path: str) -> str:
 def list_images(root: str) -> list[str]:
     """Every file anywhere under ROOT, sorted (Beam FileSystems: local or gs://); `check_path` sorts them out.
 
-    Only `ROOT/synth_summary.json`, the notes `firewatch data synth` writes next to its images, is left out."""
+    Only the notes written next to the images are left out: `ROOT/synth_summary.json` (`firewatch data synth`)
+    and `ROOT/feedback_manifest.jsonl`, `ROOT/feedback_skipped.json` (`firewatch data from-feedback`)."""
     from apache_beam.io.filesystems import FileSystems
 
     from model.synth import SUMMARY_NAME
@@ -63,8 +64,8 @@ def list_images(root: str) -> list[str]:
         if not os.path.isdir(root):
             raise FileNotFoundError(f"input folder {root} does not exist")
     result = FileSystems.match([f"{root}/**"])[0]
-    skipped = f"{root}/{SUMMARY_NAME}"
-    return sorted(m.path for m in result.metadata_list if m.path != skipped and not m.path.endswith("/"))
+    skipped = {f"{root}/{name}" for name in (SUMMARY_NAME, "feedback_manifest.jsonl", "feedback_skipped.json")}
+    return sorted(m.path for m in result.metadata_list if m.path not in skipped and not m.path.endswith("/"))
 
 
 def check_path(path: str, root: str | None = None) -> Rejection | None:

@@ -10,8 +10,8 @@ the same ingest command.
   plus an additive glow and optional smoke, over varied backgrounds (skies, walls, forests,
   night scenes, sunsets, bundled scikit-image photos).
 * Hard negatives: the same backgrounds without fire, orange/red objects, sunsets, warm
-  lights at night, rust textures and scikit-image photos (coffee, chelsea, astronaut,
-  rocket, retina, ...) with warm colour shifts.
+  lights at night, indoor lamps, skin, rust textures and scikit-image photos (coffee,
+  chelsea, astronaut, rocket, retina, ...) with warm colour shifts.
 
 Every image is generated from `numpy.random.default_rng([seed, index])`, so the data set
 is bit-for-bit reproducible and can be generated in parallel.
@@ -338,6 +338,42 @@ def _neg_photo(rng: Rng, s: int) -> np.ndarray:
     return img
 
 
+def _neg_skin(rng: Rng, s: int) -> np.ndarray:
+    """Skin: faces, arms and hands as smooth shaded skin-tone shapes (pink to brown) over a background."""
+    img = random_background(rng, s)
+    yy, xx = _grid(s, s)
+    for _ in range(int(rng.integers(1, 4))):
+        tone = rng.uniform(0.25, 1.0)
+        col = np.array([0.45 + 0.5 * tone, 0.28 + 0.45 * tone, 0.2 + 0.38 * tone], np.float32)
+        col *= np.array([1.0, rng.uniform(0.9, 1.05), rng.uniform(0.85, 1.05)], np.float32)
+        cy, cx = rng.uniform(0.2, 0.9) * s, rng.uniform(0.1, 0.9) * s
+        ry, rx = rng.uniform(0.12, 0.45) * s, rng.uniform(0.08, 0.3) * s
+        d = np.hypot((yy - cy) / ry, (xx - cx) / rx)
+        shade = 0.75 + 0.35 * (1 - np.clip(d, 0, 1)) + 0.1 * fractal_noise(rng, s, s, 3, 4)
+        img = np.where((d < 1)[..., None], col * shade[..., None], img)
+    return img
+
+
+def _neg_lamp(rng: Rng, s: int) -> np.ndarray:
+    """Indoor lamps and candle-less warm light: a bright yellow-white bulb in a soft orange glow on a dim room."""
+    img = _blend(_bg_wall(rng, s), np.zeros(3, np.float32), np.full((s, s), rng.uniform(0.2, 0.7), np.float32))
+    yy, xx = _grid(s, s)
+    for _ in range(int(rng.integers(1, 3))):
+        cy, cx = rng.uniform(0.15, 0.8) * s, rng.uniform(0.15, 0.85) * s
+        r = rng.uniform(0.03, 0.12) * s
+        d = np.hypot((yy - cy) / rng.uniform(0.7, 1.4), xx - cx)
+        core = np.clip(1.2 - d / r, 0, 1)
+        glow = np.exp(-((d / (r * rng.uniform(2.5, 6))) ** 2)) * rng.uniform(0.5, 1.0)
+        warm = np.array([1.0, rng.uniform(0.5, 0.8), rng.uniform(0.1, 0.35)], np.float32)
+        img = img + glow[..., None] * warm
+        img = _blend(img, np.array([1.0, 0.97, 0.85], np.float32), core)
+        if rng.random() < 0.6:  # lamp shade: a lit trapezoid above the bulb
+            t = (yy - (cy - 2.5 * r)) / (2 * r)
+            shade = (t > 0) & (t < 1) & (np.abs(xx - cx) < r * (1.2 + t))
+            img = np.where(shade[..., None], warm * rng.uniform(0.7, 1.0), img)
+    return img
+
+
 NEGATIVES: tuple[Callable[[Rng, int], np.ndarray], ...] = (
     random_background,
     _neg_objects,
@@ -346,6 +382,8 @@ NEGATIVES: tuple[Callable[[Rng, int], np.ndarray], ...] = (
     _neg_warm_lights,
     _neg_rust,
     _neg_photo,
+    _neg_skin,
+    _neg_lamp,
 )
 
 

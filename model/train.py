@@ -92,7 +92,13 @@ def train(config: TrainConfig) -> TrainResult:
     seed_everything(config.seed)
     data_dir = local_data_dir(config.data)
     train_ds, n_train = train_dataset(
-        data_dir, config.image_size, config.batch_size, config.seed, config.augment, config.augment_strength
+        data_dir,
+        config.image_size,
+        config.batch_size,
+        config.seed,
+        config.augment,
+        config.augment_strength,
+        config.colour_augment,
     )
     steps_per_epoch = -(-n_train // config.batch_size)
     valid_ds = eval_dataset(data_dir, "valid", config.image_size, config.batch_size)

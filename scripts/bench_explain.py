@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.explain.regions
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.fixtures.regions
 
 
 def main() -> None:
@@ -32,7 +32,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import saliency.core as saliency
-    from tests.explain.regions import box_hit, chance_hit_rate
 
     from firewatch.cloud.models import load_exported
     from firewatch.core.explain import (
@@ -45,6 +44,7 @@ def main() -> None:
     )
     from firewatch.core.imaging import to_model_input
     from model.synth import render_fire_frame
+    from tests.fixtures.regions import box_hit, chance_hit_rate
 
     model_dir = args.model_dir
     if model_dir is None:

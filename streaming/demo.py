@@ -186,4 +186,6 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
             stack.down()
         stopped = "" if not started_stack or keep_stack else ", stack stopped"
         print(f"done in {time.monotonic() - began:.0f} s; pipeline stopped{stopped}")
+        if not started_stack or keep_stack:  # the tables are still there: show them to an operator
+            print(f"operator console: firewatch console --model {model_dir}  ->  http://127.0.0.1:8080/")
     return code

@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from firewatch.errors import ConfigError, UserError, config_from_args
+    from firewatch.config.options import config_from_args
+    from firewatch.errors import ConfigError, UserError
     from vertex import jobs
 
     try:

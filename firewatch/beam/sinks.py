@@ -29,6 +29,7 @@ from apache_beam.transforms.window import GlobalWindows
 from firewatch.beam.dead_letters import dead_letter_message
 from firewatch.beam.local_pubsub import ack_written_rows
 from firewatch.cloud.bigquery_rows import ROW_ID_KEY, Rejected, RowWriter, check_table_id
+from firewatch.core.confirm import alert_message_parts
 from firewatch.core.rows import (
     alert_row_id,
     dead_letter_row,
@@ -71,10 +72,8 @@ def arrow_schema(table: str):
 
 
 def alert_message(event: dict[str, Any]) -> PubsubMessage:
-    """An alert event as the alert topic's message: the JSON event as data, with `camera_id`,
-    `event` and `alert_id` attributes for subscription filters."""
-    attributes = {"camera_id": event["camera_id"], "event": event["event"], "alert_id": event["alert_id"]}
-    return PubsubMessage(json.dumps(event, sort_keys=True).encode("utf-8"), attributes)
+    """An alert event as the alert topic's message (`firewatch.core.confirm.alert_message_parts`)."""
+    return PubsubMessage(*alert_message_parts(event))
 
 
 def rejected_dead_letter(rejected: Rejected, table: str) -> dict[str, Any]:

@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "batch.cli",
     "firewatch.cli.client_commands",
     "firewatch.clients.query",
+    "firewatch.console.cli",
+    "firewatch.monitoring.cli",
     "firewatch.cli.templates",
     "firewatch.cli.deploy",
 )

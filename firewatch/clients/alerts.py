@@ -9,6 +9,8 @@ from typing import Any
 
 
 def format_alert(event: dict[str, Any]) -> str:
+    if event.get("event") == "drift":  # `firewatch drift run` shares the topic (attribute event=drift)
+        return f"[DRIFT ] camera={event.get('camera_id')} metrics={event.get('metrics')} psi={event.get('psi')}"
     line = (
         f"[{event.get('event', '?').upper():6}] camera={event.get('camera_id')} "
         f"alert={event.get('alert_id')} "

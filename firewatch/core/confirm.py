@@ -23,6 +23,7 @@ Times are frame times (captured_at), so replays and batch runs give the same ale
 from __future__ import annotations
 
 import hashlib
+import json
 from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
@@ -268,3 +269,10 @@ def _event(
         "explanation_uri": explanation_uri,
         "model_version": obs.model_version,
     }
+
+
+def alert_message_parts(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """An alert event as the alert topic's message: the JSON event as data, with `camera_id`,
+    `event` and `alert_id` attributes for subscription filters (pipeline and edge alike)."""
+    attributes = {"camera_id": event["camera_id"], "event": event["event"], "alert_id": event["alert_id"]}
+    return json.dumps(event, sort_keys=True).encode("utf-8"), attributes

@@ -64,3 +64,31 @@ resource "google_bigquery_table" "explanations" {
   }
   clustering = ["camera_id"]
 }
+
+resource "google_bigquery_table" "feedback" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "feedback"
+  description         = "Operators' verdicts from the console (append-only; the latest row per alert or frame wins)."
+  schema              = file("${path.module}/../schemas/feedback.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "judged_at"
+  }
+  clustering = ["camera_id"]
+}
+
+resource "google_bigquery_table" "monitoring" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "monitoring"
+  description         = "Drift job: per camera and window, PSI of scores and image statistics against the reference."
+  schema              = file("${path.module}/../schemas/monitoring.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "computed_at"
+  }
+  clustering = ["camera_id"]
+}

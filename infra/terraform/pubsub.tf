@@ -98,3 +98,14 @@ resource "google_pubsub_subscription_iam_member" "agent_acks_alerts" {
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
 }
+
+# The operator console's live feed (firewatch console): its own copy of the alerts.
+resource "google_pubsub_subscription" "console_alerts" {
+  name                       = "console-alerts-sub"
+  topic                      = google_pubsub_topic.alerts.id
+  ack_deadline_seconds       = 30
+  message_retention_duration = local.week
+  expiration_policy {
+    ttl = ""
+  }
+}

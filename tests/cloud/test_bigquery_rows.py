@@ -221,3 +221,29 @@ def test_insert_rows_refuses_invalid_rows_and_missing_tables(gcp_resources: Reso
         insert_rows(f"{gcp_resources.project}.{gcp_resources.dataset}.missing", [good])
     count = list(gcp.bigquery_client().query(f"SELECT COUNT(*) AS n FROM `{table}`").result())[0]["n"]
     assert count == 2  # the refused batch wrote nothing
+
+
+@pytest.mark.stack
+def test_rows_a_table_cannot_take_become_dead_letters_and_nothing_stalls(gcp_resources: ResourceNames) -> None:
+    """The streaming sink (retry_forever): a row the table refuses and every row for a missing table
+    come out as dead letters with the reason (stage 'sink'); the good rows are written."""
+    from apache_beam.testing.util import assert_that, equal_to
+
+    good = [prediction(i) for i in range(3)]
+    bad = dict(prediction(9), fire_probability="very high")  # not a number: refused by the schema
+    missing = f"{gcp_resources.project}.{gcp_resources.dataset}.no_such_table"
+    with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"])) as p:
+        rejected = (
+            p
+            | "Rows" >> beam.Create([*good, bad])
+            | "Write" >> WriteToBigQueryRows(gcp_resources.table_id("predictions_table"), retry_forever=True)
+        )
+        lost = p | "More" >> beam.Create(good[:2]) | "WriteMissing" >> WriteToBigQueryRows(missing, retry_forever=True)
+        summary = lambda d: (d["stage"], d["error_type"], d["camera_id"], "predictions" in d["reason"])  # noqa: E731
+        assert_that(rejected | "S1" >> beam.Map(summary), equal_to([("sink", "schema_mismatch", "cam-1", True)]), "R")
+        missing_summary = lost | "S2" >> beam.Map(lambda d: (d["error_type"], "not found" in d["reason"]))
+        assert_that(missing_summary, equal_to([("table_not_found", True)] * 2), label="M")
+    written = list(
+        gcp.bigquery_client().query(f"SELECT frame_key FROM `{gcp_resources.table_id('predictions_table')}`").result()
+    )
+    assert sorted(r["frame_key"] for r in written) == sorted(g["frame_key"] for g in good)

@@ -6,7 +6,7 @@ import json
 
 from edge.litert import load_tflite, read_metadata, sidecar_path
 from edge.tflite_export import TABLE_JSON, TABLE_MD
-from firewatch.core.model_contract import read_metadata as read_model_metadata
+from firewatch.cloud.models import read_metadata as read_model_metadata
 
 
 def _rows(table: dict) -> dict:

@@ -10,7 +10,7 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, SetupOption
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
 
-from firewatch.cli import build_parser
+from firewatch.cli.dispatch import build_parser
 from model.cli import ingest_config
 from model.ingest import pipeline_options
 
@@ -30,7 +30,7 @@ def dataflow_errors(options) -> list[str]:
 
 def _options(argv: list[str]):
     args, unknown = build_parser().parse_known_args(argv)
-    args.beam_args = unknown  # what `firewatch.cli.main` does for every Beam job
+    args.beam_args = unknown  # what `firewatch.cli.dispatch.main` does for every Beam job
     return pipeline_options(ingest_config(args))
 
 

@@ -44,3 +44,13 @@ def test_write_dataset_layout(tmp_path: Path):
     write_dataset(again, 10, seed=1, size=96, workers=1)
     for path in (tmp_path / "fire").glob("*.jpg"):
         assert path.read_bytes() == (again / "fire" / path.name).read_bytes()
+
+
+def test_skin_and_lamp_negatives_are_warm_but_not_flames():
+    from model.synth import _neg_lamp, _neg_skin
+
+    for make in (_neg_skin, _neg_lamp):
+        frames = [make(np.random.default_rng(i), 128) for i in range(4)]
+        assert all(f.shape == (128, 128, 3) for f in frames)
+        warm = np.mean([(f[..., 0] > f[..., 2] + 0.15).mean() for f in frames])
+        assert warm > 0.05  # a warm distractor: red clearly above blue on part of the frame

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firewatch.cli import build_parser, main
+from firewatch.cli.dispatch import build_parser, main
 from model.cli import _config, train_values
 from model.config import TrainConfig
 from model.metrics import recall_at_precision

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from firewatch.cli import main
-from firewatch.core.model_contract import read_metadata
+from firewatch.cloud.models import read_metadata
 from model.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE, restrict, suggest
 

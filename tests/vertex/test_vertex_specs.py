@@ -49,7 +49,7 @@ def test_custom_job_runs_firewatch_train_on_a_multi_gpu_worker():
 
 
 def test_container_args_are_accepted_by_firewatch_train():
-    from firewatch.cli import build_parser
+    from firewatch.cli.dispatch import build_parser
     from model.cli import train_values
 
     config = VertexTrainConfig(**COMMON, data="gs://b/d", output="gs://b/m", train_args=["--learning_rate=0.001"])
@@ -93,7 +93,7 @@ def test_tuning_job_limited_to_small_cnn_drops_the_mobilenet_only_parameter():
 
 def test_trial_hyperparameters_parse_as_train_flags(monkeypatch):
     """Vertex AI appends --<parameter_id>=<value> to the trial's args; train must take every one."""
-    from firewatch.cli import build_parser
+    from firewatch.cli.dispatch import build_parser
     from model.cli import _config, train_values
     from model.config import TrainConfig
 

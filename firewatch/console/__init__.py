@@ -1,0 +1,1 @@
+"""The operator console (`firewatch console`): live alerts, camera board, alert evidence, verdicts, uploads."""

@@ -1,0 +1,75 @@
+"""The upload page's scoring: the pipeline's own code on one image.
+
+Decode with `firewatch.core.imaging` (same limits), preprocess to the model's input, score with
+the exported model's float signature (`firewatch.cloud.models.load_exported`), explain with
+`firewatch.core.explain.explain_image` and draw `firewatch.core.overlay.render_overlay`.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from firewatch.core.explain import ExplainConfig, explain_image
+from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
+from firewatch.core.overlay import render_overlay
+from firewatch.core.prediction import label_for
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    label: str
+    probability: float
+    threshold: float
+    model_version: str
+    width: int
+    height: int
+    overlay_png: bytes
+    regions: list[tuple[float, float, float, float, float]]
+    approximation_error: float
+
+    @property
+    def overlay_data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.overlay_png).decode()
+
+
+class UploadScorer:
+    """Loads the model once (lazily, thread-safe) and scores uploaded images."""
+
+    def __init__(self, model_dir: str, explain: ExplainConfig | None = None) -> None:
+        self.model_dir = model_dir
+        self.explain = explain or ExplainConfig()
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from firewatch.cloud.models import load_exported
+
+                self._model = load_exported(self.model_dir)
+            return self._model
+
+    def score(self, data: bytes, limits: DecodeLimits = DecodeLimits()) -> UploadResult:
+        """Raises `firewatch.core.imaging.ImageError` for bytes that are not an acceptable image."""
+        model = self.model()
+        meta = model.metadata
+        decoded = decode_image(data, limits)
+        model_input = to_model_input(decoded.pixels, meta.image_size)
+        probability = float(model.predict_images(model_input[None])[0])
+        explanation = explain_image(model.float_fn, model_input, self.explain)
+        title = f"p(fire)={probability:.2f}  IG {explanation.steps} steps + XRAI"
+        png = render_overlay(decoded.pixels, explanation.attributions, explanation.top_regions, title=title)
+        return UploadResult(
+            label=label_for(probability, meta.threshold),
+            probability=probability,
+            threshold=meta.threshold,
+            model_version=meta.model_version,
+            width=decoded.width,
+            height=decoded.height,
+            overlay_png=png,
+            regions=[tuple(r) for r in explanation.top_regions],
+            approximation_error=explanation.approximation_error,
+        )

@@ -1,0 +1,116 @@
+"""Pure shaping of table rows into what the console's pages show (no I/O).
+
+- `latest_alert_states`: alert events -> one row per alert (its latest event), newest first;
+- `camera_board`: last frame per camera + open alerts -> board rows with a `stale` flag;
+- `probability_svg`: an inline SVG plot of an alert's frame probabilities in capture order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+
+def as_utc(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def latest_alert_states(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One dict per alert_id: its latest event (by event_time), newest alerts first."""
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        current = latest.get(event["alert_id"])
+        if current is None or as_utc(event["event_time"]) >= as_utc(current["event_time"]):
+            latest[event["alert_id"]] = dict(event)
+    return sorted(latest.values(), key=lambda e: as_utc(e["event_time"]), reverse=True)
+
+
+def camera_board(
+    last_frames: Iterable[Mapping[str, Any]],
+    alert_states: Iterable[Mapping[str, Any]],
+    now: dt.datetime,
+    stale_after_s: float,
+) -> list[dict[str, Any]]:
+    """Board rows sorted by camera: last frame time and probability, open alert, stale flag."""
+    board: dict[str, dict[str, Any]] = {}
+    for frame in last_frames:
+        camera = frame["camera_id"]
+        at = as_utc(frame.get("captured_at")) or as_utc(frame.get("processed_at"))
+        if camera in board and board[camera]["last_frame_at"] and at and at <= board[camera]["last_frame_at"]:
+            continue
+        board[camera] = {
+            "camera_id": camera,
+            "last_frame_at": at,
+            "last_probability": frame.get("fire_probability"),
+            "last_label": frame.get("label"),
+            "model_version": frame.get("model_version"),
+            "open_alert": None,
+        }
+    for state in alert_states:
+        if state.get("event") == "close":
+            continue
+        row = board.setdefault(
+            state["camera_id"],
+            {
+                "camera_id": state["camera_id"],
+                "last_frame_at": None,
+                "last_probability": None,
+                "last_label": None,
+                "model_version": state.get("model_version"),
+                "open_alert": None,
+            },
+        )
+        if row["open_alert"] is None:
+            row["open_alert"] = state["alert_id"]
+    for row in board.values():
+        last = row["last_frame_at"]
+        row["stale"] = last is None or (now - last).total_seconds() > stale_after_s
+        row["age_s"] = None if last is None else max(0.0, (now - last).total_seconds())
+    return [board[c] for c in sorted(board)]
+
+
+def probability_svg(
+    frames: Sequence[Mapping[str, Any]], threshold: float | None, width: int = 640, height: int = 180
+) -> str:
+    """An SVG line + points of fire_probability per frame (capture order), the threshold dashed."""
+    pad_l, pad_r, pad_t, pad_b = 36, 10, 10, 24
+    inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="fire probability per frame" class="plot">',
+        f'<rect x="{pad_l}" y="{pad_t}" width="{inner_w}" height="{inner_h}" fill="#fafafa" stroke="#ccc"/>',
+    ]
+    for tick in (0.0, 0.5, 1.0):
+        y = pad_t + inner_h * (1 - tick)
+        parts.append(f'<text x="{pad_l - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{tick:.1f}</text>')
+    if threshold is not None:
+        y = pad_t + inner_h * (1 - threshold)
+        parts.append(
+            f'<line x1="{pad_l}" x2="{pad_l + inner_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#888" '
+            f'stroke-dasharray="4 3"><title>threshold {threshold:.2f}</title></line>'
+        )
+    count = len(frames)
+    points = []
+    for i, frame in enumerate(frames):
+        x = pad_l + (inner_w * (i + 0.5) / count if count else 0)
+        p = float(frame["fire_probability"])
+        y = pad_t + inner_h * (1 - min(max(p, 0.0), 1.0))
+        points.append((x, y, p, frame))
+    if len(points) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#c0392b" stroke-width="1.5"/>')
+    for x, y, p, frame in points:
+        colour = "#c0392b" if frame.get("label") == "fire" else "#2c7fb8"
+        title = escape(f"{frame.get('frame_key')}: {p:.3f}")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{title}</title></circle>')
+    parts.append(
+        f'<text x="{pad_l + inner_w / 2:.0f}" y="{height - 6}" font-size="10" text-anchor="middle">'
+        f"{count} frames in capture order</text></svg>"
+    )
+    return "".join(parts)

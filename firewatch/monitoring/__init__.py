@@ -1,0 +1,1 @@
+"""Monitoring jobs: `firewatch drift` (scheduled batch drift of each camera against a reference)."""

@@ -1,0 +1,142 @@
+"""The console's pure parts: image URI gate, operator identity, CSRF, config refusals, board and plot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from firewatch.console import security
+from firewatch.console.config import TOKENS_VAR, ConsoleConfig, operator_tokens
+from firewatch.console.images import ImageRefused, image_content_type, parse_object_uri
+from firewatch.console.live import parse_alert, sse_message
+from firewatch.console.views import camera_board, latest_alert_states, probability_svg
+
+ALLOWED = ("firewatch-frames",)
+TOKEN = "t" * 24
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("gs://other-bucket/a.png", "not allow-listed"),
+        ("gs://firewatch-frames/a/../../b.png", "segments"),
+        ("gs://firewatch-frames//etc/passwd", "leading slash"),
+        ("gs://firewatch-frames/a\\b.png", "backslash"),
+        ("gs://firewatch-frames/a\nb.png", "control"),
+        ("https://example.com/a.png", "not a gs://"),
+        ("file:///etc/passwd", "not a gs://"),
+        ("", "not a gs://"),
+    ],
+)
+def test_image_uris_outside_the_allow_list_are_refused(uri, reason) -> None:
+    with pytest.raises(ImageRefused, match=reason):
+        parse_object_uri(uri, ALLOWED)
+
+
+def test_an_allowed_uri_and_only_real_images_pass() -> None:
+    ref = parse_object_uri("gs://firewatch-frames/frames/cam-1/f 1.png", ALLOWED)
+    assert (ref.bucket, ref.name) == ("firewatch-frames", "frames/cam-1/f 1.png")
+    with pytest.raises(ImageRefused, match="not a servable image"):
+        image_content_type(b"<html><script>alert(1)</script></html>")
+
+
+def test_operator_identity() -> None:
+    tokens = {TOKEN: "alice"}
+    ask = dict(tokens=tokens, trust_iap=False, loopback=False)
+    assert security.operator_for({"authorization": f"Bearer {TOKEN}"}, {}, **ask) == "alice"
+    assert security.operator_for({}, {security.TOKEN_COOKIE: TOKEN}, **ask) == "alice"
+    with pytest.raises(security.NotAuthenticated, match="unknown token"):
+        security.operator_for({"authorization": "Bearer wrong"}, {}, **ask)
+    with pytest.raises(security.NotAuthenticated):  # the IAP header is ignored unless trusted
+        security.operator_for({security.IAP_HEADER: "accounts.google.com:bob@example.com"}, {}, **ask)
+    iap = dict(tokens={}, trust_iap=True, loopback=False)
+    assert security.operator_for({security.IAP_HEADER: "accounts.google.com:bob@example.com"}, {}, **iap) == (
+        "bob@example.com"
+    )
+    with pytest.raises(security.NotAuthenticated, match="malformed"):
+        security.operator_for({security.IAP_HEADER: "accounts.google.com:<script>"}, {}, **iap)
+    assert security.operator_for({}, {}, tokens={}, trust_iap=False, loopback=True) == "local"
+
+
+def test_csrf() -> None:
+    security.check_csrf("abc", "abc", None, "h:1")
+    security.check_csrf("abc", "abc", "http://h:1", "h:1")
+    for form, cookie, origin in (("abc", "abd", None), (None, "abc", None), ("abc", "abc", "https://evil.example")):
+        with pytest.raises(security.CsrfError):
+            security.check_csrf(form, cookie, origin, "h:1")
+
+
+def test_exposed_binding_needs_an_identity(monkeypatch) -> None:
+    monkeypatch.delenv(TOKENS_VAR, raising=False)
+    assert ConsoleConfig().host == "127.0.0.1"
+    with pytest.raises(ValueError, match="exposes the console"):
+        ConsoleConfig(host="0.0.0.0")
+    assert ConsoleConfig(host="0.0.0.0", trust_iap=True).trust_iap
+    monkeypatch.setenv(TOKENS_VAR, f"alice={TOKEN}")
+    assert ConsoleConfig(host="0.0.0.0").host == "0.0.0.0"
+    with pytest.raises(ValueError, match="name=token"):
+        operator_tokens({TOKENS_VAR: "alice=short"})
+    with pytest.raises(ValueError, match="bucket name"):
+        ConsoleConfig(allowed_buckets=("gs://firewatch-frames",))
+
+
+def test_cli_flags_map_to_the_config(monkeypatch) -> None:
+    from firewatch.cli.dispatch import main
+
+    monkeypatch.delenv(TOKENS_VAR, raising=False)
+    assert main(["console", "--host", "0.0.0.0"]) == 2  # refused with a clear error before serving
+
+
+T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+def test_alert_states_and_camera_board() -> None:
+    def ev(alert, camera, event, s):
+        return {"alert_id": alert, "camera_id": camera, "event": event, "event_time": T0 + dt.timedelta(seconds=s)}
+
+    states = latest_alert_states([ev("a1", "c1", "open", 0), ev("a1", "c1", "update", 5), ev("a2", "c2", "close", 9)])
+    assert [(s["alert_id"], s["event"]) for s in states] == [("a2", "close"), ("a1", "update")]
+    frames = [
+        {"camera_id": "c1", "captured_at": T0, "fire_probability": 0.9, "label": "fire"},
+        {"camera_id": "c2", "captured_at": T0 - dt.timedelta(minutes=30), "fire_probability": 0.1, "label": "no_fire"},
+    ]
+    board = {row["camera_id"]: row for row in camera_board(frames, states, T0 + dt.timedelta(seconds=10), 300)}
+    assert board["c1"]["open_alert"] == "a1" and not board["c1"]["stale"] and board["c1"]["last_probability"] == 0.9
+    assert board["c2"]["open_alert"] is None and board["c2"]["stale"]
+
+
+def test_probability_plot_has_one_point_per_frame_and_the_threshold() -> None:
+    svg = probability_svg(
+        [{"frame_key": f"k{i}", "fire_probability": p, "label": "fire"} for i, p in enumerate((0.2, 0.9))], 0.5
+    )
+    assert svg.count("<circle") == 2 and "threshold 0.50" in svg and "<polyline" in svg
+
+
+def test_live_messages() -> None:
+    assert parse_alert(b"not json") is None and parse_alert(b'{"x": 1}') is None
+    event = parse_alert(b'{"alert_id": "a", "camera_id": "c", "event": "open"}')
+    assert sse_message(event) == 'event: alert\ndata: {"alert_id": "a", "camera_id": "c", "event": "open"}\n\n'
+
+
+def test_monitoring_series_per_camera_and_version() -> None:
+    from firewatch.console.monitoring import bars_svg, dead_letters_by_stage, series_by_camera
+
+    def row(camera, version, minute, p, latency=None):
+        return {"camera_id": camera, "model_version": version, "processed_at": T0 + dt.timedelta(minutes=minute),
+                "fire_probability": p, "label": "fire" if p >= 0.5 else "no_fire", "latency_ms": latency}  # fmt: skip
+
+    rows = [row("c1", "v1", 1, 0.9, 100), row("c1", "v1", 2, 0.1, 300), row("c1", "v2", 11, 0.05),
+            row("c2", "v1", 12, 0.7), row("c1", "v1", 99, 0.9)]  # fmt: skip
+    series = series_by_camera(rows, T0, T0 + dt.timedelta(minutes=20), dt.timedelta(minutes=10))
+    assert [(s["camera_id"], s["model_version"], s["frames"]) for s in series] == [
+        ("c1", "v1", 2),
+        ("c1", "v2", 1),
+        ("c2", "v1", 1),
+    ]  # fmt: skip  (minute 99 is outside the window)
+    first = series[0]["points"]
+    assert first[0]["frames_per_s"] == 2 / 600 and first[0]["fire_rate"] == 0.5 and first[0]["p95_latency_ms"] == 300
+    assert first[1]["fire_rate"] is None and series[0]["histogram"][9] == 1 and series[0]["histogram"][1] == 1
+    assert dead_letters_by_stage([{"stage": "decode"}, {"stage": "decode"}, {"stage": "fetch"}]) == {
+        "decode": 2, "fetch": 1}  # fmt: skip
+    assert bars_svg([1.0, None, 3.0], "x").count("<rect") == 2
