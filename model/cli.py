@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from firewatch.config.options import add_config_arguments
 from firewatch.errors import ModelError, UserError
 from model.config import DemoConfig, EvaluateConfig, IngestConfig, SynthConfig, TrainConfig
 
@@ -77,16 +78,7 @@ def ingest_config(args: argparse.Namespace) -> IngestConfig:
     (`--runner DataflowRunner --region R --temp_location gs://...`), plus --beam-arg=--flag=value."""
     beam_args = [f"--{flag}={getattr(args, flag)}" for flag in BEAM_FLAGS if getattr(args, flag) is not None]
     beam_args += list(getattr(args, "beam_args", None) or []) + list(args.beam_arg or [])
-    return _config(
-        IngestConfig,
-        {
-            "input": args.input,
-            "output": args.output,
-            "num_shards": args.num_shards,
-            "beam_args": beam_args,
-            "project": args.project,
-        },
-    )
+    return _config(IngestConfig, {**_fields(args, IngestConfig), "beam_args": beam_args})
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -169,23 +161,18 @@ def _from_feedback(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Every command's flags come from its pydantic config (`add_config_arguments`), as for the
+    other jobs; `data ingest` also passes Beam options through, `train` also reads --config."""
     data = subparsers.add_parser("data", help="demo data and TFRecord ingest")
     data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     data_sub.required = True
 
     synth = data_sub.add_parser("synth", help="write deterministic synthetic fire / no_fire images")
-    synth.add_argument("--out", required=True, help="output folder (OUT/fire, OUT/no_fire)")
-    synth.add_argument("--count", type=int, help="number of images (default 2000)")
-    synth.add_argument("--seed", type=int, help="random seed (default 0)")
-    synth.add_argument("--size", type=int, help="image side in pixels (default 192)")
-    synth.add_argument("--workers", type=int, help="processes (default 2)")
+    add_config_arguments(synth, SynthConfig)
     synth.set_defaults(func=_synth)
 
     ingest = data_sub.add_parser("ingest", help="images -> TFRecords split train/valid/test (Apache Beam)")
-    ingest.add_argument("--input", required=True, help="ROOT folder or gs:// prefix with ROOT/<label>/*.jpg")
-    ingest.add_argument("--output", required=True, help="output folder or gs:// prefix")
-    ingest.add_argument("--num-shards", dest="num_shards", type=int, help="shards per split (0 = auto)")
-    ingest.add_argument("--project", help="Google Cloud project (default: from the environment on Dataflow)")
+    add_config_arguments(ingest, IngestConfig, skip=("beam_args",))
     for flag in BEAM_FLAGS:
         ingest.add_argument(f"--{flag}", f"--{flag.replace('_', '-')}", dest=flag, help=argparse.SUPPRESS)
     ingest.add_argument(
@@ -197,7 +184,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.set_defaults(func=_ingest, passthrough=True)
 
-    from firewatch.config.options import add_config_arguments
     from model.feedback_export import FeedbackExportConfig
 
     from_feedback = data_sub.add_parser(
@@ -214,59 +200,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "best_config.json). Every flag is also accepted as --snake_case=VALUE (how Vertex AI passes "
         "hyperparameters); --output defaults to $AIP_MODEL_DIR when Vertex AI sets it.",
     )
-
-    def flag(name: str, **kwargs: Any) -> None:
-        dest = name.replace("-", "_")
-        spellings = [f"--{name}"] + ([f"--{dest}"] if dest != name else [])
-        tr.add_argument(*spellings, dest=kwargs.pop("dest", dest), **kwargs)
-
-    flag("config", help="JSON file of train options (flags given here win)")
-    flag("data", help="TFRecord folder from `firewatch data ingest`")
-    flag("output", help="MODEL_DIR for the exported SavedModel (default $AIP_MODEL_DIR)")
-    flag("backbone", choices=["small_cnn", "mobilenet_v2"])
-    flag("epochs", type=int)
-    flag("fine-tune-epochs", type=int)
-    flag("fine-tune-from-block", type=int, help="mobilenet_v2: unfreeze blocks N..18 (default 14)")
-    flag("batch-size", type=int)
-    flag("image-size", type=int)
-    flag("learning-rate", type=float)
-    flag("dropout", type=float, help="dropout before the head (default 0.2)")
-    flag("augment-strength", type=float, help="scales the augmentation ranges (default 1.0; 0 = none)")
-    flag("target-recall", type=float)
-    flag("target-precision", type=float, help="valid recall at this precision is the tuning metric (default 0.95)")
-    flag("no-augment", dest="augment", action="store_const", const=False)
-    flag("colour-augment", action="store_const", const=True, help="saturation/hue jitter and some grey images")
-    flag("report-hypertune", action="store_const", const=True, help="report the metric with cloudml-hypertune")
-    flag("seed", type=int)
-    flag("work-dir", help="checkpoints and history (default <output>.training)")
-    flag("data-description")
-    flag("verbose", type=int, help="0 silent, 1 progress bar (default), 2 one line per epoch")
+    tr.add_argument("--config", help="JSON file of train options (flags given here win)")
+    add_config_arguments(tr, TrainConfig, optional=True)  # --data/--output may come from --config
     tr.set_defaults(func=_train)
 
     ev = subparsers.add_parser("evaluate", help="metrics of an exported model on the test split")
-    ev.add_argument("--model", required=True)
-    ev.add_argument("--data", required=True)
-    ev.add_argument("--output", required=True)
-    ev.add_argument("--split", choices=["train", "valid", "test"])
-    ev.add_argument("--threshold", type=float, help="override the model's threshold")
-    ev.add_argument("--target-recall", dest="target_recall", type=float)
-    ev.add_argument("--batch-size", dest="batch_size", type=int)
-    ev.add_argument("--top-losses", dest="top_losses", type=int)
-    ev.add_argument(
-        "--negatives",
-        help="folder of real photos without fire: tiled at the model's input size and larger crops; the "
-        "false-alarm rate goes into evaluation.json and the worst images into false_alarms.png",
-    )
-    ev.add_argument("--negatives-max-side", dest="negatives_max_side", type=int, help="shrink photos first (1280)")
+    add_config_arguments(ev, EvaluateConfig)
     ev.set_defaults(func=_evaluate)
 
     model = subparsers.add_parser("model", help="model utilities")
     model_sub = model.add_subparsers(dest="model_command", metavar="MODEL_COMMAND")
     model_sub.required = True
     demo = model_sub.add_parser("demo", help="build the synthetic demo model (synth -> ingest -> train)")
-    demo.add_argument("--output", required=True)
-    demo.add_argument("--count", type=int)
-    demo.add_argument("--epochs", type=int)
-    demo.add_argument("--seed", type=int)
-    demo.add_argument("--force", action="store_const", const=True)
+    add_config_arguments(demo, DemoConfig)
     demo.set_defaults(func=_demo)

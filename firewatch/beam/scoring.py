@@ -158,8 +158,9 @@ class Postprocess(beam.DoFn):
             self._not_selected.inc()
 
     def _chosen(self, frame: ScoredFrame, probability: float) -> bool:
-        """Decided once, here: fire frames by the per-camera policy (the frames that open an episode,
-        new peaks, then at most one per min_interval_seconds), other frames by the hashed sample.
+        """Decided once, here: in streaming, fire frames by the per-camera policy (the frames that
+        open an episode, new peaks, then at most one per min_interval_seconds); in batch, every fire
+        frame; other frames by the hashed sample.
         A fire frame the policy skips is counted (`firewatch.explain/rate_limited`)."""
         if self._explain is None:
             return False
@@ -168,6 +169,8 @@ class Postprocess(beam.DoFn):
             return False
         if label not in self._explain.fire_labels:
             return True  # a sampled negative
+        if self._mode != "streaming":
+            return True  # batch has no real-time budget: every fire frame, deterministically
         request = frame.request
         event_time = request.event_time or datetime.now(UTC)
         chosen, _ = explain_policy(self._policy_id, self._explain.min_interval_seconds).decide(

@@ -47,9 +47,10 @@ def _iter_fields(model: type[BaseModel], prefix: str = ""):
 
 
 def add_config_arguments(
-    parser: argparse.ArgumentParser, model: type[BaseModel], *, skip: tuple[str, ...] = ()
+    parser: argparse.ArgumentParser, model: type[BaseModel], *, skip: tuple[str, ...] = (), optional: bool = False
 ) -> None:
-    """Add one flag per (nested) field of `model`; defaults stay unset so pydantic's apply."""
+    """Add one flag per (nested) field of `model`; defaults stay unset so pydantic's apply.
+    `optional`: no flag is required by argparse (values may also come from elsewhere, e.g. a file)."""
     group = parser.add_argument_group(f"{model.__name__} options")
     for dest, field in _iter_fields(model):
         if dest in skip:
@@ -69,7 +70,7 @@ def add_config_arguments(
             typing_literal = typing.get_origin(field.annotation) is typing.Literal
             if typing_literal:
                 kwargs["choices"] = list(typing.get_args(field.annotation))
-        if field.is_required():
+        if field.is_required() and not optional:
             kwargs["required"] = True
         # Dataflow flex templates pass parameters as --snake_case=value; accept both spellings.
         spellings = [flag] if flag == f"--{dest}" else [flag, f"--{dest}"]
