@@ -32,6 +32,13 @@ _PROJECT_RE = re.compile(r"^([a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 _SUFFIX_RE = re.compile(r"^[a-z0-9]{1,20}$")
 
 
+def check_project_id(value: str) -> str:
+    """A Google Cloud project id (the emulators' too), or ValueError saying what one looks like."""
+    if not _PROJECT_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid project id (6-30 chars: lowercase letters, digits, -)")
+    return value
+
+
 @cache
 def declaration() -> dict[str, Any]:
     """The parsed `infra/resources.json`."""
@@ -87,12 +94,7 @@ class ResourceNames(BaseModel):
     monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
 
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if not _PROJECT_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid project id (6-30 chars: lowercase letters, digits, -)")
-        return value
+    _project = field_validator("project")(lambda value: check_project_id(value))
 
     @field_validator(
         "frames_topic",

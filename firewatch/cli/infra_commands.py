@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from firewatch.config.options import add_config_arguments, config_from_mapping
 from firewatch.errors import UserError
-from infra.resources import _PROJECT_RE
+from infra.resources import check_project_id
 from infra.stack import DEFAULT_BUCKET, DEFAULT_PROJECT
 
 
@@ -32,12 +32,7 @@ class StackConfig(BaseModel):
     purge: bool = Field(False, description="stack down: also delete the emulators' data.")
     json_output: bool = Field(False, description="Print machine-readable JSON.")
 
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if not _PROJECT_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid project id (6-30 chars: lowercase letters, digits, -)")
-        return value
+    _project = field_validator("project")(lambda value: check_project_id(value))
 
 
 def _stack_config(args: argparse.Namespace) -> StackConfig:
