@@ -6,7 +6,9 @@ Prints, for synthetic fire frames (`model.synth.render_fire_frame`, synthetic da
   `steps` points including both ends),
 * XRAI ms/frame for each segmentation option and algorithm,
 * how often the top XRAI region's box hits the drawn flame, against the chance rate of a
-  random box of the same size.
+  random box of the same size,
+* IG of each frame alone against all frames' path points sent through the model together
+  (`integrated_gradients_many`, what the explain step does with frames waiting at once).
 
 Usage: python scripts/bench_explain.py [MODEL_DIR] [--frames N]
 (without MODEL_DIR the demo model is built into artifacts/demo-model if missing).
@@ -38,6 +40,7 @@ def main() -> None:
         ExplainConfig,
         explain_image,
         integrated_gradients,
+        integrated_gradients_many,
         region_from_mask,
         saliency_call_model_function,
         xrai_region_masks,
@@ -109,6 +112,20 @@ def main() -> None:
                 f"  segmentation {segmentation:7s} algorithm {algorithm}: {np.mean(ms):6.0f} ms/frame, "
                 f"top-region hit {np.mean(hits):.0%} vs chance {np.mean(chance):.0%}"
             )
+
+    print("\nIG across frames (32 steps, 2 baselines): each frame alone vs all frames' points together")
+    for chunk in (8, 32, 128):
+        t = time.perf_counter()
+        for image in images:
+            integrated_gradients(model.float_fn, image, ("black", "white"), 32, chunk)
+        alone = (time.perf_counter() - t) * 1e3 / len(images)
+        t = time.perf_counter()
+        integrated_gradients_many(model.float_fn, images, ("black", "white"), 32, chunk)
+        together = (time.perf_counter() - t) * 1e3 / len(images)
+        print(
+            f"  {chunk:3d} points per model call: alone {alone:5.0f} ms/frame, together {together:5.0f} ms/frame "
+            f"({together / alone:.2f}x)"
+        )
 
     print("\nWhole explain_image (default config):")
     config = ExplainConfig()

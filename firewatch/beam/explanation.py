@@ -2,16 +2,17 @@
 
 It runs on its own branch of the pipeline, after a fusion break (`Reshuffle`: on Dataflow a stage
 of its own), on one background thread per process at the lowest CPU priority with one shared
-model (`apache_beam.utils.shared`), so its cost (about a second per explained frame on 2 CPU
-cores) is taken from what scoring leaves. Which frames come here is decided at scoring
-(`firewatch.core.explain_policy`). Input
-elements are `(prediction_row, model_input float32 [S, S, 3], original uint8 [H, W, 3])`; the
-original may be left out (`(prediction_row, model_input)`), and the overlay then shows the
-model's view of the frame.
+model (`apache_beam.utils.shared`), so its cost (about half a second per explained frame on 2 CPU
+cores) is taken from what scoring leaves. Frames waiting at the same time (several runner threads,
+a burst) are explained together: their Integrated Gradients share the model calls
+(`firewatch.beam.batching_worker`, `firewatch.core.explain.explain_images`). Which frames come
+here is decided at scoring (`firewatch.core.explain_policy`). Input elements are
+`(Prediction, model_input float32 [S, S, 3], original uint8 [H, W, 3] or None)`; without the
+original the overlay shows the model's view of the frame.
 For each frame it receives (chosen at scoring: fire frames by the per-camera policy, plus a sample of
 the rest decided by a hash of the frame key, so retries choose the same frames), it
 
-* computes Integrated Gradients + XRAI regions (`firewatch.core.explain.explain_image`),
+* computes Integrated Gradients + XRAI regions (`firewatch.core.explain.explain_images`),
 * writes the overlay PNG (`firewatch.core.overlay.render_overlay`) to
   `firewatch.beam.confirmation.overlay_uri(output_prefix, model_version, frame_key)` with Beam's
   `FileSystems` (local paths, `gs://`, the GCS emulator via STORAGE_EMULATOR_HOST); alerts
@@ -30,7 +31,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,9 +41,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
+from firewatch.beam.batching_worker import BatchingWorker
 from firewatch.beam.dead_letters import DEAD
 from firewatch.core.contract import first_line
-from firewatch.core.explain import ExplainConfig, explain_image, warm_up
+from firewatch.core.explain import ExplainConfig, Explanation, explain_images, warm_up
 from firewatch.core.overlay import overlay_uri, render_overlay
 from firewatch.core.prediction import Prediction
 from firewatch.core.rows import dead_letter_row, explanation_row
@@ -137,7 +138,9 @@ class ExplainFrames(beam.DoFn):
         start = time.perf_counter()
         try:
             model_version = str(self._model.metadata.model_version)
-            explanation, uri = background().submit(self._explain, prediction, model_input, original).result()
+            key = (id(self._model), self._config, self._output_prefix)
+            worker = background(self._config.frames_per_batch)
+            explanation, uri = worker.submit(key, element, self._explain_batch).result()
         except Exception as exc:  # noqa: BLE001 - one bad frame must not fail the pipeline
             self._failed.inc()
             _LOG.warning("could not explain frame %s: %s", frame_key, exc)
@@ -148,20 +151,32 @@ class ExplainFrames(beam.DoFn):
         self._explained.inc()
         if explanation.flagged:
             self._flagged.inc()
-        explanation.compute_ms = elapsed_ms  # explanation + overlay + upload: the frame's full cost
         yield explanation_row(prediction, explanation, model_version, uri, self._mode, datetime.now(UTC))
 
-    def _explain(self, prediction: Prediction, model_input: np.ndarray, original: np.ndarray | None):
-        """Explanation + overlay + upload (on the background thread; metrics stay with the caller)."""
+    def _explain_batch(self, elements: list[tuple[Prediction, np.ndarray, np.ndarray | None]]):
+        """Explanations of the frames waiting together (IG in one pass), then each one's overlay and
+        upload; on the background thread (metrics stay with the callers). An explanation's
+        `compute_ms` is its share of the IG pass, its XRAI, overlay and upload: the frame's full cost."""
+        explanations = explain_images(self._model.float_fn, [element[1] for element in elements], self._config)
+        results = []
+        for (prediction, model_input, original), explanation in zip(elements, explanations, strict=True):
+            start = time.perf_counter()
+            uri = self._write_overlay(prediction, model_input, original, explanation)
+            explanation.compute_ms += (time.perf_counter() - start) * 1000.0
+            results.append((explanation, uri))
+        return results
+
+    def _write_overlay(
+        self, prediction: Prediction, model_input: np.ndarray, original: np.ndarray | None, explanation: Explanation
+    ) -> str:
         model_version = str(self._model.metadata.model_version)
-        explanation = explain_image(self._model.float_fn, model_input, self._config)
         picture = original if original is not None else model_input_to_uint8(model_input)
         title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
         png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)
         uri = overlay_uri(self._output_prefix, model_version, prediction.frame_key)
         with FileSystems.create(uri, mime_type="image/png") as handle:
             handle.write(png)
-        return explanation, uri
+        return uri
 
     def _dead_letter(self, prediction: Prediction, exc: BaseException) -> dict[str, Any]:
         return dead_letter_row(
@@ -175,8 +190,8 @@ class ExplainFrames(beam.DoFn):
         )
 
 
-_BACKGROUND: ThreadPoolExecutor | None = None
-_BACKGROUND_LOCK = threading.Lock()
+_WORKERS: dict[int, BatchingWorker] = {}
+_WORKERS_LOCK = threading.Lock()
 LOW_PRIORITY = 19  # nice value of the explaining thread
 
 
@@ -187,14 +202,16 @@ def _lower_priority() -> None:
         _LOG.info("explanations run at normal priority: %s", exc)
 
 
-def background() -> ThreadPoolExecutor:
-    """The process's one explaining thread, at the lowest CPU priority: explanations take the CPU
-    that scoring leaves (one at a time), so a burning camera does not slow every camera's rows."""
-    global _BACKGROUND
-    with _BACKGROUND_LOCK:
-        if _BACKGROUND is None:
-            _BACKGROUND = ThreadPoolExecutor(1, thread_name_prefix="firewatch-explain", initializer=_lower_priority)
-        return _BACKGROUND
+def background(frames_per_batch: int) -> BatchingWorker:
+    """The process's explaining thread (one per batch limit; one in practice), at the lowest CPU
+    priority: explanations take the CPU that scoring leaves, so a burning camera does not slow
+    every camera's rows; frames waiting together are explained in one batch."""
+    with _WORKERS_LOCK:
+        if frames_per_batch not in _WORKERS:
+            _WORKERS[frames_per_batch] = BatchingWorker(
+                frames_per_batch, initializer=_lower_priority, name="firewatch-explain"
+            )
+        return _WORKERS[frames_per_batch]
 
 
 def model_input_to_uint8(model_input: np.ndarray) -> np.ndarray:

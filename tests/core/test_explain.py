@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from firewatch.core.explain import (
     ExplainConfig,
     explain_image,
+    explain_images,
     integrated_gradients,
     region_from_mask,
     saliency_call_model_function,
@@ -131,3 +132,22 @@ def test_flat_image_is_explained_as_one_region(toy_model):
     explanation = explain_image(toy_model.float_fn, flat, ExplainConfig(steps=8))
     assert explanation.approximation_error < 0.05
     assert len(explanation.top_regions) == 1 and explanation.top_regions[0][:4] == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_frames_explained_together_get_each_their_own_explanation(toy_model):
+    """Batched across frames (chunks of 5 points span frames: 2 baselines x 9 points per frame), each
+    frame's IG, probability and regions are those of the frame explained alone."""
+    images = [to_model_input(pixels, TOY_SIZE) for pixels, _ in _frames(3, seed=4)]
+    together = explain_images(toy_model.float_fn, images, ExplainConfig(steps=8, batch_size=5))
+    alone = [explain_image(toy_model.float_fn, image, ExplainConfig(steps=8, batch_size=64)) for image in images]
+    assert len(together) == 3
+    for batched, single in zip(together, alone, strict=True):
+        scale = np.abs(single.attributions).max()
+        assert np.abs(batched.attributions - single.attributions).max() < 1e-4 * scale
+        assert batched.probability == pytest.approx(single.probability, abs=1e-5)
+        assert batched.baseline_probabilities == pytest.approx(single.baseline_probabilities, abs=1e-5)
+        assert [r[:4] for r in batched.top_regions] == [r[:4] for r in single.top_regions]
+    # The frames differ, so a mix-up between them would show.
+    first, second = together[0].attributions, together[1].attributions
+    assert np.abs(first - second).max() > 0.1 * np.abs(first).max()
+    assert explain_images(toy_model.float_fn, [], ExplainConfig()) == []
