@@ -1,7 +1,10 @@
-# Firewatch flex-template image: the Dataflow launcher and the workers' SDK container in one.
-# One Dockerfile, two targets that differ only in the job the launcher runs:
+# Firewatch images. The flex-template image is the Dataflow launcher and the workers' SDK
+# container in one; its two targets differ only in the job the launcher runs:
 #   docker build --target streaming -t REGION-docker.pkg.dev/PROJECT/firewatch/streaming:TAG .
 #   docker build --target batch     -t REGION-docker.pkg.dev/PROJECT/firewatch/batch:TAG .
+# The operator console (Cloud Run) is its own small target, on python:3.11-slim, non-root:
+#   docker build --target console   -t REGION-docker.pkg.dev/PROJECT/firewatch/console:TAG .
+# (`firewatch deploy console` builds it on Cloud Build and deploys it.)
 # GPU workers (e.g. an NVIDIA L4, which needs a G2 machine type such as g2-standard-4 and a
 # larger boot disk, set at run time) use the CUDA build of the same TensorFlow:
 #   docker build --target streaming --build-arg TF_PACKAGE="tensorflow[and-cuda]==2.21.0" ...
@@ -13,8 +16,8 @@
 #
 # checkov findings, justified:
 #checkov:skip=CKV_DOCKER_7:Google publishes the launcher base under :latest; pin it with --build-arg LAUNCHER_IMAGE=...@sha256:DIGEST
-#checkov:skip=CKV_DOCKER_2:Dataflow runs /opt/apache/beam/boot and supervises workers itself; Docker HEALTHCHECKs are not used there
-#checkov:skip=CKV_DOCKER_3:the Beam SDK container and the flex-template launcher run as root on Dataflow by design
+#checkov:skip=CKV_DOCKER_2:Dataflow supervises its workers and Cloud Run probes the console (/healthz) itself; neither uses Docker HEALTHCHECKs
+#checkov:skip=CKV_DOCKER_3:the Beam SDK container and the flex-template launcher run as root on Dataflow by design (the console target runs as uid 10001)
 ARG BEAM_VERSION=2.77.0
 # Pin the launcher base by digest in production; Google publishes it under :latest.
 ARG LAUNCHER_IMAGE=gcr.io/dataflow-templates-base/python311-template-launcher-base:latest
@@ -55,3 +58,30 @@ ENV FLEX_TEMPLATE_PYTHON_PY_FILE=/template/batch/main.py
 
 FROM base AS streaming
 ENV FLEX_TEMPLATE_PYTHON_PY_FILE=/template/streaming/main.py
+
+# The operator console for Cloud Run: the web app, its clients and the upload page's scoring
+# (requirements-console.txt: no training, tuning, edge or test tools), run as a non-root user.
+# Cloud Run sends traffic to $PORT (8080 unless told otherwise); identity comes from IAP
+# (--trust-iap) or $FIREWATCH_CONSOLE_TOKENS from Secret Manager: without one it refuses to start.
+FROM python:3.11-slim AS console
+WORKDIR /console
+COPY requirements-console.txt ./
+RUN pip install --no-cache-dir -r requirements-console.txt
+COPY setup.py pyproject.toml ./
+COPY firewatch ./firewatch
+COPY model ./model
+COPY edge ./edge
+COPY tuning ./tuning
+COPY vertex ./vertex
+COPY streaming ./streaming
+COPY batch ./batch
+COPY infra ./infra
+RUN pip install --no-cache-dir --no-deps . \
+ && python -c "import fastapi, uvicorn, tensorflow, firewatch.console.app, firewatch.console.cli" \
+ && useradd --system --uid 10001 --no-create-home console
+USER 10001
+ENV PORT=8080
+EXPOSE 8080
+# The container's arguments (Cloud Run's --args) are console flags, e.g. --trust-iap,--model=gs://...
+ENTRYPOINT ["sh", "-c", "exec firewatch console --host 0.0.0.0 --port \"$PORT\" \"$@\"", "firewatch-console"]
+CMD []

@@ -88,7 +88,7 @@ lock:
 	rm -rf /tmp/firewatch-lock && $(PY) -m venv /tmp/firewatch-lock
 	$(call pip_logged,/tmp/firewatch-lock/bin/pip install $(PIP_QUIET) -r requirements.in,/tmp/firewatch-lock/pip.log)
 	/tmp/firewatch-lock/bin/pip freeze --exclude-editable > requirements.txt
-	$(VENV)/bin/python scripts/prod_requirements.py  # the image's subset (requirements-prod.txt)
+	$(VENV)/bin/python scripts/prod_requirements.py  # the images' subsets (requirements-prod.txt, requirements-console.txt)
 
 clean:
 	rm -rf $(VENV) $(BQ_VENV) $(CHECKOV_VENV) .firewatch build *.egg-info

@@ -11,6 +11,11 @@ A thin layer over the gcloud CLI; every subcommand prints the exact commands it 
              machine type, boot disk and accelerator an NVIDIA L4 needs.
 * `update` - the same run with `--update` on the same job name (e.g. a new `--model`).
 * `drain`  - `gcloud dataflow jobs drain` (a streaming job finishes what it has read).
+* `console` - the operator console on Cloud Run: `gcloud builds submit` (infra/cloudbuild-console.yaml,
+             the Dockerfile's `console` target), then `gcloud beta run deploy` with its own service
+             account (infra/terraform: `firewatch-console@`), behind Identity-Aware Proxy (`--iap`,
+             beta) or with operator tokens from Secret Manager; one instance with CPU always
+             allocated (the live list is fed by one subscription pulled in the background).
 
 Resource names follow infra/terraform: buckets `<project>-firewatch-{dataflow,models,frames}`,
 Artifact Registry repository `firewatch`, service account `firewatch-workers@...`.
@@ -160,6 +165,67 @@ def run_command(cfg: DeployConfig, run: RunConfig) -> list[str]:
     return command
 
 
+CONSOLE_SERVICE = "firewatch-console"
+CONSOLE_TOKENS_SECRET = "console-tokens"
+
+
+class ConsoleDeploy(BaseModel):
+    """One deployment of the console on Cloud Run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    identity: str = Field("iap", pattern="^(iap|tokens)$")
+    model: str | None = Field(None, description="gs:// model for the upload page")
+    iap_audience: str | None = None
+    service_account: str | None = None
+    tokens_secret: str = CONSOLE_TOKENS_SECRET
+
+
+def console_commands(cfg: DeployConfig, console: ConsoleDeploy) -> list[list[str]]:
+    """Build the console image, then deploy it (names as infra/terraform creates them)."""
+    registry = f"{cfg.region}-docker.pkg.dev/{cfg.project}/{cfg.repository}"
+    build = [
+        "gcloud",
+        "builds",
+        "submit",
+        str(REPO),
+        f"--project={cfg.project}",
+        f"--region={cfg.region}",
+        f"--config={INFRA_DIR / 'cloudbuild-console.yaml'}",
+        f"--substitutions=_REGISTRY={registry},_TAG={cfg.tag}",
+    ]
+    args = [f"--project={cfg.project}", f"--allowed-buckets={cfg.project}-firewatch-frames"]
+    if console.model:
+        args.append(f"--model={console.model}")
+    deploy = [
+        "gcloud",
+        "beta",
+        "run",
+        "deploy",
+        CONSOLE_SERVICE,
+        f"--project={cfg.project}",
+        f"--region={cfg.region}",
+        f"--image={registry}/console:{cfg.tag}",
+        f"--service-account={console.service_account or f'{CONSOLE_SERVICE}@{cfg.project}.iam.gserviceaccount.com'}",
+        "--port=8080",
+        "--memory=2Gi",
+        "--max-instances=1",
+        "--min-instances=1",
+        "--no-cpu-throttling",
+        "--timeout=3600",
+    ]
+    if console.identity == "iap":
+        args.append("--trust-iap")
+        if console.iap_audience:
+            args.append(f"--iap-audience={console.iap_audience}")
+        deploy += ["--iap", "--no-allow-unauthenticated"]
+    else:
+        deploy += ["--allow-unauthenticated", f"--set-secrets=FIREWATCH_CONSOLE_TOKENS={console.tokens_secret}:latest"]
+    # --args is a gcloud list: use '^;^' so a value may hold ','.
+    deploy.append("--args=^;^" + ";".join(args))
+    return [build, deploy]
+
+
 def drain_command(cfg: DeployConfig, job_id: str) -> list[str]:
     return ["gcloud", "dataflow", "jobs", "drain", job_id, f"--project={cfg.project}", f"--region={cfg.region}"]
 
@@ -207,6 +273,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         launch.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE (repeatable)")
         launch.set_defaults(func=_launch, update=update)
 
+    console = sub.add_parser(
+        "console", parents=[common], help="build the operator console's image and deploy it on Cloud Run"
+    )
+    console.add_argument(
+        "--identity",
+        choices=("iap", "tokens"),
+        default="iap",
+        help="iap: behind Identity-Aware Proxy (operators from its header); tokens: $FIREWATCH_CONSOLE_TOKENS "
+        f"from the Secret Manager secret {CONSOLE_TOKENS_SECRET!r}",
+    )
+    console.add_argument("--model", help="gs:// folder of the exported model (the upload page)")
+    console.add_argument("--iap-audience", help="verify IAP's signed header for this audience")
+    console.add_argument("--service-account", help=f"the console's service account (default: {CONSOLE_SERVICE}@)")
+    console.add_argument("--skip-build", action="store_true", help="deploy the image already built for --tag")
+    console.set_defaults(func=_console)
+
     drain = sub.add_parser("drain", parents=[common], help="drain a streaming job (finish in-flight work, then stop)")
     drain.add_argument("job_id", help="Dataflow job id (gcloud dataflow jobs list --status=active)")
     drain.set_defaults(func=_drain)
@@ -239,6 +321,14 @@ def _launch(args: argparse.Namespace) -> int:
         update=args.update,
     )
     return execute([run_command(_config(args), run)], args.dry_run)
+
+
+def _console(args: argparse.Namespace) -> int:
+    console = ConsoleDeploy(
+        identity=args.identity, model=args.model, iap_audience=args.iap_audience, service_account=args.service_account
+    )
+    commands = console_commands(_config(args), console)
+    return execute(commands[1:] if args.skip_build else commands, args.dry_run)
 
 
 def _drain(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@
 #   workers         - the Dataflow workers (and the flex-template launcher VM)
 #   cameras         - publish frames (message or uploaded object)
 #   alert-consumers - read alerts
+#   console         - the operator console on Cloud Run: reads predictions, alerts, explanations,
+#                     dead letters and monitoring rows, frames and the model; writes verdicts
 resource "google_service_account" "launcher" {
   account_id   = "firewatch-launcher"
   display_name = "Firewatch deployer: builds images and launches Dataflow jobs"
@@ -23,9 +25,23 @@ resource "google_service_account" "alert_consumers" {
   display_name = "Firewatch alert consumers: read alerts"
 }
 
+resource "google_service_account" "console" {
+  account_id   = "firewatch-console"
+  display_name = "Firewatch operator console (Cloud Run)"
+}
+
 locals {
   launcher = "serviceAccount:${google_service_account.launcher.email}"
   workers  = "serviceAccount:${google_service_account.workers.email}"
+  console  = "serviceAccount:${google_service_account.console.email}"
+  # The tables the console shows (it writes only the feedback table).
+  console_reads = {
+    predictions  = google_bigquery_table.predictions.table_id
+    alerts       = google_bigquery_table.alerts.table_id
+    explanations = google_bigquery_table.explanations.table_id
+    dead_letters = google_bigquery_table.dead_letters.table_id
+    monitoring   = google_bigquery_table.monitoring.table_id
+  }
 }
 
 # --- launcher --------------------------------------------------------------------------
@@ -65,6 +81,20 @@ resource "google_storage_bucket_iam_member" "launcher_models" {
 # Jobs run as the workers' account: the launcher may act as that account and no other.
 resource "google_service_account_iam_member" "launcher_acts_as_workers" {
   service_account_id = google_service_account.workers.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.launcher
+}
+
+# `firewatch deploy console`: the deployer deploys the Cloud Run service, which runs as the console's account.
+resource "google_project_iam_member" "launcher_run" {
+  #checkov:skip=CKV_GCP_49:deploying a Cloud Run service is a project-level role; the deployer can act only as the console and workers accounts
+  project = var.project_id
+  role    = "roles/run.developer"
+  member  = local.launcher
+}
+
+resource "google_service_account_iam_member" "launcher_acts_as_console" {
+  service_account_id = google_service_account.console.name
   role               = "roles/iam.serviceAccountUser"
   member             = local.launcher
 }
@@ -156,4 +186,44 @@ resource "google_pubsub_subscription_iam_member" "consumers_read_alerts" {
   subscription = google_pubsub_subscription.alerts.id
   role         = "roles/pubsub.subscriber"
   member       = "serviceAccount:${google_service_account.alert_consumers.email}"
+}
+
+# --- console ---------------------------------------------------------------------------
+resource "google_project_iam_member" "console_bigquery_jobs" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = local.console
+}
+
+resource "google_bigquery_table_iam_member" "console_reads" {
+  for_each   = local.console_reads
+  dataset_id = google_bigquery_dataset.firewatch.dataset_id
+  table_id   = each.value
+  role       = "roles/bigquery.dataViewer"
+  member     = local.console
+}
+
+resource "google_bigquery_table_iam_member" "console_writes_feedback" {
+  dataset_id = google_bigquery_dataset.firewatch.dataset_id
+  table_id   = google_bigquery_table.feedback.table_id
+  role       = "roles/bigquery.dataEditor"
+  member     = local.console
+}
+
+resource "google_pubsub_subscription_iam_member" "console_live_alerts" {
+  subscription = google_pubsub_subscription.console_alerts.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.console
+}
+
+resource "google_storage_bucket_iam_member" "console_reads_frames" {
+  bucket = google_storage_bucket.frames.name
+  role   = "roles/storage.objectViewer"
+  member = local.console
+}
+
+resource "google_storage_bucket_iam_member" "console_reads_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = local.console
 }

@@ -169,3 +169,55 @@ def test_bad_parameters_are_clear_errors(capsys):
     assert "only a streaming job can be updated" in capsys.readouterr().err
     assert main(["deploy", "run", "--project", "p", "--model", "gs://m", "--param", "explain", "--dry-run"]) == 2
     assert "expected NAME=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("identity", ["iap", "tokens"])
+def test_console_commands_use_only_documented_flags_and_console_flags(identity, monkeypatch):
+    from firewatch.cli.deploy import ConsoleDeploy, console_commands
+    from firewatch.cli.dispatch import build_parser
+    from firewatch.config.options import config_from_args
+    from firewatch.console.config import TOKENS_VAR, ConsoleConfig
+
+    console = ConsoleDeploy(identity=identity, model="gs://my-proj-firewatch-models/current")
+    build, deploy = console_commands(CPU, console)
+    assert split(build)[0] == ("builds", "submit") and deploy[:5] == [
+        "gcloud",
+        "beta",
+        "run",
+        "deploy",
+        "firewatch-console",
+    ]
+    assert_documented(build)
+    unknown = [f for f in split(deploy)[1] if f not in documented_flags(("beta", "run", "deploy"))]
+    assert not unknown, f"`gcloud beta run deploy` has no {unknown}"
+    assert "--image=europe-west1-docker.pkg.dev/my-proj/firewatch/console:v3" in deploy
+    assert "--service-account=firewatch-console@my-proj.iam.gserviceaccount.com" in deploy
+    assert {"--max-instances=1", "--no-cpu-throttling", "--port=8080"} <= set(deploy)
+    assert ("--iap" in deploy and "--no-allow-unauthenticated" in deploy) is (identity == "iap")
+    # The container's arguments are parsed by the real `firewatch console` parser (the image's
+    # entrypoint adds --host 0.0.0.0 --port $PORT), and the exposed console starts only with identity.
+    container_args = next(w for w in deploy if w.startswith("--args=")).removeprefix("--args=^;^").split(";")
+    if identity == "tokens":
+        monkeypatch.setenv(TOKENS_VAR, "alice=" + "t" * 32)
+    else:
+        monkeypatch.delenv(TOKENS_VAR, raising=False)
+    args = build_parser().parse_args(["console", "--host", "0.0.0.0", "--port", "8080", *container_args])
+    config = config_from_args(ConsoleConfig, args)
+    assert config.trust_iap is (identity == "iap")
+    assert config.allowed_buckets == ("my-proj-firewatch-frames",) and config.model == console.model
+    # The build config builds the Dockerfile's console target with the substitutions it is given.
+    text = (REPO / "infra" / "cloudbuild-console.yaml").read_text()
+    assert "--target=console" in text and re.search(r"^FROM \S+ AS console$", (REPO / "Dockerfile").read_text(), re.M)
+    passed = {
+        kv.split("=", 1)[0]
+        for kv in next(w for w in build if w.startswith("--substitutions=")).split("=", 1)[1].split(",")
+    }
+    assert set(re.findall(r"\$\{(_[A-Z_]+)\}", text)) <= passed
+
+
+def test_console_dry_run_prints_both_commands(capsys):
+    assert main(["deploy", "console", "--project", "my-proj", "--tag", "v3", "--dry-run"]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
+    assert len(printed) == 2 and "builds submit" in printed[0] and "beta run deploy firewatch-console" in printed[1]
+    assert main(["deploy", "console", "--project", "my-proj", "--skip-build", "--dry-run"]) == 0
+    assert len([line for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]) == 1

@@ -103,3 +103,19 @@ def test_image_and_setup_py_pin_the_same_versions():
         name, version = spec.split("==")
         key = re.sub(r"\[.*\]", "", name).lower()
         assert prod.get(key) == version, f"setup.py pins {spec}, the image {key}=={prod.get(key)}"
+
+
+def test_console_target_is_a_small_non_root_web_image_listening_on_cloud_runs_port():
+    body = stages()["console"]
+    assert re.search(r"^FROM python:3\.11-slim AS console$", DOCKERFILE, re.M)
+    assert "requirements-console.txt" in body and "requirements-prod.txt" not in body
+    user = re.findall(r"^USER (\S+)$", body, re.M)
+    assert user and user[-1].isdigit() and user[-1] != "0", "runs as a numeric non-root user"
+    entrypoint = re.search(r"^ENTRYPOINT (.+)$", body, re.M).group(1)
+    assert "firewatch console --host 0.0.0.0 --port" in entrypoint and "$PORT" in entrypoint
+    assert r"\"$@\"" in entrypoint, "Cloud Run's --args are passed on to the console"
+    console = pins(REPO / "requirements-console.txt")
+    assert {"fastapi", "uvicorn", "jinja2", "python-multipart", "tensorflow", "saliency"} <= set(console)
+    assert not {*DEV_TOOLS, *NOT_USED, "tfx-bsl", "optuna", "ai-edge-litert"} & set(console)
+    prod = pins(REPO / "requirements-prod.txt")
+    assert all(prod[name] == version for name, version in console.items() if name in prod), "one version each"

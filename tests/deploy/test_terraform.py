@@ -111,10 +111,11 @@ def test_buckets_follow_the_names_the_jobs_and_deploy_derive():
 
 
 PROJECT_ROLES = {
-    "launcher": {"roles/dataflow.developer", "roles/cloudbuild.builds.editor"},
+    "launcher": {"roles/dataflow.developer", "roles/cloudbuild.builds.editor", "roles/run.developer"},
     "workers": {"roles/dataflow.worker", "roles/bigquery.jobUser"},
     "cameras": set(),
     "alert_consumers": set(),
+    "console": {"roles/bigquery.jobUser"},
 }
 
 
@@ -135,6 +136,7 @@ def test_one_service_account_per_role_with_least_privilege():
         "workers": "firewatch-workers",
         "cameras": "firewatch-cameras",
         "alert_consumers": "firewatch-alert-consumers",
+        "console": "firewatch-console",
     }
     assert DeployConfig(project="p").workers_service_account.startswith(accounts["workers"] + "@")
     grants: list[tuple[str, str, str]] = []
@@ -155,6 +157,22 @@ def test_one_service_account_per_role_with_least_privilege():
     assert {(t, r) for t, r, m in grants if m == "alert_consumers"} == {
         ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber")
     }
+    # The console reads what it shows and writes only verdicts (and whatever else the README's runbook adds).
+    console = {(t, r) for t, r, m in grants if m == "console"}
+    assert console == {
+        ("google_project_iam_member", "roles/bigquery.jobUser"),
+        ("google_bigquery_table_iam_member", "roles/bigquery.dataViewer"),
+        ("google_bigquery_table_iam_member", "roles/bigquery.dataEditor"),
+        ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber"),
+        ("google_storage_bucket_iam_member", "roles/storage.objectViewer"),
+    }
+    writes = [
+        b for (t, _), b in RESOURCES.items() if t == "google_bigquery_table_iam_member" and "Editor" in unq(b["role"])
+    ]
+    assert [unq(b["table_id"]) for b in writes if member_account(unq(b["member"])) == "console"] == [
+        "${google_bigquery_table.feedback.table_id}"
+    ]
+    assert DeployConfig(project="p").project and accounts["console"] == "firewatch-console"
 
 
 @pytest.mark.parametrize(
