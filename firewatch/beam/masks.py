@@ -11,11 +11,12 @@ the last good masks and is counted (`failures`); the scoring DoFn turns the coun
 Only the first read is waited for (in `setup`, up to `first_read_timeout`), so a job does not score
 its first frames without masks that exist.
 
-Beam's slowly-updating side input (PeriodicImpulse + AsSingleton) is the textbook alternative. It
-was not used: the cache needs no change to the graph (batch and streaming share `ScoreFrames`), it
-behaves the same on the local runner (whose Pub/Sub read Firewatch replaces) and on Dataflow, and a
-failed read simply keeps the last masks instead of failing a bundle. It costs one small query per
-worker process every `refresh_seconds`.
+Beam's slowly-updating side input (PeriodicImpulse + AsSingleton) is the textbook alternative, but
+Beam 2.77's local streaming runner (`BundleBasedDirectRunner`) refuses a graph with PeriodicImpulse
+("Transform node ...GroupByKey... was not replaced as expected"). The cache runs the same on the local
+runner and on Dataflow, needs no change to the graph (batch and streaming share `ScoreFrames`), and a
+failed read keeps the last masks instead of failing a bundle; it costs one small query per worker
+process every `refresh_seconds`.
 """
 
 from __future__ import annotations
