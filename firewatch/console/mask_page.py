@@ -19,7 +19,7 @@ DEFAULT_ASPECT = 3 / 4  # height / width when no frame says otherwise
 
 
 def mask_frame(frames: Iterable[Mapping[str, Any]], allowed_buckets: Collection[str]) -> dict[str, Any]:
-    """{"uri": servable gs:// URI or None, "frame_key", "width", "height"} for the canvas."""
+    """{"uri": servable gs:// URI or None, "frame_key", "width", "height", "sized"} for the canvas."""
     frames = list(frames)
     chosen: Mapping[str, Any] | None = None
     for frame in frames:
@@ -34,13 +34,15 @@ def mask_frame(frames: Iterable[Mapping[str, Any]], allowed_buckets: Collection[
         break
     sized = chosen or next((f for f in frames if f.get("image_width") and f.get("image_height")), None)
     height = round(CANVAS_WIDTH * DEFAULT_ASPECT)
-    if sized and sized.get("image_width") and sized.get("image_height"):
+    known = bool(sized and sized.get("image_width") and sized.get("image_height"))
+    if known:
         height = max(1, round(CANVAS_WIDTH * int(sized["image_height"]) / int(sized["image_width"])))
     return {
         "uri": chosen.get("source_uri") if chosen else None,
         "frame_key": (chosen or sized or {}).get("frame_key"),
         "width": CANVAS_WIDTH,
         "height": min(height, 4 * CANVAS_WIDTH),
+        "sized": known,  # False: the page takes the aspect ratio from the image once loaded
     }
 
 

@@ -57,6 +57,7 @@
     draw();
   });
   window.addEventListener("mouseup", () => {
+    if (!start) { return; }  // not drawing: leave the list alone (its buttons are being clicked)
     if (preview && preview[2] - preview[0] >= 0.01 && preview[3] - preview[1] >= 0.01) { rects.push(preview); }
     start = null; preview = null; sync();
   });
@@ -64,7 +65,13 @@
     try { rects = JSON.parse(field.value || "[]"); draw(); } catch (e) { /* the server says what is wrong */ }
   });
   document.getElementById("mask-clear").addEventListener("click", () => { rects = []; sync(); });
-  image.addEventListener("load", draw);
+  image.addEventListener("load", () => {
+    if (canvas.dataset.sized !== "1" && image.naturalWidth) {  // the frame's size was not recorded: use the image's
+      canvas.height = Math.round(canvas.width * image.naturalHeight / image.naturalWidth);
+    }
+    canvas.dataset.loaded = "1";
+    draw();
+  });
   if (canvas.dataset.image) { image.src = canvas.dataset.image; }
   sync();
 })();
