@@ -36,7 +36,7 @@ from firewatch.console.store import ConsoleStore
 from firewatch.console.views import as_utc, camera_board, latest_alert_states, probability_svg
 from firewatch.core.feedback import CATEGORIES, VerdictInput, history, latest_verdicts, subject_for_frame
 from firewatch.core.imaging import DecodeLimits, ImageError
-from firewatch.core.masks import CAMERA_RE, MASK_ID_RE, MAX_NOTE, MAX_RECTANGLES, parse_rectangles
+from firewatch.core.masks import CAMERA_RE, MASK_ID_RE, MAX_NOTE, MAX_RECTANGLES, latest_rows, parse_rectangles
 from firewatch.errors import ModelError
 
 HERE = Path(__file__).resolve().parent
@@ -228,7 +228,7 @@ def create_app(
     def mask_page(request: Request, camera_id: str):
         camera_id = mask_camera(camera_id)
         versions = store.masks(camera_id)
-        current = store.current_mask(camera_id)
+        current = latest_rows(versions).get(camera_id)
         frame = mask_frame(store.last_frames_of(camera_id, since()), config.allowed_buckets)
         return page(
             request,

@@ -210,7 +210,8 @@ class ConsoleStore:
         the version written, or None for a repeated form."""
         from firewatch.cloud.bigquery_rows import insert_rows
 
-        with self._lock:  # versions are numbered in this process; the table check covers other replicas
+        with self._lock:  # versions are numbered under this lock (one console instance, see the runbook);
+            # the table check also catches a form repeated to another replica
             if mask_id in self._written or self._mask_exists(mask_id):
                 self._written.add(mask_id)
                 return None
