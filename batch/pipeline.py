@@ -57,6 +57,7 @@ def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = No
         MODE,
         max_batch_size=cfg.max_batch_size,
         explain=cfg.explanation if cfg.explain else None,
+        masks=cfg.mask_source(),
     )
     results = {"predictions": scored["predictions"]}
     dead = [read["dead_letters"], scored["dead_letters"]]

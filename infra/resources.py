@@ -92,6 +92,7 @@ class ResourceNames(BaseModel):
     explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
     feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
     monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
+    masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
 
     _project = field_validator("project")(lambda value: check_project_id(value))
@@ -125,6 +126,7 @@ class ResourceNames(BaseModel):
         "explanations_table",
         "feedback_table",
         "monitoring_table",
+        "masks_table",
     )
     @classmethod
     def _table(cls, value: str) -> str:

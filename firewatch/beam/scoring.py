@@ -1,6 +1,6 @@
 """Scoring, shared by streaming and batch: thin Beam wrappers over the pure core.
 
-  FrameRequest --FetchObjects--> bytes --DecodeFrames--> (ScoredFrame, model input)
+  FrameRequest --FetchObjects--> bytes --DecodeFrames (+ the camera's exclusion mask)--> (ScoredFrame, model input)
     --RunInference(keyed FirewatchModelHandler)--> Postprocess --> Prediction
 
 `ScoreFrames` chains them and returns (as a dict) the predictions (typed `Prediction`s, which
@@ -27,12 +27,15 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
 from firewatch.beam.dead_letters import DEAD, request_dead_letter
+from firewatch.beam.masks import NAMESPACE as MASKS_NAMESPACE
+from firewatch.beam.masks import MaskCache, MaskSource, shared_masks
 from firewatch.beam.model_handler import FirewatchModelHandler
 from firewatch.cloud.storage import ReadFailure, read_object
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
 from firewatch.core.explain_policy import ExplainPolicy
 from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
+from firewatch.core.masks import CameraMask, apply_mask
 from firewatch.core.prediction import Prediction, ScoredFrame, label_for
 from firewatch.core.rows import dead_letter_for_request, sha256_hex
 from firewatch.errors import UserError
@@ -101,12 +104,25 @@ class FetchObjects(beam.DoFn):
 
 
 class DecodeFrames(beam.DoFn):
-    """bytes -> (ScoredFrame, float32 model input); bad images become 'decode' dead letters."""
+    """bytes -> (ScoredFrame, float32 model input); bad images become 'decode' dead letters.
 
-    def __init__(self, limits: MessageLimits, image_size: int, mode: str) -> None:
+    With `masks`, the camera's current exclusion mask (`firewatch.beam.masks`, re-read while the job
+    runs) is blanked in the model input, and the frame carries the mask's version to its row."""
+
+    def __init__(self, limits: MessageLimits, image_size: int, mode: str, masks: MaskSource | None = None) -> None:
         self._limits = DecodeLimits(max_pixels=limits.max_pixels)
         self._size = image_size
         self._mode = mode
+        self._mask_source = masks
+        self._masks: MaskCache | None = None
+        self._masked = Metrics.counter(MASKS_NAMESPACE, "frames_masked")
+        self._refreshes = Metrics.counter(MASKS_NAMESPACE, "refreshes")
+        self._refresh_failures = Metrics.counter(MASKS_NAMESPACE, "refresh_failures")
+
+    def setup(self) -> None:
+        if self._mask_source is not None:
+            self._masks = shared_masks(self._mask_source)
+            self._masks.wait_first()  # the first read only: later ones run in the background
 
     def process(self, request: FrameRequest):
         data = request.image_bytes or b""
@@ -118,10 +134,26 @@ class DecodeFrames(beam.DoFn):
                 request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode
             )
             return
+        mask = self._mask_for(request.camera_id)
+        if mask is not None and mask.rectangles:
+            model_input = apply_mask(model_input, mask.boxes())
+            self._masked.inc()
         # The encoded bytes stay with the frame (no copy: the same object): an explained frame
         # shows its original in the overlay, and a frame the model fails on keeps its payload.
-        frame = ScoredFrame(request, sha256_hex(data), decoded.width, decoded.height)
+        frame = ScoredFrame(
+            request, sha256_hex(data), decoded.width, decoded.height, mask_version=mask.version if mask else None
+        )
         yield frame, model_input
+
+    def _mask_for(self, camera_id: str | None) -> CameraMask | None:
+        if self._masks is None:
+            return None
+        refreshes, failures = self._masks.take_counts()
+        if refreshes:
+            self._refreshes.inc(refreshes)
+        if failures:
+            self._refresh_failures.inc(failures)
+        return self._masks.current().get(camera_id or "")
 
 
 class Postprocess(beam.DoFn):
@@ -233,7 +265,8 @@ def failed_inference_rows(element: tuple[list[tuple[ScoredFrame, np.ndarray]], A
 class ScoreFrames(beam.PTransform):
     """FrameRequests -> {"predictions", "dead_letters", "to_explain"} PCollections.
 
-    `loader(model_dir)` replaces the model loader (tests inject a model whose output they control).
+    `loader(model_dir)` replaces the model loader (tests inject a model whose output they control);
+    `masks` blanks each camera's exclusion mask before inference (`firewatch.beam.masks`).
     """
 
     def __init__(
@@ -245,17 +278,19 @@ class ScoreFrames(beam.PTransform):
         max_batch_size: int = 32,
         explain: ExplainConfig | None = None,
         loader: Callable[[str], Any] | None = None,
+        masks: MaskSource | None = None,
     ) -> None:
         super().__init__()
         self._info, self._limits, self._mode = info, limits, mode
         self._max_batch = max_batch_size
         self._explain = explain
         self._loader = loader
+        self._masks = masks
 
     def expand(self, requests):
         fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(DEAD, main="ok")
         decoded = fetched.ok | "Decode" >> beam.ParDo(
-            DecodeFrames(self._limits, self._info.image_size, self._mode)
+            DecodeFrames(self._limits, self._info.image_size, self._mode, self._masks)
         ).with_outputs(DEAD, main="ok")
         handler = KeyedModelHandler(
             FirewatchModelHandler(self._info.model_dir, max_batch_size=self._max_batch, loader=self._loader)

@@ -8,12 +8,16 @@ are declared once.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
 from firewatch.core.explain import ExplainConfig
 from infra.resources import ResourceNames
+
+if TYPE_CHECKING:
+    from firewatch.beam.masks import MaskSource
 
 # Resource names are declared once (infra/resources.json); the configs' defaults come from there.
 DEFAULT_NAMES = ResourceNames()
@@ -49,6 +53,13 @@ class ScoringConfig(BaseModel):
     worker_accelerator: str | None = Field(
         None,
         description="Dataflow GPU workers, e.g. type:nvidia-l4;count:1 (needs a TF-GPU container image)",
+    )
+    masks_table: str = Field(
+        DEFAULT_NAMES.masks_table,
+        description="table of the operators' per-camera exclusion masks, blanked before scoring (empty: no masks)",
+    )
+    mask_refresh_seconds: float = Field(
+        30.0, ge=1.0, le=3600.0, description="how often the running job re-reads the masks table"
     )
     explain: bool = Field(True, description="compute explanations for fire frames")
     explanation: ExplainConfig = Field(default_factory=ExplainConfig)
@@ -98,6 +109,18 @@ class ScoringConfig(BaseModel):
         from firewatch.cloud.clients import project_id
 
         return project_id(self.project)
+
+    def reads_masks(self) -> bool:
+        """Whether the job applies exclusion masks (a job override says when it has BigQuery)."""
+        return bool(self.masks_table)
+
+    def mask_source(self) -> MaskSource | None:
+        """Where the job reads its masks (`firewatch.beam.masks.MaskSource`), or None."""
+        if not self.reads_masks():
+            return None
+        from firewatch.beam.masks import MaskSource
+
+        return MaskSource(table=self.table(self.masks_table), refresh_seconds=self.mask_refresh_seconds)
 
     def table(self, name: str) -> str:
         return f"{self.resolved_project()}.{self.dataset}.{name}"

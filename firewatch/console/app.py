@@ -29,12 +29,14 @@ from firewatch.console.config import ConsoleConfig, operator_tokens
 from firewatch.console.iap import IapVerifier
 from firewatch.console.images import ImageRefused, image_content_type, parse_object_uri
 from firewatch.console.live import AlertFeed, sse_message
+from firewatch.console.mask_page import mask_frame, rectangles_json
 from firewatch.console.monitoring import bars_svg, dead_letters_by_stage, series_by_camera
 from firewatch.console.scoring import UploadScorer
 from firewatch.console.store import ConsoleStore
 from firewatch.console.views import as_utc, camera_board, latest_alert_states, probability_svg
 from firewatch.core.feedback import CATEGORIES, VerdictInput, history, latest_verdicts, subject_for_frame
 from firewatch.core.imaging import DecodeLimits, ImageError
+from firewatch.core.masks import CAMERA_RE, MASK_ID_RE, MAX_NOTE, MAX_RECTANGLES, latest_rows, parse_rectangles
 from firewatch.errors import ModelError
 
 HERE = Path(__file__).resolve().parent
@@ -216,6 +218,47 @@ def create_app(
             subject_for_frame=subject_for_frame,
             form_key=uuid.uuid4().hex,
         )
+
+    def mask_camera(camera_id: str) -> str:
+        if not CAMERA_RE.match(camera_id or ""):
+            raise BadParameter(f"camera id {camera_id[:80]!r} is not valid (1-128 letters, digits and ._:@-)")
+        return camera_id
+
+    @app.get("/cameras/{camera_id}/mask", response_class=HTMLResponse)
+    def mask_page(request: Request, camera_id: str):
+        camera_id = mask_camera(camera_id)
+        versions = store.masks(camera_id)
+        current = latest_rows(versions).get(camera_id)
+        frame = mask_frame(store.last_frames_of(camera_id, since()), config.allowed_buckets)
+        return page(
+            request,
+            "mask.html",
+            camera_id=camera_id,
+            current=current,
+            versions=list(reversed(versions))[:20],
+            rectangles=rectangles_json(current),
+            frame=frame,
+            form_key=uuid.uuid4().hex,
+            max_rectangles=MAX_RECTANGLES,
+        )
+
+    @app.post("/cameras/{camera_id}/mask", dependencies=checked)
+    def save_mask(
+        request: Request,
+        camera_id: str,
+        mask_id: str = Form(...),
+        rectangles: str = Form("[]", max_length=20000),
+        note: str | None = Form(None, max_length=MAX_NOTE),
+    ):
+        camera_id = mask_camera(camera_id)
+        if not MASK_ID_RE.match(mask_id):
+            raise BadParameter("mask_id must be 16-64 letters, digits, '-' or '_' (reload the page)")
+        try:
+            parsed = parse_rectangles(rectangles)
+        except ValueError as exc:
+            raise BadParameter(f"invalid mask: {exc}") from None
+        store.record_mask(camera_id, parsed, mask_id=mask_id, operator=request.state.operator, now=clock(), note=note)
+        return RedirectResponse(f"/cameras/{camera_id}/mask", status_code=303)
 
     @app.get("/monitoring", response_class=HTMLResponse)
     def monitoring(request: Request, hours: float = 6.0, bucket_minutes: int = 15):

@@ -32,6 +32,7 @@ class ConsoleConfig(BaseModel):
     explanations_table: str = Field(DEFAULT_NAMES.explanations_table, description="explanations table")
     dead_letters_table: str = Field(DEFAULT_NAMES.dead_letters_table, description="dead letters table")
     feedback_table: str = Field(DEFAULT_NAMES.feedback_table, description="table the verdicts are appended to")
+    masks_table: str = Field(DEFAULT_NAMES.masks_table, description="table the exclusion masks are appended to")
     alerts_subscription: str = Field(
         DEFAULT_NAMES.console_alerts_subscription, description="alerts subscription feeding the live list"
     )

@@ -16,6 +16,7 @@ from firewatch.clients.query import QueryParam, QuerySpec, run_query
 from firewatch.console.config import ConsoleConfig
 from firewatch.console.images import ObjectRef
 from firewatch.core.feedback import VerdictInput, feedback_row
+from firewatch.core.masks import CameraMask, Rectangle, latest_rows, mask_row, next_version
 
 FRAME_COLUMNS = (
     "frame_key, camera_id, frame_id, captured_at, processed_at, fire_probability, label, threshold, "
@@ -141,6 +142,35 @@ class ConsoleStore:
             QueryParam("since", "TIMESTAMP", since),
         )
 
+    def last_frames_of(self, camera_id: str, since: dt.datetime, limit: int = 20) -> list[dict[str, Any]]:
+        """The camera's latest frames with their sizes (the mask page draws on one of them)."""
+        return self._query(
+            f"SELECT frame_key, captured_at, source_uri, image_width, image_height "
+            f"FROM {self._table(self.config.predictions_table)} "
+            "WHERE camera_id = @cam AND processed_at >= @since ORDER BY captured_at DESC LIMIT @limit",
+            QueryParam("cam", "STRING", camera_id),
+            QueryParam("since", "TIMESTAMP", since),
+            QueryParam("limit", "INT64", limit),
+        )
+
+    def masks(self, camera_id: str) -> list[dict[str, Any]]:
+        """Every saved version of the camera's mask, oldest first."""
+        return self._query(
+            f"SELECT mask_id, camera_id, mask_version, rectangles, operator, created_at, note "
+            f"FROM {self._table(self.config.masks_table)} WHERE camera_id = @cam ORDER BY mask_version, created_at",
+            QueryParam("cam", "STRING", camera_id),
+        )
+
+    def current_mask(self, camera_id: str) -> dict[str, Any] | None:
+        return latest_rows(self.masks(camera_id)).get(camera_id)
+
+    def _mask_exists(self, mask_id: str) -> bool:
+        rows = self._query(
+            f"SELECT COUNT(*) AS n FROM {self._table(self.config.masks_table)} WHERE mask_id = @id",
+            QueryParam("id", "STRING", mask_id),
+        )
+        return bool(rows and rows[0]["n"])
+
     def _feedback_exists(self, feedback_id: str) -> bool:
         rows = self._query(
             f"SELECT COUNT(*) AS n FROM {self._table(self.config.feedback_table)} WHERE feedback_id = @id",
@@ -165,6 +195,31 @@ class ConsoleStore:
             )
             self._written.add(verdict.feedback_id)
             return True
+
+    def record_mask(
+        self,
+        camera_id: str,
+        rectangles: tuple[Rectangle, ...],
+        *,
+        mask_id: str,
+        operator: str,
+        now: dt.datetime,
+        note: str | None = None,
+    ) -> int | None:
+        """Append the camera's next mask version unless this form (`mask_id`) was saved already;
+        the version written, or None for a repeated form."""
+        from firewatch.cloud.bigquery_rows import insert_rows
+
+        with self._lock:  # versions are numbered under this lock (one console instance, see the runbook);
+            # the table check also catches a form repeated to another replica
+            if mask_id in self._written or self._mask_exists(mask_id):
+                self._written.add(mask_id)
+                return None
+            mask = CameraMask(camera_id=camera_id, version=next_version(self.masks(camera_id)), rectangles=rectangles)
+            row = mask_row(mask, mask_id=mask_id, operator=operator, created_at=now, note=note)
+            insert_rows(self.config.table(self.project, self.config.masks_table), [row], client=self.bq)
+            self._written.add(mask_id)
+            return mask.version
 
     # -- objects -----------------------------------------------------------------------------------------
 

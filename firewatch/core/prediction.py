@@ -35,6 +35,7 @@ class ScoredFrame:
     content_sha256: str
     width: int
     height: int
+    mask_version: int | None = None  # the camera's exclusion mask blanked before scoring (None: no mask)
 
     @property
     def key(self) -> str:
@@ -61,6 +62,7 @@ class Prediction:
     width: int = 0
     height: int = 0
     explain: bool = False
+    mask_version: int | None = None
 
     @property
     def label(self) -> str:
@@ -108,4 +110,5 @@ class Prediction:
             width=frame.width,
             height=frame.height,
             explain=explain,
+            mask_version=frame.mask_version,
         )

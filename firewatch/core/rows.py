@@ -51,6 +51,7 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
         "image_width": prediction.width,
         "image_height": prediction.height,
         "mode": prediction.mode,
+        "mask_version": prediction.mask_version,
     }
 
 

@@ -92,3 +92,17 @@ resource "google_bigquery_table" "monitoring" {
   }
   clustering = ["camera_id"]
 }
+
+resource "google_bigquery_table" "masks" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "masks"
+  description         = "Per-camera exclusion masks from the console (append-only; the highest mask_version per camera wins); the pipelines re-read it every --mask-refresh-seconds."
+  schema              = file("${path.module}/../schemas/masks.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "created_at"
+  }
+  clustering = ["camera_id"]
+}

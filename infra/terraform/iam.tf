@@ -4,7 +4,7 @@
 #   cameras         - publish frames (message or uploaded object)
 #   alert-consumers - read alerts
 #   console         - the operator console on Cloud Run: reads predictions, alerts, explanations,
-#                     dead letters and monitoring rows, frames and the model; writes verdicts
+#                     dead letters and monitoring rows, frames and the model; writes verdicts and masks
 resource "google_service_account" "launcher" {
   account_id   = "firewatch-launcher"
   display_name = "Firewatch deployer: builds images and launches Dataflow jobs"
@@ -41,6 +41,11 @@ locals {
     explanations = google_bigquery_table.explanations.table_id
     dead_letters = google_bigquery_table.dead_letters.table_id
     monitoring   = google_bigquery_table.monitoring.table_id
+  }
+  # Operators' verdicts and the cameras' exclusion masks (append-only tables).
+  console_writes = {
+    feedback = google_bigquery_table.feedback.table_id
+    masks    = google_bigquery_table.masks.table_id
   }
 }
 
@@ -203,9 +208,10 @@ resource "google_bigquery_table_iam_member" "console_reads" {
   member     = local.console
 }
 
-resource "google_bigquery_table_iam_member" "console_writes_feedback" {
+resource "google_bigquery_table_iam_member" "console_writes" {
+  for_each   = local.console_writes
   dataset_id = google_bigquery_dataset.firewatch.dataset_id
-  table_id   = google_bigquery_table.feedback.table_id
+  table_id   = each.value
   role       = "roles/bigquery.dataEditor"
   member     = local.console
 }

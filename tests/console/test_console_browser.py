@@ -186,3 +186,36 @@ def test_camera_board_and_monitoring_pages(served, browser, tmp_path) -> None:
     card = browser.find_element(By.ID, f"monitor-{seeded.camera_id}")
     assert "6 frames" in card.text and len(card.find_elements(By.CSS_SELECTOR, "svg.spark")) == 5
     _screenshot(browser, tmp_path, "monitoring")
+
+
+def test_drawing_and_saving_an_exclusion_mask(served, browser, tmp_path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    base, store, seeded, _ = served
+    browser.get(f"{base}/cameras")
+    browser.find_element(By.CSS_SELECTOR, f"#camera-{seeded.camera_id} a[href$='/mask']").click()
+    canvas = _wait(browser, ec.presence_of_element_located((By.ID, "mask-canvas")), "no mask canvas")
+    _wait(browser, lambda d: canvas.get_attribute("data-loaded") == "1", "the camera's last frame was not drawn")
+    width, height = canvas.size["width"], canvas.size["height"]
+
+    def drag(x0: float, y0: float, x1: float, y1: float) -> None:  # fractions of the canvas
+        at = lambda fx, fy: (round((fx - 0.5) * width), round((fy - 0.5) * height))  # noqa: E731 - from the centre
+        ActionChains(browser).move_to_element_with_offset(canvas, *at(x0, y0)).click_and_hold().move_by_offset(
+            round((x1 - x0) * width), round((y1 - y0) * height)
+        ).release().perform()
+
+    drag(0.05, 0.05, 0.25, 0.25)  # drawn, then removed
+    drag(0.5, 0.2, 0.9, 0.7)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#mask-list li")) == 2
+    browser.find_elements(By.CSS_SELECTOR, "#mask-list .mask-remove")[0].click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#mask-list li")) == 1
+    browser.find_element(By.ID, "mask-save").click()
+    current = _wait(browser, ec.text_to_be_present_in_element((By.ID, "mask-current"), "version 1"), "not saved")
+    assert current
+    (row,) = store.masks(seeded.camera_id)
+    (rect,) = [dict(r) for r in row["rectangles"]]
+    expected = {"x_min": 0.5, "y_min": 0.2, "x_max": 0.9, "y_max": 0.7}
+    assert all(abs(rect[k] - v) < 0.02 for k, v in expected.items()), rect
+    _screenshot(browser, tmp_path, "exclusion-mask")

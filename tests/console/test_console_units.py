@@ -140,3 +140,22 @@ def test_monitoring_series_per_camera_and_version() -> None:
     assert dead_letters_by_stage([{"stage": "decode"}, {"stage": "decode"}, {"stage": "fetch"}]) == {
         "decode": 2, "fetch": 1}  # fmt: skip
     assert bars_svg([1.0, None, 3.0], "x").count("<rect") == 2
+
+
+def test_mask_frame_picks_a_servable_image_and_the_frames_aspect_ratio() -> None:
+    from firewatch.console.mask_page import mask_frame, rectangles_json
+
+    frames = [
+        {"frame_key": "c/3", "source_uri": None, "image_width": 1920, "image_height": 1080},
+        {"frame_key": "c/2", "source_uri": "gs://other-bucket/c/2.jpg", "image_width": 1920, "image_height": 1080},
+        {"frame_key": "c/1", "source_uri": "gs://frames-ok/c/1.jpg", "image_width": 1280, "image_height": 960},
+    ]
+    chosen = mask_frame(frames, ["frames-ok"])
+    assert (chosen["uri"], chosen["frame_key"], chosen["height"], chosen["sized"]) == (
+        "gs://frames-ok/c/1.jpg", "c/1", 480, True
+    )  # fmt: skip
+    inline = mask_frame(frames[:2], ["frames-ok"])  # nothing servable: an empty canvas, the frame's aspect
+    assert (inline["uri"], inline["height"], inline["sized"]) == (None, 360, True)
+    assert mask_frame([], ["frames-ok"])["sized"] is False
+    row = {"rectangles": [{"x_min": 0.1, "y_min": 0.2, "x_max": 0.30001, "y_max": 0.4}]}
+    assert rectangles_json(row) == "[[0.1, 0.2, 0.3, 0.4]]" and rectangles_json(None) == "[]"

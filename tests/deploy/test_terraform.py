@@ -157,7 +157,7 @@ def test_one_service_account_per_role_with_least_privilege():
     assert {(t, r) for t, r, m in grants if m == "alert_consumers"} == {
         ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber")
     }
-    # The console reads what it shows and writes only verdicts (and whatever else the README's runbook adds).
+    # The console reads what it shows and writes only verdicts and exclusion masks.
     console = {(t, r) for t, r, m in grants if m == "console"}
     assert console == {
         ("google_project_iam_member", "roles/bigquery.jobUser"),
@@ -169,10 +169,12 @@ def test_one_service_account_per_role_with_least_privilege():
     writes = [
         b for (t, _), b in RESOURCES.items() if t == "google_bigquery_table_iam_member" and "Editor" in unq(b["role"])
     ]
-    assert [unq(b["table_id"]) for b in writes if member_account(unq(b["member"])) == "console"] == [
-        "${google_bigquery_table.feedback.table_id}"
-    ]
-    assert DeployConfig(project="p").project and accounts["console"] == "firewatch-console"
+    assert [member_account(unq(b["member"])) for b in writes] == ["console"]
+    assert unq(writes[0]["table_id"]) == "${each.value}" and unq(writes[0]["for_each"]) == "${local.console_writes}"
+    assert LOCALS["console_writes"] == {
+        "feedback": "${google_bigquery_table.feedback.table_id}",
+        "masks": "${google_bigquery_table.masks.table_id}",
+    }
 
 
 @pytest.mark.parametrize(
