@@ -25,7 +25,9 @@ import tempfile
 
 from firewatch.cloud.models import read_metadata
 from firewatch.cloud.storage import download_dir, is_remote, read_bytes, upload_dir
+from firewatch.core.contract import first_line
 from firewatch.core.model_contract import FLOAT_SIGNATURE
+from firewatch.errors import ModelError
 
 SUBDIR = "tf_example"
 SOURCE_FILE = "source.json"
@@ -103,7 +105,14 @@ def tf_example_model(model_dir: str) -> str:
         with open(os.path.join(staged, SOURCE_FILE), "w") as f:
             json.dump(fingerprint, f)
         if is_remote(model_dir):
-            upload_dir(staged, target)
+            try:
+                upload_dir(staged, target)
+            except Exception as exc:  # noqa: BLE001 - e.g. a read-only models bucket (a template's workers)
+                raise ModelError(
+                    f"cannot write {target} ({first_line(exc)}): the tfx-bsl engine needs the tf.Example model "
+                    f"there; run `firewatch batch --inference-engine tfx-bsl` once with write access to {model_dir}, "
+                    "or use --inference-engine firewatch"
+                ) from None
         else:
             if os.path.isdir(target):
                 shutil.rmtree(target, ignore_errors=True)  # stale: built for an earlier export
