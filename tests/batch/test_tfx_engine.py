@@ -160,3 +160,24 @@ def test_describe_failure_keeps_tf_s_meaningful_line():
     trace = ["Traceback ...\n", f"builtins.ValueError: {text}\n"]
     assert describe_failure((ValueError, "InvalidArgumentError()", trace))[1] == "Invalid PNG data, size 300"
     assert describe_failure(RuntimeError("boom")) == ("RuntimeError", "boom")
+
+
+def test_tfx_engine_explains_the_fire_frames(tmp_path, controlled_model_dir):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(5)
+    path = tmp_path / "frames.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i, fire in enumerate((True, False, True, False)):
+            label = "fire" if fire else "no_fire"
+            writer.write(make_example(colour_png(rng, fire), "png", label, f"/data/cam-a/{i}.png"))
+    out = tmp_path / "out"
+    cfg = BatchConfig(model=str(controlled_model_dir), input=str(path), output=str(out), inference_engine="tfx-bsl")
+    summary = run(cfg)
+    predictions, explanations = read_jsonl(out, "predictions"), read_jsonl(out, "explanations")
+    fire_keys = {p["frame_key"] for p in predictions if p["label"] == "fire"}
+    assert len(fire_keys) == 2 and {e["frame_key"] for e in explanations} == fire_keys
+    assert summary.explanations == 2 and summary.dead_letters == 0
+    for row in explanations:
+        with Image.open(row["overlay_uri"]) as overlay:
+            assert overlay.width >= 64
