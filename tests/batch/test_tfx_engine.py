@@ -181,3 +181,13 @@ def test_tfx_engine_explains_the_fire_frames(tmp_path, controlled_model_dir):
     for row in explanations:
         with Image.open(row["overlay_uri"]) as overlay:
             assert overlay.width >= 64
+
+
+def test_a_stale_tf_example_model_is_rebuilt(controlled_model_dir):
+    path = Path(tf_example_model(str(controlled_model_dir)))
+    source = path / SOURCE_FILE
+    current = source.read_text()
+    source.write_text(json.dumps({"model_version": "an earlier export", "saved_model_sha256": "0" * 64}))
+    assert tf_example_model(str(controlled_model_dir)) == str(path)
+    assert source.read_text() == current and (path / "saved_model.pb").is_file()
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".staging-")]  # no build left behind
