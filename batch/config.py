@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from firewatch.config.scoring import ScoringConfig
 
 BIGQUERY_SINK = "bigquery"
+ENGINES = ("firewatch", "tfx-bsl")
 
 
 class BatchConfig(ScoringConfig):
@@ -22,9 +23,32 @@ class BatchConfig(ScoringConfig):
     output_format: Literal["jsonl", "parquet"] = Field("jsonl", description="file format for a folder sink")
     camera_id: str | None = Field(None, description="camera id for the rows (default: the file's folder name)")
     max_batch_size: int = Field(64, ge=1, le=1024, description="RunInference batch size ceiling")
+    inference_engine: Literal["firewatch", "tfx-bsl"] = Field(
+        "firewatch",
+        description="firewatch: decode in Python, batch the float signature (any input); tfx-bsl: tfx-bsl's "
+        "RunInference on the TFRecords' tf.Examples, decoded in the model graph (TFRecord input only)",
+    )
     explanations_output: str | None = Field(
         None, description="where overlay PNGs go (default: OUTPUT/explanations, or gs://FRAMES_BUCKET/explanations)"
     )
+
+    @model_validator(mode="after")
+    def _engine_fits_input(self) -> BatchConfig:
+        from firewatch.beam.sources import source_kind
+
+        kind = source_kind(self.input)
+        if self.inference_engine == "tfx-bsl" and kind != "tfrecord":
+            raise ValueError(
+                f"--inference-engine tfx-bsl scores the ingest's tf.Example TFRecords only, and --input "
+                f"{self.input} is {kind} input; give TFRecord files (*.tfrecord or tfrecord:PATTERN) or use "
+                "--inference-engine firewatch"
+            )
+        if self.inference_engine == "tfx-bsl" and self.reads_masks():
+            raise ValueError(
+                "--inference-engine tfx-bsl decodes frames in the model graph and cannot apply the cameras' "
+                "exclusion masks: use --inference-engine firewatch, or --masks-table '' to score unmasked"
+            )
+        return self
 
     @property
     def to_bigquery(self) -> bool:

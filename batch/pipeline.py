@@ -2,9 +2,10 @@
 
 ReadFrames (folder / glob / TFRecords / BigQuery query) -> ScoreFrames (fetch, decode,
 RunInference, postprocess; shared with streaming) -> predictions; every failure -> dead
-letters; the frames chosen for explanation -> explanations. `WriteResults` writes them to
-BigQuery tables or JSONL/Parquet files. Counters in the `firewatch.batch` namespace feed the
-end-of-run summary.
+letters. With `--inference-engine tfx-bsl` (TFRecords only) the records go to tfx-bsl's
+RunInference instead (`batch.tfx_engine`), with the same outputs. The frames chosen for
+explanation -> explanations. `WriteResults` writes them to BigQuery tables or JSONL/Parquet
+files. Counters in the `firewatch.batch` namespace feed the end-of-run summary.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from batch.config import BatchConfig
 from firewatch.beam.explanation import ExplainScored
 from firewatch.beam.scoring import ModelInfo, ScoreFrames
 from firewatch.beam.sinks import Destinations, WriteResults
-from firewatch.beam.sources import MODE, ReadFrames
+from firewatch.beam.sources import MODE, ReadFrames, tfrecord_pattern
 
 NAMESPACE = "firewatch.batch"
 
@@ -47,8 +48,17 @@ def destinations(cfg: BatchConfig) -> Destinations:
     return Destinations(tables={name: cfg.table(table) for name, table in tables.items()})
 
 
-def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = None) -> None:
-    info = info or ModelInfo.read(cfg.model)
+def score(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo) -> tuple[dict, list]:
+    """Read and score with the configured engine -> (scored outputs, dead letters of the read)."""
+    explain = cfg.explanation if cfg.explain else None
+    if cfg.inference_engine == "tfx-bsl":
+        from batch.tfx_engine import TfxScoreRecords
+
+        records = pipeline | "ReadTFRecords" >> beam.io.ReadFromTFRecord(tfrecord_pattern(cfg.input))
+        scored = records | "TfxScore" >> TfxScoreRecords(
+            info, cfg.limits(), cfg.camera_id, max_batch_size=cfg.max_batch_size, explain=explain
+        )
+        return scored, []
     project = cfg.resolved_project() if cfg.needs_project else None
     read = pipeline | "Read" >> ReadFrames(cfg.input, cfg.limits(), cfg.camera_id, project)
     scored = read["requests"] | "Score" >> ScoreFrames(
@@ -56,11 +66,17 @@ def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = No
         cfg.limits(),
         MODE,
         max_batch_size=cfg.max_batch_size,
-        explain=cfg.explanation if cfg.explain else None,
+        explain=explain,
         masks=cfg.mask_source(),
     )
+    return scored, [read["dead_letters"]]
+
+
+def build(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo | None = None) -> None:
+    info = info or ModelInfo.read(cfg.model)
+    scored, read_dead = score(pipeline, cfg, info)
     results = {"predictions": scored["predictions"]}
-    dead = [read["dead_letters"], scored["dead_letters"]]
+    dead = [*read_dead, scored["dead_letters"]]
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(
             cfg.model, cfg.overlay_prefix(), cfg.explanation, MODE

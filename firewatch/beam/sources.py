@@ -88,6 +88,11 @@ def source_kind(spec: str) -> str:
     return "images"
 
 
+def tfrecord_pattern(spec: str) -> str:
+    """The file pattern of a TFRecord --input (`tfrecord:PATTERN` or a *.tfrecord glob)."""
+    return spec.split(":", 1)[1] if spec.lower().startswith("tfrecord:") else spec
+
+
 def image_pattern(spec: str) -> str:
     """A folder becomes a recursive pattern; a glob or file stays as it is."""
     if any(ch in spec for ch in "*?["):
@@ -187,10 +192,9 @@ class ReadFrames(beam.PTransform):
     def expand(self, pbegin):
         kind = source_kind(self._spec)
         if kind == "tfrecord":
-            pattern = self._spec.split(":", 1)[1] if self._spec.lower().startswith("tfrecord:") else self._spec
             parsed = (
                 pbegin
-                | "ReadTFRecords" >> beam.io.ReadFromTFRecord(pattern)
+                | "ReadTFRecords" >> beam.io.ReadFromTFRecord(tfrecord_pattern(self._spec))
                 | "ParseRecords" >> beam.ParDo(ParseRecord(self._camera)).with_outputs(DEAD, main="ok")
             )
         elif kind == "bigquery":
