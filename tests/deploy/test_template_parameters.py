@@ -57,6 +57,12 @@ def as_text(value) -> str:
     return str(value)
 
 
+# Options that only make sense with other values: tfx-bsl scores TFRecords only, and cannot apply masks.
+ENUM_NEEDS = {
+    ("inference_engine", "tfx-bsl"): {"input": "gs://my-frames/tfrecords/test-*.tfrecord.gz", "masks_table": ""},
+}
+
+
 def launcher_values(params: list[dict], overrides: dict[str, str] | None = None) -> dict[str, str]:
     values = {}
     for param in params:
@@ -116,7 +122,8 @@ def test_booleans_and_enums_take_every_value_the_console_sends(job):
         assert_same(parse(job, values), values)
     for param in (p for p in params if p["paramType"] == "ENUM"):
         for option in param["enumOptions"]:
-            values = launcher_values(params, {param["name"]: option["value"]})
+            needs = ENUM_NEEDS.get((param["name"], option["value"]), {})
+            values = launcher_values(params, {param["name"]: option["value"], **needs})
             assert_same(parse(job, values), values)
 
 
