@@ -104,3 +104,18 @@ def test_table_shows_before_and_after() -> None:
     assert row.split()[-6:] == ["2/2", "=", "1.000", "0/2", "=", "0.000"]
     assert next(line for line in table if "recall" in line).split()[-2:] == ["1.0000", "0.9500"]
     assert "held-out feedback: 3 frames, 1 alerts" in "\n".join(table)
+
+
+def test_fine_tune_refuses_bad_inputs_with_the_reason(tmp_path, capsys) -> None:
+    from firewatch.cli.dispatch import main
+
+    base = ["model", "fine-tune", "--model", str(tmp_path / "m1"), "--data", str(tmp_path / "records")]
+    assert main([*base, "--feedback", str(tmp_path), "--output", str(tmp_path / "m1")]) == 2
+    assert "is the model being fine-tuned" in capsys.readouterr().err
+    assert main([*base, "--feedback", str(tmp_path / "nothing"), "--output", str(tmp_path / "m2")]) == 2
+    assert "not a feedback export" in capsys.readouterr().err
+    assert main([*base, "--feedback", "gs://b/f", "--output", str(tmp_path / "m2")]) == 2
+    assert "--feedback: Value error, must be a local folder" in capsys.readouterr().err
+    held_only = _export(tmp_path / "held", [e for e in _entries(40, 1) if is_heldout(group_of(e), 0.25)])
+    assert main([*base, "--feedback", str(held_only), "--output", str(tmp_path / "m2")]) == 2
+    assert "nothing to train on" in capsys.readouterr().err
