@@ -1,4 +1,5 @@
-"""`firewatch data synth|ingest`, `firewatch train`, `firewatch evaluate`, `firewatch model demo|fine-tune`.
+"""`firewatch data synth|ingest|from-feedback`, `firewatch train`, `firewatch evaluate`,
+`firewatch model demo|fine-tune|feedback-report`.
 
 Each command validates its flags into its pydantic config (`model.config`) and calls the job.
 """
@@ -17,7 +18,15 @@ from pydantic import BaseModel, ValidationError
 
 from firewatch.config.options import add_config_arguments
 from firewatch.errors import ModelError, UserError
-from model.config import DemoConfig, EvaluateConfig, FineTuneConfig, IngestConfig, SynthConfig, TrainConfig
+from model.config import (
+    DemoConfig,
+    EvaluateConfig,
+    FeedbackReportConfig,
+    FineTuneConfig,
+    IngestConfig,
+    SynthConfig,
+    TrainConfig,
+)
 
 # Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
 BEAM_FLAGS = (
@@ -170,6 +179,17 @@ def _fine_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feedback_report(args: argparse.Namespace) -> int:
+    from model.feedback_report import REPORT_FILE, format_comparison, report_from_config
+
+    config = _config(FeedbackReportConfig, _fields(args, FeedbackReportConfig))
+    with user_errors():
+        report = report_from_config(config)
+    print(format_comparison(report))
+    print(f"wrote {config.output or config.after}/{REPORT_FILE}")
+    return 0
+
+
 def _from_feedback(args: argparse.Namespace) -> int:
     from model.feedback_export import main_from_args
 
@@ -240,3 +260,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_arguments(fine, FineTuneConfig)
     fine.set_defaults(func=_fine_tune)
+    fr = model_sub.add_parser(
+        "feedback-report",
+        help="old vs new model: held-out feedback false-alarm/missed-fire rates and base test metrics",
+    )
+    add_config_arguments(fr, FeedbackReportConfig)
+    fr.set_defaults(func=_feedback_report)

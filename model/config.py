@@ -159,6 +159,21 @@ class EvaluateConfig(_Config):
     _o = field_validator("output")(_local_folder)
 
 
+class FeedbackReportConfig(_Config):
+    """`firewatch model feedback-report`: old vs new model on held-out feedback frames and the base test split."""
+
+    before: str = Field(description="the old exported MODEL_DIR")
+    after: str = Field(description="the new exported MODEL_DIR (trained with --feedback or fine-tuned)")
+    data: str = Field(description="TFRecord folder of the base set (`firewatch data ingest`)")
+    feedback: str = Field(description="folder written by `firewatch data from-feedback`")
+    feedback_holdout: float = Field(0.25, ge=0, lt=1, description="the held-out share the new model was trained with")
+    output: str | None = Field(None, description="folder for feedback_evaluation.json (default: the --after folder)")
+    batch_size: int = Field(64, ge=1, le=4096)
+
+    _v = field_validator("before", "after", "data")(_no_trailing_slash)
+    _f = field_validator("feedback", "output")(_local_folder)
+
+
 class DemoConfig(_Config):
     """`firewatch model demo`: synth -> ingest -> train -> export a small demo model."""
 

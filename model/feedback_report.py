@@ -13,8 +13,11 @@ The report is JSON (`feedback_evaluation.json` in the new model's folder) and a 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from firewatch.cloud.storage import is_remote
 from model.metrics import binary_metrics
 
 REPORT_FILE = "feedback_evaluation.json"
@@ -75,6 +78,23 @@ def compare(before, after, split, data_dir: str, batch_size: int = 64) -> dict:
         "data": data_dir,
         "feedback": split.root,
     }
+
+
+def report_from_config(config) -> dict:
+    """`firewatch model feedback-report`: load both models and the feedback split, compare, write the JSON."""
+    from firewatch.cloud.models import load_exported
+    from model.dataset import local_data_dir
+    from model.feedback_data import load_feedback
+    from model.fine_tune import write_json_files
+
+    split = load_feedback(config.feedback, config.feedback_holdout)
+    before, after = load_exported(config.before), load_exported(config.after)
+    report = compare(before, after, split, local_data_dir(config.data), config.batch_size)
+    output = config.output or config.after
+    if not is_remote(output):
+        os.makedirs(output, exist_ok=True)
+    write_json_files(output, {REPORT_FILE: report})
+    return report
 
 
 def _rate(value: float | None, count: int, total: int) -> str:

@@ -25,14 +25,20 @@ from model.feedback_report import REPORT_FILE
 from tests.fixtures.console_seed import console_config
 from tests.fixtures.feedback_loop import frame_png, seed_episode, train_base_model, write_base_tfrecords
 
-pytestmark = pytest.mark.stack
-
 MARGIN = 0.2  # the base model's scores must clear its threshold by this much for the premise to hold
 # Alert ids chosen so that the alert-wise split (sha256, 25% held out) is known: checked below.
 TARGET = "cam-lamp-b-episode-1"  # trained on: holds the frame the test follows
 TRAINED = {TARGET: "sodium", "cam-lamp-c-episode-1": "sodium", "cam-ridge-a-episode-1": "fire"}
 HELD_OUT = {"cam-lamp-a-episode-1": "sodium", "cam-ridge-c-episode-1": "fire"}
 FRAMES_PER_ALERT = 4
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory):
+    """(base TFRecords, base MODEL_DIR): a small CNN that flags anything warm."""
+    root = tmp_path_factory.mktemp("feedback-loop")
+    data = write_base_tfrecords(root / "base-data", count=400, seed=0)
+    return data, train_base_model(data, root / "model-v1", seed=0)
 
 
 def _judge(client, alert_id: str, verdict: str) -> None:
@@ -48,15 +54,15 @@ def _judge(client, alert_id: str, verdict: str) -> None:
     assert response.status_code == 303, response.text
 
 
+@pytest.mark.stack
 def test_a_false_alarm_marked_in_the_console_is_no_longer_flagged_after_fine_tuning(
-    gcp_resources, tmp_path, capsys
+    gcp_resources, base_model, tmp_path, capsys
 ) -> None:
     from fastapi.testclient import TestClient
 
     names = gcp_resources
     assert not any(is_heldout(a, 0.25) for a in TRAINED) and all(is_heldout(a, 0.25) for a in HELD_OUT)
-    data = write_base_tfrecords(tmp_path / "base-data", count=400, seed=0)
-    base_dir = train_base_model(data, tmp_path / "model-v1", seed=0)
+    data, base_dir = base_model
     base = load_exported(str(base_dir))
     threshold = base.metadata.threshold
 
@@ -117,3 +123,52 @@ def test_a_false_alarm_marked_in_the_console_is_no_longer_flagged_after_fine_tun
     split = json.loads((new_dir / SPLIT_FILE).read_text())
     assert split["train"]["groups"] == sorted(TRAINED) and split["heldout"]["groups"] == sorted(HELD_OUT)
     assert target_key in split["train"]["frame_keys"]
+
+
+def test_train_accepts_feedback_next_to_the_base_set_and_the_report_compares(base_model, tmp_path, capsys) -> None:
+    """`firewatch train --feedback DIR` (from scratch, the export's layout read as is) and
+    `firewatch model feedback-report` (old vs new on the held-out frames and the base test split)."""
+    data, base_dir = base_model
+    base = load_exported(str(base_dir))
+    rng = np.random.default_rng(7)
+    feedback = tmp_path / "feedback"
+    lines = []
+    for alert_id, kind in {**TRAINED, **HELD_OUT}.items():
+        label, verdict = ("no_fire", "false_alarm") if kind == "sodium" else ("fire", "fire_confirmed")
+        for i in range(FRAMES_PER_ALERT):
+            path = f"{label}/{alert_id}-f{i}.png"
+            (feedback / label).mkdir(parents=True, exist_ok=True)
+            (feedback / path).write_bytes(frame_png(kind, rng))
+            lines.append({"path": path, "label": label, "frame_key": f"{alert_id}/f{i}", "alert_id": alert_id,
+                          "verdict": verdict, "model_version": base.metadata.model_version})  # fmt: skip
+    (feedback / "feedback_manifest.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    new_dir = tmp_path / "model-fb"
+    argv = ["train", "--data", str(data), "--output", str(new_dir), "--image-size", "32", "--epochs", "4",
+            "--feedback", str(feedback), "--feedback-weight", "8", "--verbose", "0"]  # fmt: skip
+    assert main(argv) == 0
+    new = load_exported(str(new_dir))
+    assert new.metadata.metrics["feedback"]["train_frames"] == len(TRAINED) * FRAMES_PER_ALERT
+    assert new.metadata.metrics["feedback"]["heldout_frames"] == len(HELD_OUT) * FRAMES_PER_ALERT
+    split = json.loads((new_dir / SPLIT_FILE).read_text())
+    assert split["heldout"]["groups"] == sorted(HELD_OUT)
+
+    out = tmp_path / "report"
+    argv = ["model", "feedback-report", "--before", str(base_dir), "--after", str(new_dir), "--data", str(data),
+            "--feedback", str(feedback), "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "held-out feedback: 8 frames, 2 alerts" in table and base.metadata.model_version in table
+    report = json.loads((out / REPORT_FILE).read_text())
+    before, after = report["before"], report["after"]
+    assert (before["model_version"], after["model_version"]) == (
+        base.metadata.model_version,
+        new.metadata.model_version,
+    )
+    for side, model in ((before, base), (after, new)):  # the report's scores are the exported graphs' scores
+        keys = sorted(side["heldout_feedback"]["per_frame"])
+        pngs = [(feedback / next(line["path"] for line in lines if line["frame_key"] == k)).read_bytes() for k in keys]
+        np.testing.assert_allclose([side["heldout_feedback"]["per_frame"][k] for k in keys], model.predict_bytes(pngs),
+                                   atol=1e-6)  # fmt: skip
+        assert side["base_test"]["count"] == before["base_test"]["count"] > 0
+    assert before["heldout_feedback"]["false_alarm_rate"] == 1.0  # the premise: the base model flags the lamps
