@@ -48,6 +48,12 @@ def write_json_files(model_dir: str, files: dict[str, dict]) -> None:
         shutil.rmtree(local, ignore_errors=True)
 
 
+def _same_folder(a: str, b: str) -> bool:
+    if is_remote(a) or is_remote(b):
+        return a.rstrip("/") == b.rstrip("/")
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 def fine_tune(config: FineTuneConfig) -> FineTuneResult:
     from firewatch.cloud.models import load_exported
     from model.backbones import unfreeze_top
@@ -56,7 +62,7 @@ def fine_tune(config: FineTuneConfig) -> FineTuneResult:
     from model.restore import restore_keras_model
     from model.train import compile_model, feedback_counts, predict_split, seed_everything
 
-    if config.output.rstrip("/") == config.model.rstrip("/"):
+    if _same_folder(config.output, config.model):
         raise ModelError(f"--output {config.output} is the model being fine-tuned: give a new folder")
     started = time.perf_counter()
     split = load_feedback(config.feedback, config.feedback_holdout)

@@ -110,7 +110,7 @@ def test_fine_tune_refuses_bad_inputs_with_the_reason(tmp_path, capsys) -> None:
     from firewatch.cli.dispatch import main
 
     base = ["model", "fine-tune", "--model", str(tmp_path / "m1"), "--data", str(tmp_path / "records")]
-    assert main([*base, "--feedback", str(tmp_path), "--output", str(tmp_path / "m1")]) == 2
+    assert main([*base, "--feedback", str(tmp_path), "--output", f"{tmp_path}/x/../m1/"]) == 2
     assert "is the model being fine-tuned" in capsys.readouterr().err
     assert main([*base, "--feedback", str(tmp_path / "nothing"), "--output", str(tmp_path / "m2")]) == 2
     assert "not a feedback export" in capsys.readouterr().err
