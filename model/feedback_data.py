@@ -141,8 +141,6 @@ def load_feedback(root: str, holdout: float = 0.25) -> FeedbackSplit:
     return FeedbackSplit(root, holdout, [_frame(base, e) for e in train], [_frame(base, e) for e in heldout])
 
 
-def training_pairs(frames: list[FeedbackFrame], weight: int) -> list[tuple[bytes, float]]:
-    """(encoded, label) for the training set, each frame repeated `weight` times (oversampling)."""
-    if weight < 1:
-        raise ValueError(f"weight must be >= 1, got {weight}")
-    return [(f.encoded, float(f.label_index)) for f in frames for _ in range(weight)]
+def training_pairs(frames: list[FeedbackFrame]) -> list[tuple[bytes, float]]:
+    """(encoded, label) of each frame, for `model.dataset.train_dataset(extra=..., extra_weight=...)`."""
+    return [(f.encoded, float(f.label_index)) for f in frames]

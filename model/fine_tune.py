@@ -84,7 +84,8 @@ def fine_tune(config: FineTuneConfig) -> FineTuneResult:
         config.augment,
         config.augment_strength,
         config.colour_augment,
-        extra=training_pairs(split.train, config.feedback_weight),
+        extra=training_pairs(split.train),
+        extra_weight=config.feedback_weight,
     )
     if restored.base is not None:
         unfreeze_top(restored.base, config.fine_tune_from_block)

@@ -110,7 +110,8 @@ def train(config: TrainConfig) -> TrainResult:
         config.augment,
         config.augment_strength,
         config.colour_augment,
-        extra=training_pairs(feedback.train, config.feedback_weight) if feedback else (),
+        extra=training_pairs(feedback.train) if feedback else (),
+        extra_weight=config.feedback_weight,
     )
     steps_per_epoch = -(-n_train // config.batch_size)
     valid_ds = eval_dataset(data_dir, "valid", config.image_size, config.batch_size)

@@ -61,8 +61,7 @@ def test_load_feedback_reads_bytes_and_records_the_split(tmp_path) -> None:
     summary = split.summary()
     assert summary["heldout"]["frames"] == len(split.heldout)
     assert set(summary["heldout"]["groups"]).isdisjoint(summary["train"]["groups"])
-    pairs = training_pairs(split.train[:2], 3)
-    assert len(pairs) == 6 and pairs[0] == (split.train[0].encoded, 0.0)
+    assert training_pairs(split.train[:2]) == [(f.encoded, 0.0) for f in split.train[:2]]
 
 
 def test_bad_exports_are_refused_with_the_reason(tmp_path) -> None:
@@ -119,3 +118,23 @@ def test_fine_tune_refuses_bad_inputs_with_the_reason(tmp_path, capsys) -> None:
     held_only = _export(tmp_path / "held", [e for e in _entries(40, 1) if is_heldout(group_of(e), 0.25)])
     assert main([*base, "--feedback", str(held_only), "--output", str(tmp_path / "m2")]) == 2
     assert "nothing to train on" in capsys.readouterr().err
+
+
+def test_feedback_frames_join_the_train_split_weight_times(tmp_path) -> None:
+    from model.dataset import train_dataset
+    from tests.fixtures.feedback_loop import frame_png, write_base_tfrecords
+
+    data = write_base_tfrecords(tmp_path / "data", count=40, seed=1)
+    _, n_base = train_dataset(str(data), 32, 8, 0, augment_images=False)
+    lamps = [frame_png("sodium", np.random.default_rng(i)) for i in range(2)]
+    ds, n = train_dataset(str(data), 32, 8, 0, augment_images=False, extra=[(b, 0.0) for b in lamps], extra_weight=3)
+    assert n == n_base + 6
+    images = np.concatenate([x.numpy() for x, _ in ds])
+    assert len(images) == n
+    # Each lamp frame is in the epoch 3 times, decoded and preprocessed like the base images.
+    from firewatch.core.imaging import preprocess
+    from model.dataset import decode
+
+    for png in lamps:
+        expected = preprocess(decode(png), 32).numpy()
+        assert sum(np.allclose(im, expected, atol=1e-6) for im in images) == 3
