@@ -1,4 +1,5 @@
-"""`firewatch data synth|ingest`, `firewatch train`, `firewatch evaluate`, `firewatch model demo`.
+"""`firewatch data synth|ingest|from-feedback`, `firewatch train`, `firewatch evaluate`,
+`firewatch model demo|fine-tune|feedback-report`.
 
 Each command validates its flags into its pydantic config (`model.config`) and calls the job.
 """
@@ -17,7 +18,15 @@ from pydantic import BaseModel, ValidationError
 
 from firewatch.config.options import add_config_arguments
 from firewatch.errors import ModelError, UserError
-from model.config import DemoConfig, EvaluateConfig, IngestConfig, SynthConfig, TrainConfig
+from model.config import (
+    DemoConfig,
+    EvaluateConfig,
+    FeedbackReportConfig,
+    FineTuneConfig,
+    IngestConfig,
+    SynthConfig,
+    TrainConfig,
+)
 
 # Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
 BEAM_FLAGS = (
@@ -154,6 +163,33 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fine_tune(args: argparse.Namespace) -> int:
+    from model.feedback_report import REPORT_FILE, format_comparison
+    from model.fine_tune import fine_tune
+
+    config = _config(FineTuneConfig, _fields(args, FineTuneConfig))
+    with user_errors():
+        result = fine_tune(config)
+    print(format_comparison(result.report))
+    print(
+        f"fine-tuned {result.report['before']['model_version']} -> {result.metadata['model_version']} "
+        f"({result.split['train']['frames']} feedback frames trained on, {result.split['heldout']['frames']} "
+        f"held out) in {result.seconds:.1f}s; exported to {config.output} with {REPORT_FILE}"
+    )
+    return 0
+
+
+def _feedback_report(args: argparse.Namespace) -> int:
+    from model.feedback_report import REPORT_FILE, format_comparison, report_from_config
+
+    config = _config(FeedbackReportConfig, _fields(args, FeedbackReportConfig))
+    with user_errors():
+        report = report_from_config(config)
+    print(format_comparison(report))
+    print(f"wrote {config.output or config.after}/{REPORT_FILE}")
+    return 0
+
+
 def _from_feedback(args: argparse.Namespace) -> int:
     from model.feedback_export import main_from_args
 
@@ -214,3 +250,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo = model_sub.add_parser("demo", help="build the synthetic demo model (synth -> ingest -> train)")
     add_config_arguments(demo, DemoConfig)
     demo.set_defaults(func=_demo)
+    fine = model_sub.add_parser(
+        "fine-tune",
+        help="old MODEL_DIR + `data from-feedback` folder -> new MODEL_DIR, compared before/after",
+        description="Starts from an exported model, trains a few epochs at a low learning rate on the base "
+        "train split plus the operators' feedback frames (an alert-wise share held out), chooses the threshold "
+        "on valid, exports a new model version and writes feedback_evaluation.json (false-alarm and "
+        "missed-fire rates on the held-out feedback, base test metrics; old vs new).",
+    )
+    add_config_arguments(fine, FineTuneConfig)
+    fine.set_defaults(func=_fine_tune)
+    fr = model_sub.add_parser(
+        "feedback-report",
+        help="old vs new model: held-out feedback false-alarm/missed-fire rates and base test metrics",
+    )
+    add_config_arguments(fr, FeedbackReportConfig)
+    fr.set_defaults(func=_feedback_report)

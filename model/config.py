@@ -94,9 +94,48 @@ class TrainConfig(_Config):
     work_dir: str | None = Field(None, description="checkpoints + history; default <output>.training")
     data_description: str = Field("synthetic procedural demo data", min_length=1)
     verbose: int = Field(1, ge=0, le=2, description="Keras progress output (1 = progress bar)")
+    feedback: str | None = Field(
+        None, description="folder written by `firewatch data from-feedback`: its frames join the train split"
+    )
+    feedback_weight: int = Field(
+        4, ge=1, le=100, description="each feedback training frame is repeated this many times per epoch"
+    )
+    feedback_holdout: float = Field(
+        0.25, ge=0, lt=1, description="share of feedback alerts held out for evaluation (split by alert id hash)"
+    )
 
     _v = field_validator("data", "output")(_no_trailing_slash)
     _w = field_validator("work_dir")(_local_folder)
+    _f = field_validator("feedback")(_local_folder)
+
+
+class FineTuneConfig(_Config):
+    """`firewatch model fine-tune`: an exported model + operators' feedback -> a new model version,
+    compared with the old one on held-out feedback frames and the base test split."""
+
+    model: str = Field(description="exported MODEL_DIR to start from (small_cnn or mobilenet_v2)")
+    data: str = Field(description="TFRecord folder of the base set (`firewatch data ingest`)")
+    feedback: str = Field(description="folder written by `firewatch data from-feedback`")
+    output: str = Field(description="new MODEL_DIR (must differ from --model)")
+    epochs: int = Field(3, ge=1, le=100)
+    learning_rate: float = Field(5e-4, gt=0, le=1.0, description="low: the weights are already trained")
+    batch_size: int = Field(32, ge=1, le=4096)
+    feedback_weight: int = Field(
+        4, ge=1, le=100, description="each feedback training frame is repeated this many times per epoch"
+    )
+    feedback_holdout: float = Field(
+        0.25, ge=0, lt=1, description="share of feedback alerts held out for evaluation (split by alert id hash)"
+    )
+    augment: bool = True
+    augment_strength: float = Field(1.0, ge=0, le=2.0)
+    colour_augment: bool = False
+    target_recall: float = Field(0.98, gt=0, le=1.0, description="the new threshold is chosen on valid for this")
+    fine_tune_from_block: int = Field(14, ge=0, le=18, description="mobilenet_v2 only: blocks N..18 are trained")
+    seed: int = Field(0, ge=0)
+    verbose: int = Field(1, ge=0, le=2, description="Keras progress output (1 = progress bar)")
+
+    _v = field_validator("model", "data", "output")(_no_trailing_slash)
+    _f = field_validator("feedback")(_local_folder)
 
 
 class EvaluateConfig(_Config):
@@ -118,6 +157,21 @@ class EvaluateConfig(_Config):
     _v = field_validator("model", "data")(_no_trailing_slash)
     _n = field_validator("negatives")(_local_folder)
     _o = field_validator("output")(_local_folder)
+
+
+class FeedbackReportConfig(_Config):
+    """`firewatch model feedback-report`: old vs new model on held-out feedback frames and the base test split."""
+
+    before: str = Field(description="the old exported MODEL_DIR")
+    after: str = Field(description="the new exported MODEL_DIR (trained with --feedback or fine-tuned)")
+    data: str = Field(description="TFRecord folder of the base set (`firewatch data ingest`)")
+    feedback: str = Field(description="folder written by `firewatch data from-feedback`")
+    feedback_holdout: float = Field(0.25, ge=0, lt=1, description="the held-out share the new model was trained with")
+    output: str | None = Field(None, description="folder for feedback_evaluation.json (default: the --after folder)")
+    batch_size: int = Field(64, ge=1, le=4096)
+
+    _v = field_validator("before", "after", "data")(_no_trailing_slash)
+    _f = field_validator("feedback", "output")(_local_folder)
 
 
 class DemoConfig(_Config):

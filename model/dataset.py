@@ -11,6 +11,8 @@ is reproducible.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from firewatch.cloud.storage import download_dir, is_remote
 from firewatch.core.records import SPLITS, parse_example, split_pattern
 from model.errors import EmptySplitError
@@ -139,9 +141,13 @@ def train_dataset(
     augment_images: bool = True,
     strength: float = 1.0,
     colour: bool = False,
+    extra: Sequence[tuple[bytes, float]] = (),
+    extra_weight: int = 1,
 ):
     """Shuffled, augmented (unless `augment_images` is False or `strength` 0), batched (images, labels)
-    for one epoch; reshuffled every epoch."""
+    for one epoch; reshuffled every epoch. `extra` (encoded, label) pairs, e.g. operators' feedback
+    frames (`model.feedback_data`), join the train split `extra_weight` times each (oversampling without
+    copying the bytes) and go through the same decode/augment/preprocess."""
     import tensorflow as tf
 
     from firewatch.core.imaging import preprocess
@@ -151,6 +157,12 @@ def train_dataset(
     n = sum(1 for _ in records)
     if n == 0:
         raise empty_split_error(data_dir, "train")
+    if extra:
+        labels = tf.constant([float(y) for _, y in extra], tf.float32)
+        records = records.concatenate(
+            tf.data.Dataset.from_tensor_slices(([e for e, _ in extra], labels)).repeat(extra_weight)
+        )
+        n += len(extra) * extra_weight
     ds = records.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     if augment_images and strength > 0:
         rand = (

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from firewatch.errors import ModelError
 
-__all__ = ["EmptySplitError", "ModelError"]
+__all__ = ["EmptySplitError", "FeedbackDataError", "ModelError"]
 
 
 class EmptySplitError(ModelError):
     """A TFRecord split has no images (ingest of a small image folder)."""
+
+
+class FeedbackDataError(ModelError):
+    """A feedback export folder is missing, empty or inconsistent with its manifest."""

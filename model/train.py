@@ -3,7 +3,10 @@
 `small_cnn` trains from scratch (about a minute on CPU for the demo set); `mobilenet_v2`
 trains a new head on the frozen ImageNet backbone, then fine-tunes the top blocks with a
 10x lower learning rate. With more than one visible GPU the model is built under
-`tf.distribute.MirroredStrategy`. Keras prints its progress bar; per-epoch weight
+`tf.distribute.MirroredStrategy`. With `feedback` (a `firewatch data from-feedback` folder) the
+training side of its alert-wise split (`model.feedback_data`) joins the train split, oversampled
+`feedback_weight` times, and the split is written next to the export as `feedback_split.json`.
+Keras prints its progress bar; per-epoch weight
 checkpoints and the history go to the work dir (default `<output>.training`), and the
 history is also saved next to the export as `training_history.json`.
 """
@@ -69,7 +72,7 @@ def predict_split(model, data_dir: str, split: str, image_size: int, batch_size:
     return np.concatenate(labels), np.concatenate(probs)
 
 
-def _compile(model, learning_rate: float, decay_steps: int) -> None:
+def compile_model(model, learning_rate: float, decay_steps: int) -> None:
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.02)
@@ -81,16 +84,24 @@ def _compile(model, learning_rate: float, decay_steps: int) -> None:
     )  # XLA measured slower on 2 CPU cores
 
 
+def feedback_counts(split, weight: int) -> dict:
+    """What the model metadata records about the feedback it was trained with."""
+    return {"train_frames": len(split.train), "heldout_frames": len(split.heldout), "weight": weight,
+            "holdout": split.holdout, "folder": split.root}  # fmt: skip
+
+
 def train(config: TrainConfig) -> TrainResult:
     import keras
 
     from model.backbones import build_mobilenet_classifier, build_small_cnn, unfreeze_top
     from model.dataset import eval_dataset, local_data_dir, train_dataset
     from model.export import export_model
+    from model.feedback_data import load_feedback, training_pairs
 
     started = time.perf_counter()
     seed_everything(config.seed)
     data_dir = local_data_dir(config.data)
+    feedback = load_feedback(config.feedback, config.feedback_holdout) if config.feedback else None
     train_ds, n_train = train_dataset(
         data_dir,
         config.image_size,
@@ -99,6 +110,8 @@ def train(config: TrainConfig) -> TrainResult:
         config.augment,
         config.augment_strength,
         config.colour_augment,
+        extra=training_pairs(feedback.train) if feedback else (),
+        extra_weight=config.feedback_weight,
     )
     steps_per_epoch = -(-n_train // config.batch_size)
     valid_ds = eval_dataset(data_dir, "valid", config.image_size, config.batch_size)
@@ -118,7 +131,7 @@ def train(config: TrainConfig) -> TrainResult:
             model, base = build_small_cnn(config.image_size, config.dropout), None
         else:
             model, base = build_mobilenet_classifier(config.image_size, config.dropout)
-        _compile(model, config.learning_rate, steps_per_epoch * config.epochs)
+        compile_model(model, config.learning_rate, steps_per_epoch * config.epochs)
     history: dict[str, list[float]] = {}
 
     def fit(epochs: int, initial_epoch: int = 0) -> None:
@@ -137,7 +150,7 @@ def train(config: TrainConfig) -> TrainResult:
     if base is not None and config.fine_tune_epochs > 0:
         with strategy.scope():
             unfreeze_top(base, config.fine_tune_from_block)
-            _compile(model, config.learning_rate / 10, steps_per_epoch * config.fine_tune_epochs)
+            compile_model(model, config.learning_rate / 10, steps_per_epoch * config.fine_tune_epochs)
         fit(config.fine_tune_epochs, initial_epoch=config.epochs)
     train_seconds = time.perf_counter() - started
     total_epochs = config.epochs + (config.fine_tune_epochs if base is not None else 0)
@@ -159,11 +172,17 @@ def train(config: TrainConfig) -> TrainResult:
         threshold=threshold,
         backbone=config.backbone,
         data_description=config.data_description,
-        metrics={"valid": valid_metrics, "train_images": n_train, "epochs": total_epochs},
+        metrics={"valid": valid_metrics, "train_images": n_train, "epochs": total_epochs}
+        | ({"feedback": feedback_counts(feedback, config.feedback_weight)} if feedback else {}),
     )
     if not is_remote(config.output):
         with open(os.path.join(config.output, HISTORY_FILE), "w") as f:
             json.dump(history, f, indent=2)
+    if feedback:
+        from model.feedback_data import SPLIT_FILE
+        from model.fine_tune import write_json_files
+
+        write_json_files(config.output, {SPLIT_FILE: feedback.summary()})
     return TrainResult(
         metadata.model_dump(),
         valid_metrics,
