@@ -205,7 +205,7 @@ class Postprocess(beam.DoFn):
             return True  # batch has no real-time budget: every fire frame, deterministically
         request = frame.request
         event_time = request.event_time or datetime.now(UTC)
-        chosen, _ = explain_policy(self._policy_id, self._explain.min_interval_seconds).decide(
+        chosen, _ = explain_policy(self._policy_id, self._explain).decide(
             request.camera_id or "", event_time, probability, now=time.monotonic()
         )
         if not chosen:
@@ -217,11 +217,11 @@ _POLICIES: dict[str, ExplainPolicy] = {}
 _POLICIES_LOCK = threading.Lock()
 
 
-def explain_policy(policy_id: str, min_interval_seconds: float) -> ExplainPolicy:
+def explain_policy(policy_id: str, config: ExplainConfig) -> ExplainPolicy:
     """One policy per graph and worker process (the local runner copies a DoFn for every bundle)."""
     with _POLICIES_LOCK:
         if policy_id not in _POLICIES:
-            _POLICIES[policy_id] = ExplainPolicy(min_interval_seconds)
+            _POLICIES[policy_id] = ExplainPolicy(config.min_interval_seconds, peak_margin=config.peak_margin)
         return _POLICIES[policy_id]
 
 

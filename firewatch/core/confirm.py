@@ -80,6 +80,7 @@ class FrameObservation:
     threshold: float
     model_version: str
     uri: str | None = None
+    explained: bool = False  # chosen for explanation when scored (its overlay will exist)
 
     @classmethod
     def of(cls, prediction: Prediction) -> FrameObservation:
@@ -90,6 +91,7 @@ class FrameObservation:
             threshold=prediction.threshold,
             model_version=prediction.model_version,
             uri=prediction.source_uri,
+            explained=prediction.explain,
         )
 
 
@@ -104,12 +106,17 @@ class Episode:
     peak_probability: float = 0.0
     peak_frame_key: str = ""
     frame_uris: list[str] = field(default_factory=list)
+    # The most probable frame chosen for explanation: its overlay is the alert's evidence.
+    explained_probability: float = -1.0
+    explained_frame_key: str = ""
 
     def add(self, obs: FrameObservation, max_uris: int) -> None:
         self.fire_frames += 1
         self.probability_sum += obs.probability
         if obs.probability > self.peak_probability:
             self.peak_probability, self.peak_frame_key = obs.probability, obs.frame_key
+        if obs.explained and obs.probability > self.explained_probability:
+            self.explained_probability, self.explained_frame_key = obs.probability, obs.frame_key
         self.last_fire_at = max(self.last_fire_at, obs.captured_at)
         self.first_frame_at = min(self.first_frame_at, obs.captured_at)
         self.frame_uris = (self.frame_uris + [obs.uri or obs.frame_key])[-max_uris:]
@@ -253,7 +260,10 @@ def _event(
     explanation_uri_for: Any,
 ) -> dict[str, Any]:
     """An alert event as an alerts-table row (also the JSON body published to the alert topic)."""
-    explanation_uri = explanation_uri_for(episode.peak_frame_key, obs.model_version) if explanation_uri_for else None
+    # The overlay of the most probable explained frame (the peak itself when it was explained, which
+    # batch and an explain-every-frame policy guarantee); none when no frame of the episode was.
+    explained = episode.explained_frame_key
+    explanation_uri = explanation_uri_for(explained, obs.model_version) if explanation_uri_for and explained else None
     return {
         "alert_id": episode.alert_id,
         "camera_id": camera_id,

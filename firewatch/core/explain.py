@@ -89,6 +89,15 @@ class ExplainConfig(BaseModel):
     error_tolerance: float = Field(0.05, gt=0.0, description="Flag approximation errors above this.")
     sample_rate_negatives: float = Field(0.0, ge=0.0, le=1.0, description="Fraction of non-fire frames also explained.")
     fire_labels: tuple[str, ...] = Field(("fire",), min_length=1, description="Labels explained (see min_interval).")
+    peak_margin: float = Field(
+        0.05,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "Within an episode, a new peak is explained when it beats the most probable explained frame "
+            "by at least this much (the alert shows the most probable explained frame)."
+        ),
+    )
     min_interval_seconds: float = Field(
         10.0,
         ge=0.0,

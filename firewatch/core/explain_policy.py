@@ -6,8 +6,10 @@ frame of a camera is explained when it is
 
 * `episode_start`: the first fire frame after `min_interval_seconds` without one (the frame
   that opens what confirmation will turn into an alert),
-* `new_peak`: more probable than every frame explained since the episode started (so the alert's
-  peak frame, whose overlay URI the alert carries, has its explanation),
+* `new_peak`: at least `peak_margin` more probable than every frame explained since the episode
+  started (so the alert carries the overlay of a frame within `peak_margin` of its peak; a camera
+  whose scores creep up by thousandths, as a saturated model's do, is not explained at every
+  record: at most about (1 - threshold) / peak_margin peaks per episode),
 * `interval`: at least `min_interval_seconds` after the camera's last explained frame, in frame
   time and in wall-clock time (`now`), so a backlog that arrives at once (a burst, a restart) is
   not explained once per interval of its frame time while every camera's rows wait;
@@ -42,10 +44,13 @@ class _Camera:
 class ExplainPolicy:
     """`decide(camera, frame_time, probability)` for a fire frame -> (explain, reason)."""
 
-    def __init__(self, min_interval_seconds: float, max_cameras: int = 100_000) -> None:
+    def __init__(self, min_interval_seconds: float, max_cameras: int = 100_000, peak_margin: float = 0.0) -> None:
         if min_interval_seconds < 0:
             raise ValueError(f"min_interval_seconds must be >= 0, got {min_interval_seconds}")
+        if not 0 <= peak_margin < 1:
+            raise ValueError(f"peak_margin must be in [0, 1), got {peak_margin}")
         self.min_interval = min_interval_seconds
+        self.peak_margin = peak_margin
         self.max_cameras = max_cameras
         self._cameras: OrderedDict[str, _Camera] = OrderedDict()
         self._lock = threading.Lock()
@@ -74,7 +79,7 @@ class ExplainPolicy:
     def _reason(self, state: _Camera | None, frame_time: datetime, probability: float, now: float | None) -> str:
         if state is None or (frame_time - state.last_fire).total_seconds() > self.min_interval:
             return EPISODE_START
-        if probability > state.peak:
+        if probability > state.peak + self.peak_margin:
             return NEW_PEAK
         if state.last_explained is not None and (frame_time - state.last_explained).total_seconds() < self.min_interval:
             return RATE_LIMITED

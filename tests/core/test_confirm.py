@@ -143,3 +143,26 @@ def test_expire_ends_an_open_alert_as_stale_after_counting_what_waits():
     assert [e["event"] for e in ended] == ["open", "stale"] and ended[-1]["fire_frames"] == 4
     assert state.episode is None and state.pending == []
     assert expire(CameraState(), "quiet", config, now=NOW) == []  # nothing open: nothing to say
+
+
+def test_the_alert_shows_the_most_probable_explained_frame_and_no_overlay_that_will_not_exist():
+    """Not every fire frame is explained (streaming's policy): the alert's explanation URI is the
+    overlay of its most probable explained frame, never of a frame nobody explains."""
+    config = ConfirmConfig(clear_seconds=3, cooldown_seconds=10, reorder_seconds=0)
+    frames = [(0, 0.80, True), (1, 0.97, False), (2, 0.90, True), (3, 0.99, False)] + [
+        (s, 0.1, False) for s in range(4, 9)
+    ]
+    state, events = CameraState(), []
+    for second, p, explained in frames:
+        observation = FrameObservation(T0 + timedelta(seconds=second), f"cam/{second}", p, 0.5, "v1", None, explained)
+        events += step(
+            state, "cam", observation, config, now=NOW, explanation_uri_for=lambda key, v: f"gs://o/{v}/{key}.png"
+        )
+    opened, closed = events
+    assert opened["peak_frame_key"] == "cam/1" and opened["explanation_uri"] == "gs://o/v1/cam/2.png"
+    assert closed["peak_frame_key"] == "cam/3" and closed["explanation_uri"] == "gs://o/v1/cam/2.png"
+    state, events = CameraState(), []
+    for second in range(4):
+        observation = FrameObservation(T0 + timedelta(seconds=second), f"cam/{second}", 0.9, 0.5, "v1")
+        events += step(state, "cam", observation, config, now=NOW, explanation_uri_for=lambda key, v: f"gs://o/{key}")
+    assert events and all(e["explanation_uri"] is None for e in events)

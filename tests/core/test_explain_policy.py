@@ -56,3 +56,17 @@ def test_a_backlog_arriving_at_once_is_limited_in_wall_clock_time_too() -> None:
     decisions = [policy.decide("cam", at(s), 0.8, now=100.0 + s / 20)[1] for s in range(60)]
     assert decisions[0] == EPISODE_START and decisions.count(RATE_LIMITED) == 59
     assert policy.decide("cam", at(61), 0.8, now=111.0) == (True, INTERVAL)  # 10 s of both passed
+
+
+def test_a_new_peak_must_beat_the_explained_one_by_the_margin() -> None:
+    """A saturated model's scores creep up by thousandths: each record is not worth an explanation."""
+    policy = ExplainPolicy(min_interval_seconds=10, peak_margin=0.05)
+    creeping = [0.9900, 0.9931, 0.9954, 0.9972, 0.9988, 0.9995, 0.9999]
+    decisions = [policy.decide("cam", at(s), p)[1] for s, p in enumerate(creeping)]
+    assert decisions == [EPISODE_START] + [RATE_LIMITED] * 6
+    ramp = ExplainPolicy(min_interval_seconds=10, peak_margin=0.05)
+    decisions = [ramp.decide("cam", at(s / 10), 0.5 + s / 100)[1] for s in range(50)]  # 0.50 -> 0.99
+    peaks = decisions.count(NEW_PEAK)
+    assert decisions[0] == EPISODE_START and 8 <= peaks <= 10  # about (0.99 - 0.50) / 0.05
+    with pytest.raises(ValueError, match="peak_margin"):
+        ExplainPolicy(10, peak_margin=1.0)
