@@ -53,7 +53,8 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
         if cfg.explain:
-            explanation.preload(cfg.model)  # not at the first fire frame, while every camera waits
+            # Not at the first fire frame, while every camera waits.
+            explanation.preload(cfg.model, cfg.explanation.separate_process)
     pipeline = beam.Pipeline(options=options)
     graph.build(pipeline, cfg)
     result = pipeline.run()

@@ -1,12 +1,16 @@
 """Beam wrapper for explanations: `ExplainFrames` turns predicted frames into explanation rows.
 
 It runs on its own branch of the pipeline, after a fusion break (`Reshuffle`: on Dataflow a stage
-of its own), on one background thread per process at the lowest CPU priority with one shared
-model (`apache_beam.utils.shared`), so its cost (about half a second per explained frame on 2 CPU
-cores) is taken from what scoring leaves. Frames waiting at the same time (several runner threads,
-a burst) are explained together: their Integrated Gradients share the model calls
-(`firewatch.beam.batching_worker`, `firewatch.core.explain.explain_images`). Which frames come
-here is decided at scoring (`firewatch.core.explain_policy`). Input elements are
+of its own). Its cost (about half a second of CPU per explained frame) is taken from what scoring
+leaves: the IG + XRAI computation runs in a child process at the lowest CPU priority
+(`firewatch.beam.explain_process`, one per worker process, its own copy of the model), so it
+shares no interpreter lock with scoring; with `separate_process` off (or a model loader given,
+as tests do) it runs on one background thread per process at the lowest priority, with one
+shared model (`apache_beam.utils.shared`). The overlay and its upload stay in the worker. Frames
+waiting at the same time (several runner threads, a burst) are explained together: their
+Integrated Gradients share the model calls (`firewatch.beam.batching_worker`,
+`firewatch.core.explain.explain_images`). Which frames come here is decided at scoring
+(`firewatch.core.explain_policy`). Input elements are
 `(Prediction, model_input float32 [S, S, 3], original uint8 [H, W, 3] or None)`; without the
 original the overlay shows the model's view of the frame.
 For each frame it receives (chosen at scoring: fire frames by the per-camera policy, plus a sample of
@@ -43,6 +47,7 @@ from apache_beam.utils import shared
 
 from firewatch.beam.batching_worker import BatchingWorker
 from firewatch.beam.dead_letters import DEAD
+from firewatch.beam.explain_process import explain_in_child, warm_up_child
 from firewatch.core.contract import first_line
 from firewatch.core.explain import ExplainConfig, Explanation, explain_images, warm_up
 from firewatch.core.overlay import overlay_uri, render_overlay
@@ -77,10 +82,13 @@ _HELD: dict[str, _Held] = {}
 _PRELOADED: dict[str, _Held] = {}
 
 
-def preload(model_dir: str) -> None:
+def preload(model_dir: str, separate_process: bool = True) -> None:
     """Load and warm up the explaining model now (the local runner calls it before the pipeline
     starts), so that the first fire frame does not pay seconds of loading and tracing while
-    frames of every camera wait."""
+    frames of every camera wait; in the explaining child process when explanations run there."""
+    if separate_process:
+        warm_up_child(model_dir)
+        return
     if model_dir not in _PRELOADED:
         model = _default_loader(model_dir)
         warm_up(model.float_fn)
@@ -124,21 +132,33 @@ class ExplainFrames(beam.DoFn):
         self._loader = loader
         self._shared = shared.Shared()
         self._model: Any = None
+        self._model_version = ""
         self._explain_ms = Metrics.distribution(METRICS_NAMESPACE, "explain_ms")
         self._explained = Metrics.counter(METRICS_NAMESPACE, "explained")
         self._flagged = Metrics.counter(METRICS_NAMESPACE, "approximation_flagged")
         self._failed = Metrics.counter(METRICS_NAMESPACE, "failed")
 
     def setup(self) -> None:
+        if self._in_child:
+            from firewatch.cloud.models import read_metadata
+
+            self._model_version = str(read_metadata(self._model_dir).model_version)
+            return
         self._model = shared_model(self._shared, self._model_dir, self._loader)
+        self._model_version = str(self._model.metadata.model_version)
+
+    @property
+    def _in_child(self) -> bool:
+        """Explanations run in the child process unless told otherwise or given a model loader (tests)."""
+        return self._config.separate_process and self._loader is None
 
     def process(self, element: tuple[Prediction, np.ndarray, np.ndarray | None]) -> Iterator[Any]:
         prediction, model_input, original = element
         frame_key = prediction.frame_key
         start = time.perf_counter()
         try:
-            model_version = str(self._model.metadata.model_version)
-            key = (id(self._model), self._config, self._output_prefix)
+            model_version = self._model_version
+            key = (self._model_dir if self._in_child else id(self._model), self._config, self._output_prefix)
             worker = background(self._config.frames_per_batch)
             explanation, uri = worker.submit(key, element, self._explain_batch).result()
         except Exception as exc:  # noqa: BLE001 - one bad frame must not fail the pipeline
@@ -157,7 +177,11 @@ class ExplainFrames(beam.DoFn):
         """Explanations of the frames waiting together (IG in one pass), then each one's overlay and
         upload; on the background thread (metrics stay with the callers). An explanation's
         `compute_ms` is its share of the IG pass, its XRAI, overlay and upload: the frame's full cost."""
-        explanations = explain_images(self._model.float_fn, [element[1] for element in elements], self._config)
+        inputs = [element[1] for element in elements]
+        if self._in_child:
+            explanations = explain_in_child(self._model_dir, inputs, self._config)
+        else:
+            explanations = explain_images(self._model.float_fn, inputs, self._config)
         results = []
         for (prediction, model_input, original), explanation in zip(elements, explanations, strict=True):
             start = time.perf_counter()
@@ -169,7 +193,7 @@ class ExplainFrames(beam.DoFn):
     def _write_overlay(
         self, prediction: Prediction, model_input: np.ndarray, original: np.ndarray | None, explanation: Explanation
     ) -> str:
-        model_version = str(self._model.metadata.model_version)
+        model_version = self._model_version
         picture = original if original is not None else model_input_to_uint8(model_input)
         title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
         png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)

@@ -70,6 +70,13 @@ class ExplainConfig(BaseModel):
             "many (a frame that arrives alone is explained alone, without waiting)."
         ),
     )
+    separate_process: bool = Field(
+        True,
+        description=(
+            "Explain in a child process at the lowest CPU priority (it shares no interpreter lock with "
+            "scoring); false: on a low-priority thread of the worker process."
+        ),
+    )
     xrai: bool = Field(True, description="Rank XRAI regions (otherwise only IG, no top regions).")
     xrai_segmentation: Literal["library", "fast"] = Field(
         "fast",
