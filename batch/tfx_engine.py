@@ -10,7 +10,8 @@ signature). tfx-bsl's handler (`tfx_bsl.public.beam.run_inference.CreateModelHan
 Beam's RunInference with exception handling, so every record still becomes a prediction or a dead
 letter, never a failed job:
 
-* a record that is not a Firewatch example (the same check as today's `ParseRecord`) is a 'read'
+* a record that is not a Firewatch example (`firewatch.beam.sources.request_from_record`, as for the
+  default engine) is a 'read'
   dead letter; an image whose header Pillow refuses (not an image, too many pixels, too small) or
   that the graph cannot decode (WebP, TIFF) is a 'decode' dead letter, all before inference;
 * a corrupt image that passes the header check fails `tf.io.decode_image` in the graph, which fails
@@ -30,51 +31,16 @@ import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
-from firewatch.beam.dead_letters import DEAD, dead_letter, request_dead_letter
+from firewatch.beam.dead_letters import DEAD, request_dead_letter
 from firewatch.beam.scoring import EXPLAIN, ModelInfo, Postprocess, preview_pixels
-from firewatch.beam.sources import FALLBACK_CAMERA, MODE, camera_for
-from firewatch.core.contract import FrameRequest, MessageLimits, first_line
+from firewatch.beam.sources import MODE, record_dead_letter, request_from_record
+from firewatch.core.contract import MessageLimits
 from firewatch.core.explain import ExplainConfig
 from firewatch.core.imaging import TF_FORMATS, DecodeLimits, ImageError, decode_image, inspect_image, to_model_input
 from firewatch.core.prediction import ScoredFrame
 from firewatch.core.rows import dead_letter_for_request, sha256_hex
 
 ENGINE = "tfx-bsl"
-# The features today's `ParseRecord` requires (firewatch.core.records.feature_spec without a default).
-REQUIRED_BYTES = ("image/encoded", "label", "id")
-REQUIRED_INT64 = ("label_index",)
-
-
-class NotAnExample(ValueError):
-    """The record is not a tf.Example with the ingest's features."""
-
-
-def _single(features: Any, name: str, kind: str) -> Any:
-    if name not in features.feature:
-        raise NotAnExample(f"feature {name!r} is missing")
-    values = getattr(features.feature[name], kind).value
-    if len(values) != 1:
-        raise NotAnExample(f"feature {name!r} should hold one {kind} value, has {len(values)}")
-    return values[0]
-
-
-def request_from_example(serialized: bytes, camera_id: str | None) -> FrameRequest:
-    """An ingest record -> the FrameRequest today's `ParseRecord` makes of it (protobuf parse, no TF op)."""
-    from tensorflow.core.example import example_pb2
-
-    try:
-        example = example_pb2.Example.FromString(serialized)
-    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, or a non-bytes element
-        raise NotAnExample(f"not a serialized tf.Example ({first_line(exc)})") from None
-    features = example.features
-    values = {name: _single(features, name, "bytes_list") for name in REQUIRED_BYTES}
-    for name in REQUIRED_INT64:
-        _single(features, name, "int64_list")
-    source = features.feature["source_path"].bytes_list.value if "source_path" in features.feature else []
-    source_path = source[0].decode(errors="replace") if source else None
-    frame_id = values["id"].decode(errors="replace") or None
-    camera = camera_id or (camera_for(source_path, None) if source_path else FALLBACK_CAMERA)
-    return FrameRequest(camera_id=camera, frame_id=frame_id, image_bytes=values["image/encoded"], uri=source_path)
 
 
 class ValidateExamples(beam.DoFn):
@@ -86,15 +52,9 @@ class ValidateExamples(beam.DoFn):
 
     def process(self, serialized: bytes):
         try:
-            request = request_from_example(serialized, self._camera)
+            request = request_from_record(serialized, self._camera)
         except Exception as exc:  # noqa: BLE001 - a damaged record is a dead letter, not a crash
-            yield dead_letter(
-                stage="read",
-                reason=f"not a Firewatch TFRecord example: {exc}"[:2000],
-                error_type=type(exc).__name__,
-                mode=MODE,
-                payload=serialized,
-            )
+            yield record_dead_letter(serialized, exc)
             return
         data = request.image_bytes or b""
         try:

@@ -26,6 +26,7 @@ from firewatch.core.contract import (
     MessageLimits,
     check_uri,
     describe_error,
+    first_line,
     parse_message,
     parse_rfc3339,
 )
@@ -116,6 +117,59 @@ def file_request(path: str, camera_id: str | None) -> FrameRequest:
     return FrameRequest(camera_id=camera_for(path, camera_id), frame_id=path, uri=path)
 
 
+# The features an ingest record must have (firewatch.core.records.feature_spec without a default).
+REQUIRED_BYTES = ("image/encoded", "label", "id")
+REQUIRED_INT64 = ("label_index",)
+
+
+class NotAnExample(ValueError):
+    """The record is not a tf.Example with the ingest's features."""
+
+
+def request_from_record(serialized: bytes, camera_id: str | None) -> FrameRequest:
+    """A record written by `firewatch data ingest` -> FrameRequest; NotAnExample when it is not one.
+
+    The one reading of an ingest record, for both batch engines: a protobuf parse (no TensorFlow op
+    per record), the required features each holding one value."""
+    from tensorflow.core.example import example_pb2
+
+    try:
+        example = example_pb2.Example.FromString(serialized)
+    except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError, or a non-bytes element
+        raise NotAnExample(f"not a serialized tf.Example ({first_line(exc)})") from None
+    features = example.features
+    values = {name: _single(features, name, "bytes_list") for name in REQUIRED_BYTES}
+    for name in REQUIRED_INT64:
+        _single(features, name, "int64_list")
+    source = features.feature["source_path"].bytes_list.value if "source_path" in features.feature else []
+    source_path = source[0].decode(errors="replace") if source else None
+    frame_id = values["id"].decode(errors="replace") or None
+    camera = camera_id or (camera_for(source_path, None) if source_path else FALLBACK_CAMERA)
+    return FrameRequest(
+        camera_id=camera, frame_id=frame_id, image_bytes=values["image/encoded"], uri=source_path or None
+    )
+
+
+def _single(features: Any, name: str, kind: str) -> Any:
+    if name not in features.feature:
+        raise NotAnExample(f"feature {name!r} is missing")
+    values = getattr(features.feature[name], kind).value
+    if len(values) != 1:
+        raise NotAnExample(f"feature {name!r} should hold one {kind} value, has {len(values)}")
+    return values[0]
+
+
+def record_dead_letter(serialized: bytes, exc: BaseException) -> dict[str, Any]:
+    """The 'read' dead letter of a record that is not a Firewatch example (its bytes kept)."""
+    return dead_letter(
+        stage="read",
+        reason=f"not a Firewatch TFRecord example: {exc}"[:2000],
+        error_type=type(exc).__name__,
+        mode=MODE,
+        payload=serialized,
+    )
+
+
 class ParseRecord(beam.DoFn):
     """A serialized tf.Example from the ingest job -> FrameRequest (or a 'read' dead letter)."""
 
@@ -123,28 +177,12 @@ class ParseRecord(beam.DoFn):
         self._camera = camera_id
 
     def process(self, serialized: bytes):
-        from firewatch.core.records import parse_example
-
         try:
-            record = {key: tensor.numpy() for key, tensor in parse_example(serialized).items()}
-            data = record["image/encoded"]
-            source = _text(record["source_path"]) or None
-            frame_id = _text(record["id"]) or None
+            request = request_from_record(serialized, self._camera)
         except Exception as exc:  # noqa: BLE001 - a damaged record is a dead letter, not a crash
-            yield dead_letter(
-                stage="read",
-                reason=f"not a Firewatch TFRecord example: {exc}"[:2000],
-                error_type=type(exc).__name__,
-                mode=MODE,
-                payload=serialized,
-            )
+            yield record_dead_letter(serialized, exc)
             return
-        camera = self._camera or (camera_for(source, None) if source else FALLBACK_CAMERA)
-        yield FrameRequest(camera_id=camera, frame_id=frame_id, image_bytes=data, uri=source)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")
+        yield request
 
 
 class QueryUris(beam.DoFn):

@@ -18,8 +18,9 @@ from pydantic import ValidationError
 
 from batch.config import BatchConfig
 from batch.runner import run
-from batch.tfx_engine import describe_failure, request_from_example
+from batch.tfx_engine import describe_failure
 from batch.tfx_model import SIGNATURE, SOURCE_FILE, tf_example_model
+from firewatch.beam.sources import request_from_record
 from firewatch.core.records import make_example
 from tests.fixtures.controlled_model import colour_frame, colour_png
 
@@ -127,7 +128,7 @@ def test_tf_example_model_matches_the_float_signature(controlled_model_dir, reco
     exported = load_exported(str(controlled_model_dir))
     size = exported.metadata.image_size
     images = np.stack(
-        [to_model_input(decode_image(request_from_example(s, None).image_bytes).pixels, size) for s in serialized]
+        [to_model_input(decode_image(request_from_record(s, None).image_bytes).pixels, size) for s in serialized]
     )
     expected = exported.predict_images(images)
     served = tf.saved_model.load(path).signatures[SIGNATURE](examples=tf.constant(serialized))["fire_probability"]
@@ -153,14 +154,14 @@ def test_tfx_engine_refuses_a_run_that_would_apply_exclusion_masks():
     assert unmasked.mask_source() is None
 
 
-def test_request_from_example_rejects_incomplete_records():
+def test_request_from_record_rejects_incomplete_records():
     import tensorflow as tf
 
     example = tf.train.Example()
     example.features.feature["image/encoded"].bytes_list.value.append(b"x")
     with pytest.raises(ValueError, match="'label' is missing"):
-        request_from_example(example.SerializeToString(), None)
-    request = request_from_example(make_example(b"img", "png", "fire", "/d/cam-1/a.png", "abc"), None)
+        request_from_record(example.SerializeToString(), None)
+    request = request_from_record(make_example(b"img", "png", "fire", "/d/cam-1/a.png", "abc"), None)
     fields = (request.camera_id, request.frame_id, request.uri, request.image_bytes)
     assert fields == ("cam-1", "abc", "/d/cam-1/a.png", b"img")
 
