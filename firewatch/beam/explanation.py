@@ -140,12 +140,14 @@ class ExplainFrames(beam.DoFn):
 
     def setup(self) -> None:
         if self._in_child:
-            from firewatch.cloud.models import read_metadata
-
-            self._model_version = str(read_metadata(self._model_dir).model_version)
-            return
+            return  # nothing to load here (the local runner sets a DoFn up per bundle): the child has the model
         self._model = shared_model(self._shared, self._model_dir, self._loader)
         self._model_version = str(self._model.metadata.model_version)
+
+    def _version(self, prediction: Prediction) -> str:
+        """The explaining model's version: in the child's case the version that scored the frame (the
+        child loads the same model directory), which is also what the alerts' overlay URIs use."""
+        return self._model_version or prediction.model_version
 
     @property
     def _in_child(self) -> bool:
@@ -157,7 +159,7 @@ class ExplainFrames(beam.DoFn):
         frame_key = prediction.frame_key
         start = time.perf_counter()
         try:
-            model_version = self._model_version
+            model_version = self._version(prediction)
             key = (self._model_dir if self._in_child else id(self._model), self._config, self._output_prefix)
             worker = background(self._config.frames_per_batch)
             explanation, uri = worker.submit(key, element, self._explain_batch).result()
@@ -193,7 +195,7 @@ class ExplainFrames(beam.DoFn):
     def _write_overlay(
         self, prediction: Prediction, model_input: np.ndarray, original: np.ndarray | None, explanation: Explanation
     ) -> str:
-        model_version = self._model_version
+        model_version = self._version(prediction)
         picture = original if original is not None else model_input_to_uint8(model_input)
         title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
         png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)
