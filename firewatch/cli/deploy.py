@@ -63,8 +63,13 @@ class DeployConfig(BaseModel):
     def variant(self) -> str:
         return "-gpu" if self.gpu else ""
 
+    @property
+    def registry(self) -> str:
+        """The Artifact Registry Docker repository's path."""
+        return f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}"
+
     def image(self, job: str) -> str:
-        return f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}/{job}{self.variant}:{self.tag}"
+        return f"{self.registry}/{job}{self.variant}:{self.tag}"
 
     def template(self, job: str) -> str:
         return f"gs://{self.dataflow_bucket}/templates/{job}{self.variant}.json"
@@ -74,26 +79,29 @@ class DeployConfig(BaseModel):
         return f"firewatch-workers@{self.project}.iam.gserviceaccount.com"
 
 
+def cloud_build(cfg: DeployConfig, config_file: str, substitutions: dict[str, str]) -> list[str]:
+    """`gcloud builds submit` of the repository with one of infra/'s Cloud Build configs."""
+    return [
+        "gcloud",
+        "builds",
+        "submit",
+        str(REPO),
+        f"--project={cfg.project}",
+        f"--region={cfg.region}",
+        f"--config={INFRA_DIR / config_file}",
+        "--substitutions=" + ",".join(f"{k}={v}" for k, v in substitutions.items()),
+    ]
+
+
 def build_commands(cfg: DeployConfig, jobs: Sequence[str] = JOBS) -> list[list[str]]:
     subs = {
-        "_REGISTRY": f"{cfg.region}-docker.pkg.dev/{cfg.project}/{cfg.repository}",
+        "_REGISTRY": cfg.registry,
         "_TAG": cfg.tag,
         "_VARIANT": cfg.variant,
         "_TF_EXTRA": "[and-cuda]" if cfg.gpu else "",
         "_TF_VERSION": TF_VERSION,
     }
-    commands = [
-        [
-            "gcloud",
-            "builds",
-            "submit",
-            str(REPO),
-            f"--project={cfg.project}",
-            f"--region={cfg.region}",
-            f"--config={INFRA_DIR / 'cloudbuild.yaml'}",
-            "--substitutions=" + ",".join(f"{k}={v}" for k, v in subs.items()),
-        ]
-    ]
+    commands = [cloud_build(cfg, "cloudbuild.yaml", subs)]
     for job in jobs:
         commands.append(
             [
@@ -183,17 +191,7 @@ class ConsoleDeploy(BaseModel):
 
 def console_commands(cfg: DeployConfig, console: ConsoleDeploy) -> list[list[str]]:
     """Build the console image, then deploy it (names as infra/terraform creates them)."""
-    registry = f"{cfg.region}-docker.pkg.dev/{cfg.project}/{cfg.repository}"
-    build = [
-        "gcloud",
-        "builds",
-        "submit",
-        str(REPO),
-        f"--project={cfg.project}",
-        f"--region={cfg.region}",
-        f"--config={INFRA_DIR / 'cloudbuild-console.yaml'}",
-        f"--substitutions=_REGISTRY={registry},_TAG={cfg.tag}",
-    ]
+    build = cloud_build(cfg, "cloudbuild-console.yaml", {"_REGISTRY": cfg.registry, "_TAG": cfg.tag})
     args = [f"--project={cfg.project}", f"--allowed-buckets={cfg.project}-firewatch-frames"]
     if console.model:
         args.append(f"--model={console.model}")
@@ -205,7 +203,7 @@ def console_commands(cfg: DeployConfig, console: ConsoleDeploy) -> list[list[str
         CONSOLE_SERVICE,
         f"--project={cfg.project}",
         f"--region={cfg.region}",
-        f"--image={registry}/console:{cfg.tag}",
+        f"--image={cfg.registry}/console:{cfg.tag}",
         f"--service-account={console.service_account or f'{CONSOLE_SERVICE}@{cfg.project}.iam.gserviceaccount.com'}",
         "--port=8080",
         "--memory=2Gi",
