@@ -108,8 +108,9 @@ class MaskCache:
             return done, failed
 
     def _refresh(self) -> bool:
+        problems: list[str] = []
         try:
-            masks = latest_masks(self._source.read_rows())
+            masks = latest_masks(self._source.read_rows(), problems)
         except Exception as exc:  # noqa: BLE001 - any read or parse failure: keep the last good masks
             with self._lock:
                 self.failures += 1
@@ -118,6 +119,8 @@ class MaskCache:
             _LOG.warning("masks: reading %s failed (keeping the last good masks): %s", self._source.table, exc)
             ok = False
         else:
+            for problem in problems:  # those cameras keep their latest valid mask; the others are unaffected
+                _LOG.warning("masks: %s ignores an invalid row: %s", self._source.table, problem)
             with self._lock:
                 changed = {c: m.version for c, m in masks.items()} != {c: m.version for c, m in self._masks.items()}
                 self._masks = masks

@@ -175,13 +175,32 @@ def latest_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any
     return latest
 
 
-def latest_masks(rows: Iterable[Mapping[str, Any]]) -> dict[str, CameraMask]:
+def latest_masks(rows: Iterable[Mapping[str, Any]], problems: list[str] | None = None) -> dict[str, CameraMask]:
     """camera_id -> its current mask (latest version wins). A camera whose latest version has no
-    rectangles keeps an empty mask: it is scored unblanked, and its rows record that version."""
-    return {
-        camera: CameraMask(camera_id=camera, version=int(row["mask_version"]), rectangles=row.get("rectangles") or ())
-        for camera, row in latest_rows(rows).items()
-    }
+    rectangles keeps an empty mask: it is scored unblanked, and its rows record that version.
+
+    A row that is not a valid mask (written to the table by hand, say) costs only its own camera,
+    never the other cameras' masks: that camera keeps its latest valid version (or none), and the
+    reason goes to `problems` when given."""
+    rows = list(rows)
+    masks: dict[str, CameraMask] = {}
+    while rows:
+        invalid = []
+        for camera, row in latest_rows(rows).items():
+            if camera in masks:
+                continue
+            try:
+                masks[camera] = CameraMask(
+                    camera_id=camera, version=int(row["mask_version"]), rectangles=row.get("rectangles") or ()
+                )
+            except (ValueError, TypeError, KeyError) as exc:
+                invalid.append(row)
+                if problems is not None:
+                    problems.append(f"camera {camera!r} mask version {row.get('mask_version')!r}: {exc}")
+        if not invalid:
+            break
+        rows = [row for row in rows if all(row is not bad for bad in invalid)]
+    return masks
 
 
 def next_version(rows: Iterable[Mapping[str, Any]]) -> int:

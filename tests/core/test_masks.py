@@ -113,3 +113,18 @@ def test_masking_the_fire_region_turns_the_controlled_score_to_clear() -> None:
 
     assert score(x) > 0.5
     assert score(apply_mask(x, [(0.0, 0.0, 0.5, 1.0)])) < 0.5
+
+
+def test_an_invalid_row_costs_only_its_own_camera() -> None:
+    """A hand-written bad row must not stop every camera's masks from refreshing."""
+    rows = [
+        _row("cam-a", 1, [[0, 0, 0.5, 0.5]]),
+        {**_row("cam-a", 2, [[0, 0, 0.5, 0.5]], minutes=1), "rectangles": "[[0.9, 0.9, 0.1]]"},  # bad: 3 numbers
+        {**_row("cam-c", 1, [[0, 0, 0.5, 0.5]]), "rectangles": "not json"},
+        _row("cam-b", 3, [[0.5, 0.5, 1, 1]]),
+    ]
+    problems: list[str] = []
+    masks = latest_masks(rows, problems)
+    assert masks["cam-a"].version == 1  # its latest valid version
+    assert masks["cam-b"].version == 3 and "cam-c" not in masks
+    assert len(problems) == 2 and any("cam-a" in p and "version 2" in p for p in problems)
