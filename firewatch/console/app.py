@@ -34,9 +34,10 @@ from firewatch.console.monitoring import bars_svg, dead_letters_by_stage, series
 from firewatch.console.scoring import UploadScorer
 from firewatch.console.store import ConsoleStore
 from firewatch.console.views import as_utc, camera_board, latest_alert_states, probability_svg
+from firewatch.core.contract import CAMERA_ID_PATTERN
 from firewatch.core.feedback import CATEGORIES, VerdictInput, history, latest_verdicts, subject_for_frame
 from firewatch.core.imaging import DecodeLimits, ImageError
-from firewatch.core.masks import CAMERA_RE, MASK_ID_RE, MAX_NOTE, MAX_RECTANGLES, latest_rows, parse_rectangles
+from firewatch.core.masks import MASK_ID_RE, MAX_NOTE, MAX_RECTANGLES, latest_rows, parse_rectangles
 from firewatch.errors import ModelError
 
 HERE = Path(__file__).resolve().parent
@@ -220,7 +221,7 @@ def create_app(
         )
 
     def mask_camera(camera_id: str) -> str:
-        if not CAMERA_RE.match(camera_id or ""):
+        if not CAMERA_ID_PATTERN.match(camera_id or ""):
             raise BadParameter(f"camera id {camera_id[:80]!r} is not valid (1-128 letters, digits and ._:@-)")
         return camera_id
 

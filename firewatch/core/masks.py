@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from firewatch.core.contract import CAMERA_ID_PATTERN
 from firewatch.core.rows import rfc3339
 
 MAX_RECTANGLES = 32
 MIN_SIDE = 0.005  # a rectangle narrower than 0.5 % of the frame is a stray click, not a region
 MASK_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-CAMERA_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")  # the message contract's camera ids
 MAX_NOTE = 2000
 FILL_VALUE = 0.0
 
@@ -84,8 +84,10 @@ class CameraMask(BaseModel):
     @field_validator("camera_id")
     @classmethod
     def _camera(cls, value: str) -> str:
-        if not CAMERA_RE.match(value):
-            raise ValueError(f"camera id {value[:80]!r} is not valid (1-128 letters, digits, . _ : @ -)")
+        if not CAMERA_ID_PATTERN.match(value):
+            raise ValueError(
+                f"camera id {value[:80]!r} is not valid (1-128 of letters, digits, . _ : @ -; a letter or digit first)"
+            )
         return value
 
     @field_validator("rectangles", mode="before")
