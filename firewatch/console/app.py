@@ -230,7 +230,7 @@ def create_app(
         camera_id = mask_camera(camera_id)
         versions = store.masks(camera_id)
         current = latest_rows(versions).get(camera_id)
-        frame = mask_frame(store.last_frames_of(camera_id, since()), config.allowed_buckets)
+        frame = mask_frame(store.recent_frames(camera_id, since(), limit=20), config.allowed_buckets)
         return page(
             request,
             "mask.html",

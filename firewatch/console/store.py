@@ -20,7 +20,7 @@ from firewatch.core.masks import CameraMask, Rectangle, latest_rows, mask_row, n
 
 FRAME_COLUMNS = (
     "frame_key, camera_id, frame_id, captured_at, processed_at, fire_probability, label, threshold, "
-    "model_version, source_uri"
+    "model_version, source_uri, image_width, image_height, mask_version"
 )
 
 
@@ -140,17 +140,6 @@ class ConsoleStore:
         return self._query(
             f"SELECT * FROM {self._table(self.config.feedback_table)} WHERE judged_at >= @since",
             QueryParam("since", "TIMESTAMP", since),
-        )
-
-    def last_frames_of(self, camera_id: str, since: dt.datetime, limit: int = 20) -> list[dict[str, Any]]:
-        """The camera's latest frames with their sizes (the mask page draws on one of them)."""
-        return self._query(
-            f"SELECT frame_key, captured_at, source_uri, image_width, image_height "
-            f"FROM {self._table(self.config.predictions_table)} "
-            "WHERE camera_id = @cam AND processed_at >= @since ORDER BY captured_at DESC LIMIT @limit",
-            QueryParam("cam", "STRING", camera_id),
-            QueryParam("since", "TIMESTAMP", since),
-            QueryParam("limit", "INT64", limit),
         )
 
     def masks(self, camera_id: str) -> list[dict[str, Any]]:
