@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from firewatch.core.contract import CAMERA_ID_PATTERN
+from firewatch.core.regions import pixel_box
 from firewatch.core.rows import rfc3339
 
 MAX_RECTANGLES = 32
@@ -208,15 +209,6 @@ def latest_masks(rows: Iterable[Mapping[str, Any]], problems: list[str] | None =
 def next_version(rows: Iterable[Mapping[str, Any]]) -> int:
     """The version a new mask of a camera gets: one more than the highest so far (1 for the first)."""
     return max((int(r["mask_version"]) for r in rows), default=0) + 1
-
-
-def pixel_box(rect: Sequence[float], height: int, width: int) -> tuple[int, int, int, int]:
-    """(row0, row1, col0, col1) of the pixels a normalised rectangle touches: every pixel it covers
-    even partly is blanked, so the excluded region is never under-covered."""
-    x0, y0, x1, y1 = rect
-    c0, c1 = int(math.floor(x0 * width)), int(math.ceil(x1 * width))
-    r0, r1 = int(math.floor(y0 * height)), int(math.ceil(y1 * height))
-    return max(0, r0), min(height, r1), max(0, c0), min(width, c1)
 
 
 def apply_mask(model_input: np.ndarray, rectangles: Sequence[Sequence[float]], fill: float = FILL_VALUE) -> np.ndarray:

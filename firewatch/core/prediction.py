@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from firewatch.core.contract import FrameRequest
+from firewatch.core.regions import WHOLE_BOX, Box, FireBox, Region
 
 FIRE = "fire"
 NO_FIRE = "no_fire"
@@ -36,6 +37,7 @@ class ScoredFrame:
     width: int
     height: int
     mask_version: int | None = None  # the camera's exclusion mask blanked before scoring (None: no mask)
+    regions: tuple[Region, ...] = ()  # the regions scored, in the order of the model input (empty: whole frame)
 
     @property
     def key(self) -> str:
@@ -63,6 +65,9 @@ class Prediction:
     height: int = 0
     explain: bool = False
     mask_version: int | None = None
+    boxes: tuple[FireBox, ...] = ()  # the firing regions, most probable first (empty: nothing fired)
+    regions_scored: int = 1  # regions of the frame the model scored (1: the whole frame only)
+    peak_box: Box = WHOLE_BOX  # the region of the frame's maximum probability
 
     @property
     def label(self) -> str:
@@ -91,6 +96,9 @@ class Prediction:
         mode: str,
         processed_at: datetime,
         explain: bool = False,
+        boxes: tuple[FireBox, ...] = (),
+        regions_scored: int = 1,
+        peak_box: Box = WHOLE_BOX,
     ) -> Prediction:
         request = frame.request
         return cls(
@@ -111,4 +119,7 @@ class Prediction:
             height=frame.height,
             explain=explain,
             mask_version=frame.mask_version,
+            boxes=boxes,
+            regions_scored=regions_scored,
+            peak_box=peak_box,
         )
