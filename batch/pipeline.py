@@ -68,6 +68,7 @@ def score(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo) -> tuple[d
         max_batch_size=cfg.max_batch_size,
         explain=explain,
         masks=cfg.mask_source(),
+        regions=cfg.regions,
     )
     return scored, [read["dead_letters"]]
 

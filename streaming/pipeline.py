@@ -51,6 +51,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         max_batch_size=cfg.max_batch_size,
         explain=cfg.explanation if cfg.explain else None,
         masks=cfg.mask_source(),
+        regions=cfg.regions,
     )
     prefix = cfg.overlay_prefix() if cfg.explain else None
     results = {

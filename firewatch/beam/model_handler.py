@@ -1,8 +1,12 @@
 """RunInference model handler for Firewatch's exported SavedModel.
 
 `FirewatchModelHandler` loads the exported model once per worker process (Beam shares it
-across threads) and scores batches of preprocessed frames through the model's float
-signature (`predict_images`), so frames of any size are batched after decode. Wrap it in
+across threads) and scores batches of frames through the model's float signature
+(`predict_images`). An element is one frame's regions, float32 [R, S, S, 3]
+(`firewatch.core.regions`; R = 1 for a frame scored whole): the regions of every frame in a
+batch go to the model together, and each frame gets back its R probabilities. Batches are
+capped in frames (`max_batch_size`) and in regions (`max_batch_regions`, Beam's batch
+weight), so a batch of 1080p frames stays a bounded amount of memory. Wrap it in
 `KeyedModelHandler` to carry each frame's metadata through inference. TensorFlow places
 the model on a GPU when the worker has one and on the CPU otherwise; nothing else changes.
 
@@ -33,13 +37,17 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         model_dir: str,
         *,
         min_batch_size: int = 1,
-        max_batch_size: int = 32,
+        max_batch_size: int = 256,
         loader: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
         self._model_dir = model_dir
         self._loader = loader
-        self._batch = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+        self._batch: dict[str, Any] = {
+            "min_batch_size": min_batch_size,
+            "max_batch_size": max_batch_size,
+            "element_size_fn": regions_in,
+        }
         self._batch_sizes = Metrics.distribution("firewatch", "inference_batch_size")
 
     def load_model(self) -> Any:
@@ -59,14 +67,17 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
     def run_inference(
         self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
-        self._batch_sizes.update(len(batch))  # what actually reaches the model (README "Real time")
+        frames = [as_regions(x) for x in batch]
+        counts = [len(x) for x in frames]
+        self._batch_sizes.update(sum(counts))  # what actually reaches the model (README "Real time")
         with _SIZES_LOCK:
-            BATCH_SIZES[len(batch)] += 1
-        probabilities = model.predict_images(np.stack(batch).astype(np.float32))
+            BATCH_SIZES[sum(counts)] += 1
+        probabilities = np.asarray(model.predict_images(np.concatenate(frames).astype(np.float32, copy=False)))
         version = model.metadata.model_version
+        ends = np.cumsum(counts)
         return [
-            PredictionResult(example, float(p), model_id=version)
-            for example, p in zip(batch, probabilities, strict=True)
+            PredictionResult(example, probabilities[end - count : end].astype(np.float32), model_id=version)
+            for example, count, end in zip(batch, counts, ends, strict=True)
         ]
 
     def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
@@ -75,5 +86,19 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
     def get_metrics_namespace(self) -> str:
         return "firewatch"
 
-    def batch_elements_kwargs(self) -> dict[str, int]:
+    def batch_elements_kwargs(self) -> dict[str, Any]:
         return dict(self._batch)
+
+
+def as_regions(example: np.ndarray) -> np.ndarray:
+    """A frame's model input as regions [R, S, S, 3] (a single [S, S, 3] input is one region)."""
+    example = np.asarray(example)
+    return example[None] if example.ndim == 3 else example
+
+
+def regions_in(element: Any) -> int:
+    """Batch weight of an element: its number of regions (a keyed element is (key, regions))."""
+    if isinstance(element, tuple):
+        element = element[1]
+    shape = np.shape(element)
+    return int(shape[0]) if len(shape) == 4 else 1

@@ -34,13 +34,25 @@ from firewatch.cloud.storage import ReadFailure, read_object
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
 from firewatch.core.explain_policy import ExplainPolicy
-from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
-from firewatch.core.masks import CameraMask, apply_mask
+from firewatch.core.imaging import DecodeLimits, decode_image
+from firewatch.core.masks import CameraMask
 from firewatch.core.prediction import Prediction, ScoredFrame, label_for
+from firewatch.core.regions import (
+    WHOLE_FRAME,
+    Region,
+    RegionConfig,
+    RegionScores,
+    blank,
+    plan_regions,
+    region_inputs,
+    summarise,
+    unmasked_regions,
+)
 from firewatch.core.rows import dead_letter_for_request, sha256_hex
 from firewatch.errors import UserError
 
 EXPLAIN = "explain"
+MAX_BOXES = RegionConfig().max_boxes
 
 
 @dataclass(frozen=True)
@@ -104,15 +116,27 @@ class FetchObjects(beam.DoFn):
 
 
 class DecodeFrames(beam.DoFn):
-    """bytes -> (ScoredFrame, float32 model input); bad images become 'decode' dead letters.
+    """bytes -> (ScoredFrame, float32 model inputs [R, S, S, 3] of the frame's regions); bad images
+    become 'decode' dead letters.
 
-    With `masks`, the camera's current exclusion mask (`firewatch.beam.masks`, re-read while the job
-    runs) is blanked in the model input, and the frame carries the mask's version to its row."""
+    The regions (`firewatch.core.regions`): the whole frame, plus full-resolution regions at the
+    configured scales for frames larger than the model input. With `masks`, the camera's current
+    exclusion mask (`firewatch.beam.masks`, re-read while the job runs) is blanked in the frame,
+    regions mostly inside it are not scored, and the frame carries the mask's version to its row."""
 
-    def __init__(self, limits: MessageLimits, image_size: int, mode: str, masks: MaskSource | None = None) -> None:
+    def __init__(
+        self,
+        limits: MessageLimits,
+        image_size: int,
+        mode: str,
+        masks: MaskSource | None = None,
+        regions: RegionConfig | None = None,
+    ) -> None:
         self._limits = DecodeLimits(max_pixels=limits.max_pixels)
         self._size = image_size
         self._mode = mode
+        self._regions = regions or RegionConfig()
+        self._regions_planned = Metrics.distribution("firewatch", "regions_per_frame")
         self._mask_source = masks
         self._masks: MaskCache | None = None
         self._masked = Metrics.counter(MASKS_NAMESPACE, "frames_masked")
@@ -126,22 +150,31 @@ class DecodeFrames(beam.DoFn):
 
     def process(self, request: FrameRequest):
         data = request.image_bytes or b""
+        mask = self._mask_for(request.camera_id)
+        rectangles = mask.boxes() if mask is not None else ()
         try:
             decoded = decode_image(data, self._limits)
-            model_input = to_model_input(decoded.pixels, self._size)
+            width, height = decoded.width, decoded.height
+            regions = plan_regions(width, height, self._size, self._regions)
+            regions = unmasked_regions(regions, rectangles, width, height, self._regions.mask_cover)
+            model_input = region_inputs(blank(decoded.pixels, rectangles), regions, self._size)
         except Exception as exc:  # noqa: BLE001 - ImageError, or anything unexpected: a dead letter
             yield request_dead_letter(
                 request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode
             )
             return
-        mask = self._mask_for(request.camera_id)
-        if mask is not None and mask.rectangles:
-            model_input = apply_mask(model_input, mask.boxes())
+        if rectangles:
             self._masked.inc()
+        self._regions_planned.update(len(regions))
         # The encoded bytes stay with the frame (no copy: the same object): an explained frame
         # shows its original in the overlay, and a frame the model fails on keeps its payload.
         frame = ScoredFrame(
-            request, sha256_hex(data), decoded.width, decoded.height, mask_version=mask.version if mask else None
+            request,
+            sha256_hex(data),
+            width,
+            height,
+            mask_version=mask.version if mask else None,
+            regions=tuple(regions),
         )
         yield frame, model_input
 
@@ -160,10 +193,13 @@ class Postprocess(beam.DoFn):
     """(ScoredFrame, PredictionResult) -> Prediction; the frames chosen for explanation (decided
     here, once) also go to the 'explain' output with their model input and original pixels."""
 
-    def __init__(self, info: ModelInfo, mode: str, explain: ExplainConfig | None = None) -> None:
+    def __init__(
+        self, info: ModelInfo, mode: str, explain: ExplainConfig | None = None, max_boxes: int = MAX_BOXES
+    ) -> None:
         self._info = info
         self._mode = mode
         self._explain = explain
+        self._max_boxes = max_boxes
         self._selected = Metrics.counter("firewatch.explain", "selected")
         self._not_selected = Metrics.counter("firewatch.explain", "not_selected")
         self._rate_limited = Metrics.counter("firewatch.explain", "rate_limited")
@@ -171,20 +207,25 @@ class Postprocess(beam.DoFn):
 
     def process(self, element: tuple[ScoredFrame, PredictionResult]):
         frame, result = element
-        probability = float(result.inference)
+        scores = frame_scores(frame, result.inference, self._info.threshold, self._max_boxes)
         prediction = Prediction.of(
             frame,
-            probability,
+            scores.probability,
             threshold=self._info.threshold,
             model_version=result.model_id or self._info.model_version,
             mode=self._mode,
             processed_at=datetime.now(UTC),
-            explain=self._chosen(frame, probability),
+            explain=self._chosen(frame, scores.probability),
+            boxes=scores.boxes,
+            regions_scored=scores.regions_scored,
+            peak_box=scores.peak_box,
         )
         yield prediction
         if prediction.explain:
             self._selected.inc()
-            model_input = np.asarray(result.example)
+            # The explanation looks at the region of the peak, at the resolution it was scored at;
+            # the overlay places it where that region is in the frame (prediction.peak_box).
+            model_input = peak_input(result.example, scores.peak_index)
             yield pvalue.TaggedOutput(EXPLAIN, (prediction, model_input, preview_pixels(frame.request.image_bytes)))
         elif self._explain is not None:
             self._not_selected.inc()
@@ -211,6 +252,21 @@ class Postprocess(beam.DoFn):
         if not chosen:
             self._rate_limited.inc()
         return chosen
+
+
+def frame_scores(frame: ScoredFrame, inference: Any, threshold: float, max_boxes: int = MAX_BOXES) -> RegionScores:
+    """The frame's result from the model's output for its regions (one probability per region, in
+    the order of `frame.regions`); an engine that scores the whole frame only gives one number."""
+    probabilities = np.atleast_1d(np.asarray(inference, dtype=np.float64))
+    width, height = max(frame.width, 1), max(frame.height, 1)
+    regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
+    return summarise(regions, probabilities, threshold, width, height, max_boxes)
+
+
+def peak_input(example: Any, peak_index: int) -> np.ndarray:
+    """The model input [S, S, 3] of the peak region from a frame's regions [R, S, S, 3] (or the one input)."""
+    inputs = np.asarray(example)
+    return inputs[peak_index] if inputs.ndim == 4 else inputs
 
 
 _POLICIES: dict[str, ExplainPolicy] = {}
@@ -275,10 +331,11 @@ class ScoreFrames(beam.PTransform):
         limits: MessageLimits,
         mode: str,
         *,
-        max_batch_size: int = 32,
+        max_batch_size: int = 256,
         explain: ExplainConfig | None = None,
         loader: Callable[[str], Any] | None = None,
         masks: MaskSource | None = None,
+        regions: RegionConfig | None = None,
     ) -> None:
         super().__init__()
         self._info, self._limits, self._mode = info, limits, mode
@@ -286,21 +343,26 @@ class ScoreFrames(beam.PTransform):
         self._explain = explain
         self._loader = loader
         self._masks = masks
+        self._regions = regions or RegionConfig()
 
     def expand(self, requests):
         fetched = requests | "Fetch" >> beam.ParDo(FetchObjects(self._limits, self._mode)).with_outputs(DEAD, main="ok")
         decoded = fetched.ok | "Decode" >> beam.ParDo(
-            DecodeFrames(self._limits, self._info.image_size, self._mode, self._masks)
+            DecodeFrames(self._limits, self._info.image_size, self._mode, self._masks, self._regions)
         ).with_outputs(DEAD, main="ok")
         handler = KeyedModelHandler(
-            FirewatchModelHandler(self._info.model_dir, max_batch_size=self._max_batch, loader=self._loader)
+            FirewatchModelHandler(
+                self._info.model_dir,
+                max_batch_size=self._max_batch,
+                loader=self._loader,
+            )
         )
         inferred, failed = decoded.ok | "Infer" >> RunInference(handler).with_exception_handling()
         failed_rows = failed.failed_inferences | "FailedInference" >> beam.FlatMap(
             failed_inference_rows, mode=self._mode
         )
-        post = inferred | "Postprocess" >> beam.ParDo(Postprocess(self._info, self._mode, self._explain)).with_outputs(
-            EXPLAIN, main="predictions"
-        )
+        post = inferred | "Postprocess" >> beam.ParDo(
+            Postprocess(self._info, self._mode, self._explain, self._regions.max_boxes)
+        ).with_outputs(EXPLAIN, main="predictions")
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
         return {"predictions": post.predictions, "dead_letters": dead, "to_explain": post[EXPLAIN]}

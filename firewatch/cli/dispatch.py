@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from firewatch.errors import ConfigError, UserError
 
@@ -32,12 +33,22 @@ COMMAND_MODULES = (
 )
 
 
+class ExactParser(argparse.ArgumentParser):
+    """An argument parser that takes flags only as spelled in full: a prefix never stands for a longer
+    flag, so Beam's `--region` is never read as one of firewatch's `--regions-*`, and a typo is reported
+    as unrecognised rather than guessed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ExactParser(
         prog="firewatch",
         description="Fire detection on camera frames with Apache Beam (streaming and batch).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ExactParser)
     sub.required = True
     for name in COMMAND_MODULES:
         try:

@@ -126,6 +126,10 @@ def enrich(param: dict[str, Any], field: FieldInfo) -> dict[str, Any]:
         options = [str(v) for v in typing.get_args(scalar)]
         out["paramType"] = "TEXT"
         out["regexes"] = [_full(f"({'|'.join(options)})(,({'|'.join(options)}))*")]
+    elif is_list and scalar in (int, float):
+        number = INT if scalar is int else FLOAT
+        out["paramType"] = "TEXT"
+        out["regexes"] = [_full(f"{number}(,{number})*")]
     elif scalar is int:
         out["paramType"] = "NUMBER"
         out["regexes"] = [_full(INT)]

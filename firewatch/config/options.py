@@ -63,8 +63,8 @@ def add_config_arguments(
         kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text.strip()}
         if scalar is bool:
             kwargs.update(action=BoolFlag, metavar="true|false")
-        elif is_list:
-            kwargs.update(type=scalar if scalar in (int, float) else str, nargs="+", metavar=dest.upper())
+        elif is_list:  # text: "0.5,0.25" (a template's form) is split and converted by pydantic
+            kwargs.update(type=str, nargs="+", metavar=dest.upper())
         else:
             kwargs.update(type=scalar if scalar in (int, float) else str, metavar=dest.upper())
             typing_literal = typing.get_origin(field.annotation) is typing.Literal

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
 from firewatch.core.explain import ExplainConfig
+from firewatch.core.regions import RegionConfig
 from infra.resources import ResourceNames
 
 if TYPE_CHECKING:
@@ -49,7 +50,13 @@ class ScoringConfig(BaseModel):
     )
     max_object_bytes: int = Field(MAX_OBJECT_BYTES, gt=0, description="largest image object or file read")
     max_pixels: int = Field(MAX_PIXELS, gt=0, description="largest image (pixels) decoded")
-    max_batch_size: int = Field(32, ge=1, le=1024, description="RunInference batch size ceiling")
+    max_batch_size: int = Field(
+        256,
+        ge=1,
+        le=4096,
+        description="most model inputs in one RunInference batch: "
+        "the regions of as many frames as fit (one frame at least)",
+    )
     worker_accelerator: str | None = Field(
         None,
         description="Dataflow GPU workers, e.g. type:nvidia-l4;count:1 (needs a TF-GPU container image)",
@@ -63,6 +70,7 @@ class ScoringConfig(BaseModel):
     )
     explain: bool = Field(True, description="compute explanations for fire frames")
     explanation: ExplainConfig = Field(default_factory=ExplainConfig)
+    regions: RegionConfig = Field(default_factory=RegionConfig)
 
     def message_limit(self) -> int:
         """Largest input message; a job whose messages are not the image itself overrides it."""

@@ -107,10 +107,12 @@ def plan_regions(width: int, height: int, image_size: int, config: RegionConfig)
     short = min(width, height)
     if not config.enabled or short <= image_size:
         return regions
+    sides: set[int] = set()
     for level, scale in enumerate(config.scales, start=1):
         side = max(round(scale * short), image_size)
-        if side >= short:
-            continue  # as large as the frame's shorter side: the coarser levels already cover it
+        if side >= short or side in sides:
+            continue  # as large as the frame's shorter side, or a coarser level's side: already covered
+        sides.add(side)
         stride = side * (1.0 - config.overlap)
         regions += [
             Region(x, y, x + side, y + side, level)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,7 +53,17 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
         "image_height": prediction.height,
         "mode": prediction.mode,
         "mask_version": prediction.mask_version,
+        "fire_boxes": [box_record(b.box, b.probability) for b in prediction.boxes],
+        "regions_scored": prediction.regions_scored,
     }
+
+
+def box_record(box: Sequence[float], probability: float | None = None) -> dict[str, float]:
+    """A box (fractions of the frame) as a BigQuery RECORD; with its probability when given."""
+    record = {"x_min": float(box[0]), "y_min": float(box[1]), "x_max": float(box[2]), "y_max": float(box[3])}
+    if probability is not None:
+        record["probability"] = float(probability)
+    return record
 
 
 def dead_letter_row(

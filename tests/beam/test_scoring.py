@@ -131,3 +131,70 @@ def test_fire_frames_over_the_rate_are_counted_not_explained():
     result.wait_until_finish()
     counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
     assert counters["rate_limited"] == 2 and counters["selected"] == 1
+
+
+def frame_with_patch(width: int, height: int, box: tuple[int, int, int, int]) -> bytes:
+    """A blue frame with one red patch (x0, y0, x1, y1): fire for ColourModel only where red dominates."""
+    pixels = np.zeros((height, width, 3), np.uint8)
+    pixels[..., 2] = 60
+    x0, y0, x1, y1 = box
+    pixels[y0:y1, x0:x1] = (255, 0, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_small_fire_is_found_by_its_region_and_its_box_says_where():
+    from firewatch.core.regions import RegionConfig, contains
+
+    # 192 x 128 frame, 16-px model: the whole frame is clear (p ~ 0.28), a region holding the patch is not.
+    data = frame_with_patch(192, 128, (140, 90, 156, 106))
+    pipeline = TestPipeline(runner="BundleBasedDirectRunner")
+    frames = [request("small", data), request("whole-only", data)]
+    scored = {}
+    for name, regions in (("regions", RegionConfig(scales=(0.25,))), ("whole", RegionConfig(enabled=False))):
+        scored[name] = (
+            pipeline
+            | f"Create{name}" >> beam.Create(frames[:1] if name == "regions" else frames[1:])
+            | f"Score{name}"
+            >> ScoreFrames(INFO, MessageLimits(), "batch", loader=lambda _: ColourModel(), regions=regions)
+        )
+
+    def check_regions(predictions):
+        (p,) = predictions
+        assert p.label == "fire" and p.regions_scored > 20
+        x0, y0, x1, y1 = p.boxes[0].box
+        assert contains(p.boxes[0].box, (140 / 192, 90 / 128, 156 / 192, 106 / 128), share=0.8)  # the patch, mostly
+        assert (x1 - x0) * (y1 - y0) < 0.1  # a small part of the frame, not the whole of it
+        assert p.peak_box == p.boxes[0].box
+
+    def check_whole(predictions):
+        (p,) = predictions
+        assert p.label == "no_fire" and p.regions_scored == 1 and p.boxes == ()
+
+    assert_that(scored["regions"]["predictions"], check_regions, label="Regions")
+    assert_that(scored["whole"]["predictions"], check_whole, label="Whole")
+    pipeline.run().wait_until_finish()
+
+
+def test_the_handler_batches_the_regions_of_several_frames_and_gives_each_frame_its_own():
+    from firewatch.beam.model_handler import FirewatchModelHandler, regions_in
+
+    class Recording(ColourModel):
+        calls: list[int] = []
+
+        def predict_images(self, images):
+            self.calls.append(len(images))
+            return super().predict_images(images)
+
+    model = Recording()
+    handler = FirewatchModelHandler("/m", loader=lambda _: model)
+    red = np.zeros((SIZE, SIZE, 3), np.float32)
+    red[..., 0] = 1.0
+    blue = np.zeros((SIZE, SIZE, 3), np.float32)
+    frames = [np.stack([blue, red, blue]), red, np.stack([blue] * 5)]
+    results = list(handler.run_inference(frames, model))
+    assert model.calls == [9]  # one model call for the 3 + 1 + 5 regions
+    assert [r.inference.tolist() for r in results] == [[0.5, 1.0, 0.5], [1.0], [0.5] * 5]
+    assert [regions_in(("key", f)) for f in frames] == [3, 1, 5]
+    assert handler.batch_elements_kwargs()["element_size_fn"] is regions_in

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from firewatch.core.contract import FrameRequest
 from firewatch.core.prediction import Prediction, ScoredFrame, frame_key, label_for
+from firewatch.core.regions import FireBox
 from firewatch.core.rows import MAX_INLINE_PAYLOAD, dead_letter_row, prediction_row
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "infra" / "schemas"
@@ -35,6 +36,28 @@ def test_prediction_row_has_exactly_the_schema_fields_and_required_values():
     assert row["label"] == "fire" and row["latency_ms"] == 250.0
     assert row["captured_at"] == "2026-11-22T10:00:00.000000Z"  # falls back to publish time
     assert row["frame_key"] == "cam-1/f9"
+    assert row["fire_boxes"] == [] and row["regions_scored"] == 1
+
+
+def test_prediction_row_carries_the_fire_boxes_in_the_schemas_record_shape():
+    t0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    boxes = (FireBox((0.5, 0.25, 0.75, 0.5), 0.93, 2), FireBox((0.0, 0.0, 0.5, 0.5), 0.71, 1))
+    prediction = Prediction.of(
+        ScoredFrame(FrameRequest(camera_id="cam-1", frame_id="f1"), "ab" * 32, 1920, 1080),
+        0.93,
+        threshold=0.5,
+        model_version="v1",
+        mode="batch",
+        processed_at=t0,
+        boxes=boxes,
+        regions_scored=66,
+        peak_box=boxes[0].box,
+    )
+    row = prediction_row(prediction)
+    record_fields = {f["name"] for f in schema_fields("predictions")["fire_boxes"]["fields"]}
+    assert all(set(box) == record_fields for box in row["fire_boxes"])
+    assert row["fire_boxes"][0] == {"x_min": 0.5, "y_min": 0.25, "x_max": 0.75, "y_max": 0.5, "probability": 0.93}
+    assert row["regions_scored"] == 66
 
 
 def test_threshold_rule_and_frame_key_without_frame_id():
