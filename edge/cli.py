@@ -90,6 +90,7 @@ def _edge_run(args: argparse.Namespace) -> int:
             threshold=config.threshold,
             on_frame=on_frame,
             on_event=on_event,
+            regions=config.regions,
         )
     except SourceError as exc:
         raise UserError(str(exc)) from None

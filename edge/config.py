@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from firewatch.core.confirm import ConfirmConfig
+from firewatch.core.regions import RegionConfig
 from model.config import _local_folder, _no_trailing_slash
 
 Variant = Literal["float32", "float16", "dynamic_int8", "full_int8"]
@@ -49,3 +50,4 @@ class EdgeRunConfig(BaseModel):
     project: str | None = None
     json_output: bool = Field(False, description="print one JSON object per frame / event")
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+    regions: RegionConfig = Field(default_factory=RegionConfig)

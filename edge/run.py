@@ -22,7 +22,8 @@ from typing import Any
 from edge.litert import TFLiteModel
 from firewatch.clients.publish import CameraSource, check_source, iter_source
 from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
-from firewatch.core.imaging import ImageError, decode_image, to_model_input
+from firewatch.core.imaging import ImageError, decode_image
+from firewatch.core.regions import RegionConfig, score_pixels
 
 
 @dataclass
@@ -71,6 +72,7 @@ def run_edge(
     start: datetime | None = None,
     on_frame: Callable[[FrameResult], None] | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    regions: RegionConfig | None = None,
 ) -> EdgeReport:
     """Classify every camera's frames in turn and run confirmation per camera; return what happened."""
     for source in sources:
@@ -95,7 +97,7 @@ def run_edge(
         except ImageError as exc:
             result = FrameResult(camera_id, frame.name, captured_at, None, None, str(exc))
         else:
-            p = model.predict_one(to_model_input(pixels, model.image_size))
+            p = score_pixels(model.predict, pixels, model.image_size, threshold, regions).scores.probability
             result = FrameResult(camera_id, frame.name, captured_at, p, model.label(p, threshold))
             obs = FrameObservation(captured_at, f"{camera_id}/{frame.name}", p, threshold, version, frame.name)
             emit(step(states[camera_id], camera_id, obs, confirm, now=datetime.now(UTC)))

@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
 from firewatch.beam import explanation, local_pubsub, local_runner, model_handler
+from firewatch.beam.scoring import ModelInfo
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from streaming import pipeline as graph
@@ -52,11 +53,15 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     if is_local(options):
         local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
+    info = ModelInfo.read(cfg.model)
+    if is_local(options):
+        # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
+        model_handler.preload(info.model_dir, info.image_size)
         if cfg.explain:
             # Not at the first fire frame, while every camera waits.
             explanation.preload(cfg.model, cfg.explanation.separate_process)
     pipeline = beam.Pipeline(options=options)
-    graph.build(pipeline, cfg)
+    graph.build(pipeline, cfg, info)
     result = pipeline.run()
     if not is_local(options):
         # Under the flex launcher there is no job (template mode): never wait or ask for its id.

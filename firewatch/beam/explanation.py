@@ -49,7 +49,7 @@ from firewatch.beam.batching_worker import BatchingWorker
 from firewatch.beam.dead_letters import DEAD
 from firewatch.beam.explain_process import explain_in_child, warm_up_child
 from firewatch.core.contract import first_line
-from firewatch.core.explain import ExplainConfig, Explanation, explain_images, warm_up
+from firewatch.core.explain import ExplainConfig, Explanation, explain_images, in_frame, warm_up
 from firewatch.core.overlay import overlay_uri, render_overlay
 from firewatch.core.prediction import Prediction
 from firewatch.core.rows import dead_letter_row, explanation_row
@@ -185,12 +185,21 @@ class ExplainFrames(beam.DoFn):
         else:
             explanations = explain_images(self._model.float_fn, inputs, self._config)
         results = []
-        for (prediction, model_input, original), explanation in zip(elements, explanations, strict=True):
+        for (prediction, model_input, original), region_explanation in zip(elements, explanations, strict=True):
             start = time.perf_counter()
+            explanation = self._in_frame(prediction, region_explanation, original)
             uri = self._write_overlay(prediction, model_input, original, explanation)
             explanation.compute_ms += (time.perf_counter() - start) * 1000.0
             results.append((explanation, uri))
         return results
+
+    @staticmethod
+    def _in_frame(prediction: Prediction, explanation: Explanation, original: np.ndarray | None) -> Explanation:
+        """A region's explanation placed where the region is in the frame (its top regions in frame
+        coordinates, for the row too); without the original the overlay shows the region as scored."""
+        if original is None:
+            return explanation
+        return in_frame(explanation, prediction.peak_box, original.shape[:2])
 
     def _write_overlay(
         self, prediction: Prediction, model_input: np.ndarray, original: np.ndarray | None, explanation: Explanation

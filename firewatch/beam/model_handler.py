@@ -31,6 +31,36 @@ BATCH_SIZES: Counter[int] = Counter()
 _SIZES_LOCK = threading.Lock()
 
 
+_PRELOADED: dict[str, Any] = {}
+_PRELOAD_LOCK = threading.Lock()
+
+
+def load_scoring_model(model_dir: str) -> Any:
+    """The exported model, on the GPU when there is one (taking its memory as needed, not all of it)."""
+    import tensorflow as tf
+
+    from firewatch.cloud.models import load_exported
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # TF already initialised the device in this process
+            pass
+    return load_exported(model_dir)
+
+
+def preload(model_dir: str, image_size: int) -> None:
+    """Load the scoring model and trace its first call now (the local runner calls it before the
+    pipeline reads a message), so the first burst does not wait seconds for the model to load;
+    the handler's `load_model` then takes it instead of loading it again."""
+    import numpy as np
+
+    model = load_scoring_model(model_dir)
+    model.predict_images(np.zeros((1, image_size, image_size, 3), np.float32))
+    with _PRELOAD_LOCK:
+        _PRELOADED[model_dir] = model
+
+
 class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
     def __init__(
         self,
@@ -53,16 +83,9 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
     def load_model(self) -> Any:
         if self._loader is not None:
             return self._loader(self._model_dir)
-        import tensorflow as tf
-
-        from firewatch.cloud.models import load_exported
-
-        for gpu in tf.config.list_physical_devices("GPU"):  # take GPU memory as needed, not all of it
-            try:
-                tf.config.experimental.set_memory_growth(gpu, True)
-            except RuntimeError:  # TF already initialised the device in this process
-                pass
-        return load_exported(self._model_dir)
+        with _PRELOAD_LOCK:
+            preloaded = _PRELOADED.pop(self._model_dir, None)  # handed over once: Beam's Shared keeps it
+        return preloaded if preloaded is not None else load_scoring_model(self._model_dir)
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None

@@ -1,8 +1,10 @@
 """The upload page's scoring: the pipeline's own code on one image.
 
-Decode with `firewatch.core.imaging` (same limits), preprocess to the model's input, score with
-the exported model's float signature (`firewatch.cloud.models.load_exported`), explain with
-`firewatch.core.explain.explain_image` and draw `firewatch.core.overlay.render_overlay`.
+Decode with `firewatch.core.imaging` (same limits), score the frame by its full-resolution regions
+(`firewatch.core.regions.score_pixels`, the pipelines' rule) with the exported model's float
+signature (`firewatch.cloud.models.load_exported`), explain the peak region with
+`firewatch.core.explain.explain_image`, placed where it is in the frame, and draw
+`firewatch.core.overlay.render_overlay`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from firewatch.core.explain import ExplainConfig, explain_image
-from firewatch.core.imaging import DecodeLimits, decode_image, to_model_input
+from firewatch.core.explain import ExplainConfig, explain_image, in_frame
+from firewatch.core.imaging import DecodeLimits, decode_image
 from firewatch.core.overlay import render_overlay
 from firewatch.core.prediction import label_for
+from firewatch.core.regions import Box, RegionConfig, score_pixels
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class UploadResult:
     overlay_png: bytes
     regions: list[tuple[float, float, float, float, float]]
     approximation_error: float
+    fire_boxes: list[tuple[Box, float]]  # the firing regions (fractions of the frame) and their probabilities
+    regions_scored: int
 
     @property
     def overlay_data_uri(self) -> str:
@@ -38,9 +43,12 @@ class UploadResult:
 class UploadScorer:
     """Loads the model once (lazily, thread-safe) and scores uploaded images."""
 
-    def __init__(self, model_dir: str, explain: ExplainConfig | None = None) -> None:
+    def __init__(
+        self, model_dir: str, explain: ExplainConfig | None = None, regions: RegionConfig | None = None
+    ) -> None:
         self.model_dir = model_dir
         self.explain = explain or ExplainConfig()
+        self.regions = regions or RegionConfig()
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -57,9 +65,10 @@ class UploadScorer:
         model = self.model()
         meta = model.metadata
         decoded = decode_image(data, limits)
-        model_input = to_model_input(decoded.pixels, meta.image_size)
-        probability = float(model.predict_images(model_input[None])[0])
-        explanation = explain_image(model.float_fn, model_input, self.explain)
+        scored = score_pixels(model.predict_images, decoded.pixels, meta.image_size, meta.threshold, self.regions)
+        probability = scored.scores.probability
+        explanation = explain_image(model.float_fn, scored.peak_input, self.explain)
+        explanation = in_frame(explanation, scored.scores.peak_box, decoded.pixels.shape[:2])
         title = f"p(fire)={probability:.2f}  IG {explanation.steps} steps + XRAI"
         png = render_overlay(decoded.pixels, explanation.attributions, explanation.top_regions, title=title)
         return UploadResult(
@@ -72,4 +81,6 @@ class UploadScorer:
             overlay_png=png,
             regions=[tuple(r) for r in explanation.top_regions],
             approximation_error=explanation.approximation_error,
+            fire_boxes=[(b.box, b.probability) for b in scored.scores.boxes],
+            regions_scored=scored.scores.regions_scored,
         )

@@ -26,7 +26,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -396,3 +396,31 @@ def region_from_mask(mask: np.ndarray, pixel_attr: np.ndarray) -> Region:
         y_max=float(rows[-1] + 1) / height,
         share=share,
     )
+
+
+def in_frame(explanation: Explanation, region_box: Sequence[float], frame_shape: tuple[int, int]) -> Explanation:
+    """The explanation of one region of a frame (`firewatch.core.regions`), moved into the frame:
+    its attributions placed where the region is in a frame of `frame_shape` (height, width; zero
+    elsewhere) and its top regions in the frame's coordinates. The whole frame comes back as it is."""
+    x0, y0, x1, y1 = (float(v) for v in region_box)
+    if (x0, y0, x1, y1) == (0.0, 0.0, 1.0, 1.0):
+        return explanation
+    height, width = frame_shape
+    top, bottom = round(y0 * height), max(round(y1 * height), round(y0 * height) + 1)
+    left, right = round(x0 * width), max(round(x1 * width), round(x0 * width) + 1)
+    placed = np.zeros((height, width), np.float32)
+    from PIL import Image
+
+    attributions = np.asarray(explanation.attributions, np.float32)
+    if attributions.ndim == 3:
+        attributions = attributions.sum(axis=-1)
+    scaled = Image.fromarray(attributions, mode="F").resize((right - left, bottom - top), Image.BILINEAR)
+    # a region's attributions keep their total when stretched (IG's completeness): scale the density
+    scaled_values = np.asarray(scaled, np.float32) * (attributions.size / max(scaled.size[0] * scaled.size[1], 1))
+    placed[top:bottom, left:right] = scaled_values[: height - top, : width - left]
+    w, h = x1 - x0, y1 - y0
+    regions = [
+        Region(x0 + r.x_min * w, y0 + r.y_min * h, x0 + r.x_max * w, y0 + r.y_max * h, r.share)
+        for r in explanation.top_regions
+    ]
+    return replace(explanation, attributions=placed, top_regions=regions)

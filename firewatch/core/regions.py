@@ -28,7 +28,7 @@ benchmark code call them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,6 +221,7 @@ class RegionScores:
     """What a frame's regions say: its probability (the maximum), where, and how many were scored."""
 
     probability: float
+    threshold: float  # the threshold the frame was judged by: fire exactly when probability >= it
     boxes: tuple[FireBox, ...]  # firing regions, most specific kept, most probable first
     peak_box: Box  # the region of the maximum (the most specific among equals)
     peak_index: int  # its index in the scored regions
@@ -257,7 +258,10 @@ def summarise(
     """The frame's result from its regions' probabilities (and each region's threshold).
 
     probability: the maximum over regions. boxes: the firing regions (p >= the region's threshold),
-    dropping any that contains a smaller firing region, the most probable first, at most max_boxes."""
+    dropping any that contains a smaller firing region, the most probable first, at most max_boxes.
+    threshold: the most probable firing region's threshold when a region fired, else the most
+    probable region's, so the frame is fire exactly when its probability reaches it (with one
+    threshold for every region, that threshold)."""
     if len(regions) == 0 or len(regions) != len(probabilities):
         raise ValueError(f"{len(regions)} regions but {len(probabilities)} probabilities")
     probs = np.asarray(probabilities, np.float64)
@@ -274,11 +278,44 @@ def summarise(
         if not any(contains(boxes[i], boxes[j]) for j in kept):
             kept.append(i)
     kept.sort(key=lambda i: -probs[i])
+    decided_by = max(firing, key=lambda i: probs[i]) if firing else int(np.argmax(probs))
     fire_boxes = tuple(FireBox(boxes[i], float(probs[i]), regions[i].level) for i in kept[:max_boxes])
     return RegionScores(
         probability=best,
+        threshold=float(limits[decided_by]),
         boxes=fire_boxes,
         peak_box=boxes[peak],
         peak_index=peak,
         regions_scored=len(regions),
     )
+
+
+@dataclass(frozen=True)
+class ScoredPixels:
+    """`score_pixels`' answer: the regions' summary, and the peak region's model input (to explain)."""
+
+    scores: RegionScores
+    regions: tuple[Region, ...]
+    peak_input: np.ndarray  # float32 [S, S, 3]
+
+
+def score_pixels(
+    predict: Callable[[np.ndarray], np.ndarray],
+    pixels: np.ndarray,
+    image_size: int,
+    threshold: float,
+    config: RegionConfig | None = None,
+    rectangles: Sequence[Sequence[float]] = (),
+) -> ScoredPixels:
+    """One decoded frame scored by its regions in one call: `predict(float32 [R, S, S, 3]) -> [R]`.
+
+    What the pipelines do across their steps (decode, RunInference, postprocess), for the code
+    that scores a frame at a time: the console's upload page, the edge runner, the benchmarks."""
+    config = config or RegionConfig()
+    height, width = pixels.shape[:2]
+    regions = plan_regions(width, height, image_size, config)
+    regions = unmasked_regions(regions, rectangles, width, height, config.mask_cover)
+    inputs = region_inputs(blank(pixels, rectangles), regions, image_size)
+    probabilities = np.asarray(predict(inputs), np.float64).reshape(-1)
+    scores = summarise(regions, probabilities, threshold, width, height, config.max_boxes)
+    return ScoredPixels(scores, tuple(regions), inputs[scores.peak_index])

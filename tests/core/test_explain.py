@@ -151,3 +151,29 @@ def test_frames_explained_together_get_each_their_own_explanation(toy_model):
     first, second = together[0].attributions, together[1].attributions
     assert np.abs(first - second).max() > 0.1 * np.abs(first).max()
     assert explain_images(toy_model.float_fn, [], ExplainConfig()) == []
+
+
+def test_a_regions_explanation_is_placed_where_the_region_is_in_the_frame():
+    from firewatch.core.explain import Explanation, Region, in_frame
+
+    attributions = np.zeros((16, 16), np.float32)
+    attributions[:8, 8:] = 1.0  # the region's top-right quarter
+    explanation = Explanation(
+        attributions=attributions,
+        approximation_error=0.0,
+        flagged=False,
+        baselines=("black",),
+        steps=8,
+        top_regions=[Region(0.5, 0.0, 1.0, 0.5, 0.9)],
+        compute_ms=1.0,
+        probability=0.9,
+        method="ig",
+    )
+    placed = in_frame(explanation, (0.5, 0.5, 1.0, 1.0), (100, 200))  # the frame's bottom-right quarter
+    assert placed.attributions.shape == (100, 200)
+    assert placed.attributions[:50].sum() == 0 and placed.attributions[:, :100].sum() == 0
+    hot = np.argwhere(placed.attributions > 0.5 * placed.attributions.max())
+    assert hot[:, 0].min() >= 50 and hot[:, 0].max() < 76 and hot[:, 1].min() >= 149  # its top-right quarter
+    assert placed.attributions.sum() == pytest.approx(attributions.sum(), rel=0.05)  # the total is kept
+    assert placed.top_regions == [Region(0.75, 0.5, 1.0, 0.75, 0.9)]
+    assert in_frame(explanation, (0.0, 0.0, 1.0, 1.0), (100, 200)) is explanation
