@@ -67,10 +67,10 @@ class BatchConfig(ScoringConfig):
 
         return self.to_bigquery or source_kind(self.input) == "bigquery"
 
-    def reads_masks(self) -> bool:
-        """Masks are read when the job uses BigQuery or names a project: a file-to-file run without
-        a project touches no Google Cloud, and scores its frames unmasked."""
-        return bool(self.masks_table) and (self.needs_project or self.project is not None)
+    def reads_tables(self) -> bool:
+        """Masks and baselines are read when the job uses BigQuery or names a project: a file-to-file
+        run without a project touches no Google Cloud, and scores its frames unmasked."""
+        return self.needs_project or self.project is not None
 
     def overlay_prefix(self) -> str:
         if self.explanations_output:

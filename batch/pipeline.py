@@ -69,6 +69,8 @@ def score(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo) -> tuple[d
         explain=explain,
         masks=cfg.mask_source(),
         regions=cfg.regions,
+        baselines=cfg.baseline_source(),
+        baseline_config=cfg.baselines,
     )
     return scored, [read["dead_letters"]]
 

@@ -93,6 +93,7 @@ class ResourceNames(BaseModel):
     feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
     monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
     masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
+    baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
 
     _project = field_validator("project")(lambda value: check_project_id(value))
@@ -127,6 +128,7 @@ class ResourceNames(BaseModel):
         "feedback_table",
         "monitoring_table",
         "masks_table",
+        "baselines_table",
     )
     @classmethod
     def _table(cls, value: str) -> str:

@@ -52,6 +52,8 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         explain=cfg.explanation if cfg.explain else None,
         masks=cfg.mask_source(),
         regions=cfg.regions,
+        baselines=cfg.baseline_source(),
+        baseline_config=cfg.baselines,
     )
     prefix = cfg.overlay_prefix() if cfg.explain else None
     results = {

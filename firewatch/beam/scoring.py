@@ -26,11 +26,14 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
+from firewatch.beam.baselines import NAMESPACE as BASELINES_NAMESPACE
+from firewatch.beam.baselines import BaselineCache, BaselineSource, shared_baselines
 from firewatch.beam.dead_letters import DEAD, request_dead_letter
 from firewatch.beam.masks import NAMESPACE as MASKS_NAMESPACE
 from firewatch.beam.masks import MaskCache, MaskSource, shared_masks
 from firewatch.beam.model_handler import FirewatchModelHandler
 from firewatch.cloud.storage import ReadFailure, read_object
+from firewatch.core.baselines import BaselineConfig, hour_of, recorded_scores, region_key, region_thresholds
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
 from firewatch.core.explain_policy import ExplainPolicy
@@ -41,7 +44,6 @@ from firewatch.core.regions import (
     WHOLE_FRAME,
     Region,
     RegionConfig,
-    RegionScores,
     blank,
     plan_regions,
     region_inputs,
@@ -191,34 +193,64 @@ class DecodeFrames(beam.DoFn):
 
 class Postprocess(beam.DoFn):
     """(ScoredFrame, PredictionResult) -> Prediction; the frames chosen for explanation (decided
-    here, once) also go to the 'explain' output with their model input and original pixels."""
+    here, once) also go to the 'explain' output with their model input and original pixels.
+
+    With `baselines`, each region is judged by its own threshold, raised above what that place of
+    the camera scored at this hour on quiet days (`firewatch.core.baselines`, the table re-read while
+    the job runs); the row records the threshold the frame was judged by and the regions' scores."""
 
     def __init__(
-        self, info: ModelInfo, mode: str, explain: ExplainConfig | None = None, max_boxes: int = MAX_BOXES
+        self,
+        info: ModelInfo,
+        mode: str,
+        explain: ExplainConfig | None = None,
+        max_boxes: int = MAX_BOXES,
+        baselines: BaselineSource | None = None,
+        baseline_config: BaselineConfig | None = None,
     ) -> None:
         self._info = info
         self._mode = mode
         self._explain = explain
         self._max_boxes = max_boxes
+        self._baseline_source = baselines
+        self._baseline_config = baseline_config or BaselineConfig()
+        self._baselines: BaselineCache | None = None
         self._selected = Metrics.counter("firewatch.explain", "selected")
         self._not_selected = Metrics.counter("firewatch.explain", "not_selected")
         self._rate_limited = Metrics.counter("firewatch.explain", "rate_limited")
+        self._raised = Metrics.counter(BASELINES_NAMESPACE, "frames_judged_above_the_model_threshold")
+        self._baseline_refreshes = Metrics.counter(BASELINES_NAMESPACE, "refreshes")
+        self._baseline_failures = Metrics.counter(BASELINES_NAMESPACE, "refresh_failures")
         self._policy_id = uuid.uuid4().hex  # this graph's policy: the same in every copy of this DoFn
+
+    def setup(self) -> None:
+        if self._baseline_source is not None:
+            self._baselines = shared_baselines(self._baseline_source)
+            self._baselines.wait_first()  # the first read only: later ones run in the background
 
     def process(self, element: tuple[ScoredFrame, PredictionResult]):
         frame, result = element
-        scores = frame_scores(frame, result.inference, self._info.threshold, self._max_boxes)
+        model_version = result.model_id or self._info.model_version
+        probabilities = np.atleast_1d(np.asarray(result.inference, dtype=np.float64))
+        width, height = max(frame.width, 1), max(frame.height, 1)
+        regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
+        keys = [region_key(r, width, height) for r in regions]
+        thresholds = self._thresholds(frame, keys, model_version)
+        scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes)
+        if scores.threshold > self._info.threshold:
+            self._raised.inc()
         prediction = Prediction.of(
             frame,
             scores.probability,
-            threshold=self._info.threshold,
-            model_version=result.model_id or self._info.model_version,
+            threshold=scores.threshold,
+            model_version=model_version,
             mode=self._mode,
             processed_at=datetime.now(UTC),
-            explain=self._chosen(frame, scores.probability),
+            explain=self._chosen(frame, scores.probability, scores.threshold),
             boxes=scores.boxes,
             regions_scored=scores.regions_scored,
             peak_box=scores.peak_box,
+            region_scores=recorded_scores(keys, probabilities, self._baseline_config.record_floor),
         )
         yield prediction
         if prediction.explain:
@@ -230,14 +262,28 @@ class Postprocess(beam.DoFn):
         elif self._explain is not None:
             self._not_selected.inc()
 
-    def _chosen(self, frame: ScoredFrame, probability: float) -> bool:
+    def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str) -> np.ndarray:
+        """Each region's threshold: the model's, raised by the camera's baselines when the job reads them."""
+        camera = frame.request.camera_id or ""
+        baselines = None
+        if self._baselines is not None:
+            refreshes, failures = self._baselines.take_counts()
+            if refreshes:
+                self._baseline_refreshes.inc(refreshes)
+            if failures:
+                self._baseline_failures.inc(failures)
+            baselines = self._baselines.current().get(camera)
+        hour = hour_of(frame.request.event_time or datetime.now(UTC))
+        return region_thresholds(keys, hour, baselines, model_version, self._info.threshold, self._baseline_config)
+
+    def _chosen(self, frame: ScoredFrame, probability: float, threshold: float) -> bool:
         """Decided once, here: in streaming, fire frames by the per-camera policy (the frames that
         open an episode, new peaks, then at most one per min_interval_seconds); in batch, every fire
         frame; other frames by the hashed sample.
         A fire frame the policy skips is counted (`firewatch.explain/rate_limited`)."""
         if self._explain is None:
             return False
-        label = label_for(probability, self._info.threshold)
+        label = label_for(probability, threshold)
         if not chosen_for_explanation(frame.key, label, self._explain):
             return False
         if label not in self._explain.fire_labels:
@@ -252,15 +298,6 @@ class Postprocess(beam.DoFn):
         if not chosen:
             self._rate_limited.inc()
         return chosen
-
-
-def frame_scores(frame: ScoredFrame, inference: Any, threshold: float, max_boxes: int = MAX_BOXES) -> RegionScores:
-    """The frame's result from the model's output for its regions (one probability per region, in
-    the order of `frame.regions`); an engine that scores the whole frame only gives one number."""
-    probabilities = np.atleast_1d(np.asarray(inference, dtype=np.float64))
-    width, height = max(frame.width, 1), max(frame.height, 1)
-    regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
-    return summarise(regions, probabilities, threshold, width, height, max_boxes)
 
 
 def peak_input(example: Any, peak_index: int) -> np.ndarray:
@@ -336,9 +373,12 @@ class ScoreFrames(beam.PTransform):
         loader: Callable[[str], Any] | None = None,
         masks: MaskSource | None = None,
         regions: RegionConfig | None = None,
+        baselines: BaselineSource | None = None,
+        baseline_config: BaselineConfig | None = None,
     ) -> None:
         super().__init__()
         self._info, self._limits, self._mode = info, limits, mode
+        self._baselines, self._baseline_config = baselines, baseline_config
         self._max_batch = max_batch_size
         self._explain = explain
         self._loader = loader
@@ -362,7 +402,14 @@ class ScoreFrames(beam.PTransform):
             failed_inference_rows, mode=self._mode
         )
         post = inferred | "Postprocess" >> beam.ParDo(
-            Postprocess(self._info, self._mode, self._explain, self._regions.max_boxes)
+            Postprocess(
+                self._info,
+                self._mode,
+                self._explain,
+                self._regions.max_boxes,
+                self._baselines,
+                self._baseline_config,
+            )
         ).with_outputs(EXPLAIN, main="predictions")
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
         return {"predictions": post.predictions, "dead_letters": dead, "to_explain": post[EXPLAIN]}

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "firewatch.clients.query",
     "firewatch.console.cli",
     "firewatch.monitoring.cli",
+    "firewatch.monitoring.baselines_cli",
     "firewatch.cli.templates",
     "firewatch.cli.deploy",
 )

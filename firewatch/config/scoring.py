@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from firewatch.core.baselines import BaselineConfig
 from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
 from firewatch.core.explain import ExplainConfig
 from firewatch.core.regions import RegionConfig
 from infra.resources import ResourceNames
 
 if TYPE_CHECKING:
+    from firewatch.beam.baselines import BaselineSource
     from firewatch.beam.masks import MaskSource
 
 # Resource names are declared once (infra/resources.json); the configs' defaults come from there.
@@ -71,6 +73,12 @@ class ScoringConfig(BaseModel):
     explain: bool = Field(True, description="compute explanations for fire frames")
     explanation: ExplainConfig = Field(default_factory=ExplainConfig)
     regions: RegionConfig = Field(default_factory=RegionConfig)
+    baselines_table: str = Field(
+        DEFAULT_NAMES.baselines_table,
+        description="table of the regions' baselines (firewatch baselines update) that raise their thresholds "
+        "(empty: the model's threshold everywhere)",
+    )
+    baselines: BaselineConfig = Field(default_factory=BaselineConfig)
 
     def message_limit(self) -> int:
         """Largest input message; a job whose messages are not the image itself overrides it."""
@@ -118,9 +126,26 @@ class ScoringConfig(BaseModel):
 
         return project_id(self.project)
 
+    def reads_tables(self) -> bool:
+        """Whether the job reads BigQuery tables while it scores (masks, baselines); a job override
+        says when it has no BigQuery."""
+        return True
+
     def reads_masks(self) -> bool:
-        """Whether the job applies exclusion masks (a job override says when it has BigQuery)."""
-        return bool(self.masks_table)
+        """Whether the job applies exclusion masks."""
+        return bool(self.masks_table) and self.reads_tables()
+
+    def reads_baselines(self) -> bool:
+        """Whether the job raises regions' thresholds above their baselines."""
+        return self.baselines.enabled and bool(self.baselines_table) and self.reads_tables()
+
+    def baseline_source(self) -> BaselineSource | None:
+        """Where the job reads the regions' baselines (`firewatch.beam.baselines`), or None."""
+        if not self.reads_baselines():
+            return None
+        from firewatch.beam.baselines import BaselineSource
+
+        return BaselineSource(table=self.table(self.baselines_table), refresh_seconds=self.baselines.refresh_seconds)
 
     def mask_source(self) -> MaskSource | None:
         """Where the job reads its masks (`firewatch.beam.masks.MaskSource`), or None."""

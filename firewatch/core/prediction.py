@@ -68,6 +68,7 @@ class Prediction:
     boxes: tuple[FireBox, ...] = ()  # the firing regions, most probable first (empty: nothing fired)
     regions_scored: int = 1  # regions of the frame the model scored (1: the whole frame only)
     peak_box: Box = WHOLE_BOX  # the region of the frame's maximum probability
+    region_scores: tuple[tuple[str, float], ...] = ()  # (region key, probability) of the regions worth recording
 
     @property
     def label(self) -> str:
@@ -99,6 +100,7 @@ class Prediction:
         boxes: tuple[FireBox, ...] = (),
         regions_scored: int = 1,
         peak_box: Box = WHOLE_BOX,
+        region_scores: tuple[tuple[str, float], ...] = (),
     ) -> Prediction:
         request = frame.request
         return cls(
@@ -122,4 +124,5 @@ class Prediction:
             boxes=boxes,
             regions_scored=regions_scored,
             peak_box=peak_box,
+            region_scores=region_scores,
         )

@@ -55,6 +55,7 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
         "mask_version": prediction.mask_version,
         "fire_boxes": [box_record(b.box, b.probability) for b in prediction.boxes],
         "regions_scored": prediction.regions_scored,
+        "region_scores": [{"region": key, "probability": p} for key, p in prediction.region_scores],
     }
 
 

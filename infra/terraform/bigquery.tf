@@ -106,3 +106,17 @@ resource "google_bigquery_table" "masks" {
   }
   clustering = ["camera_id"]
 }
+
+resource "google_bigquery_table" "region_baselines" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "region_baselines"
+  description         = "Per camera, model version, hour of day and region: the highest score of frames outside alerts over the last days (firewatch baselines update appends a whole computation; the latest wins); the pipelines raise each region's threshold above it."
+  schema              = file("${path.module}/../schemas/region_baselines.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "computed_at"
+  }
+  clustering = ["camera_id"]
+}

@@ -41,9 +41,9 @@ def test_apply_and_destroy_via_cli(local_stack, capsys: pytest.CaptureFixture[st
     suffix = uuid.uuid4().hex[:8]
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
     out = capsys.readouterr().out
-    assert "the local emulators" in out and out.count("created") == 16
+    assert "the local emulators" in out and out.count("created") == 17
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
-    assert capsys.readouterr().out.count("exists") == 16
+    assert capsys.readouterr().out.count("exists") == 17
     assert cli.main(["infra", "destroy", "--suffix", suffix]) == 0
     assert capsys.readouterr().out.count("deleted") == 9  # 4 subscriptions, 3 topics, dataset, bucket
     datasets = {d.dataset_id for d in gcp.bigquery_client().list_datasets()}

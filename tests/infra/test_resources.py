@@ -82,7 +82,7 @@ def test_apply_is_idempotent_and_destroy_removes_everything(local_stack) -> None
     first = resources.apply(names)
     try:
         assert {a.outcome for a in first} == {"created"}
-        assert len(first) == 3 + 4 + 1 + 7 + 1  # topics, subscriptions, dataset, tables, bucket
+        assert len(first) == 3 + 4 + 1 + 8 + 1  # topics, subscriptions, dataset, tables, bucket
         second = resources.apply(names)
         assert [(a.kind, a.name) for a in second] == [(a.kind, a.name) for a in first]
         assert {a.outcome for a in second} == {"exists"}
