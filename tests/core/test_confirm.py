@@ -331,3 +331,23 @@ def test_an_alert_event_with_its_box_matches_the_alerts_schema_and_the_message_c
     data, attributes = alert_message_parts(events[0])
     assert json.loads(data)["peak_box"] == {"x_min": 0.25, "y_min": 0.5, "x_max": 0.5, "y_max": 0.75}
     assert attributes["event"] == "open"
+
+
+def test_a_camera_state_saved_before_places_existed_still_counts_as_the_whole_frame():
+    """Beam state pickled by the previous code (no place fields) is read by this code on a pipeline
+    update: the missing fields read as their class defaults (whole frame, no box, no closed place)."""
+    import pickle
+
+    state, events = run([0.9, 0.9, 0.9])
+    assert events and state.episode is not None
+    for obj, names in ((state.episode, ("place", "peak_box")), (state, ("last_closed_place",))):
+        for name in names:
+            del obj.__dict__[name]
+    for frame in state.window:  # frozen: drop the new fields the way an old pickle lacks them
+        for name in ("boxes", "peak_box"):
+            object.__delattr__(frame, name)
+    old = pickle.loads(pickle.dumps(state))
+    assert old.episode.place == WHOLE_BOX and old.last_closed_place is None
+    more = step(old, "cam", placed(3, 0.9, (LEFT, 0.9)), PLACE_CONFIG, now=NOW)
+    more += step(old, "cam", placed(4, 0.9, (RIGHT, 0.9)), PLACE_CONFIG, now=NOW)
+    assert old.episode.fire_frames == 5 and [e["event"] for e in more] == ["update"]
