@@ -142,7 +142,7 @@ def latest_alerts_query(table: str, since: dt.datetime, camera: str | None = Non
     where, params = _window(since, camera, "event_time")
     sql = (
         "SELECT event_time, camera_id, alert_id, event, fire_frames, peak_probability, mean_probability, "
-        "first_frame_at, last_frame_at, peak_frame_key, explanation_uri, model_version\n"
+        "first_frame_at, last_frame_at, peak_frame_key, peak_box, explanation_uri, model_version\n"
         f"FROM `{table}`\nWHERE {where}\nORDER BY event_time DESC\nLIMIT {int(limit)}"
     )
     return QuerySpec(sql, params)

@@ -33,7 +33,16 @@ from firewatch.console.mask_page import mask_frame, rectangles_json
 from firewatch.console.monitoring import bars_svg, dead_letters_by_stage, series_by_camera
 from firewatch.console.scoring import UploadScorer
 from firewatch.console.store import ConsoleStore
-from firewatch.console.views import as_utc, camera_board, latest_alert_states, probability_svg
+from firewatch.console.views import (
+    alert_frame_overlays,
+    as_utc,
+    box_of,
+    boxes_svg,
+    camera_board,
+    frame_boxes,
+    latest_alert_states,
+    probability_svg,
+)
 from firewatch.core.contract import CAMERA_ID_PATTERN
 from firewatch.core.feedback import CATEGORIES, VerdictInput, history, latest_verdicts, subject_for_frame
 from firewatch.core.imaging import DecodeLimits, ImageError
@@ -298,6 +307,7 @@ def create_app(
         overlay = (explanation or {}).get("overlay_uri") or state.get("explanation_uri")
         threshold = frames[0]["threshold"] if frames else None
         rows = store.feedback(alert_id)
+        peak_box = box_of(state.get("peak_box"))  # where the peak frame fired (None: not known)
         return page(
             request,
             "alert.html",
@@ -305,6 +315,9 @@ def create_app(
             events=events_,
             frames=frames,
             peak=peak,
+            peak_box=peak_box,
+            peak_svg=boxes_svg(frame_boxes(peak, state.get("peak_box"))) if peak else "",
+            frame_svgs=alert_frame_overlays(frames, peak_key, state.get("peak_box")),
             explanation=explanation,
             overlay=overlay,
             svg=probability_svg(frames, threshold),

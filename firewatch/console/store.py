@@ -20,8 +20,8 @@ from firewatch.core.masks import CameraMask, Rectangle, latest_rows, mask_row, n
 
 FRAME_COLUMNS = (
     "frame_key, camera_id, frame_id, captured_at, processed_at, fire_probability, label, threshold, "
-    "model_version, source_uri, image_width, image_height, mask_version"
-)
+    "model_version, source_uri, image_width, image_height, mask_version, fire_boxes"
+)  # fire_boxes: REPEATED RECORD, empty (or NULL) for rows without regions; views.frame_boxes reads it
 
 
 class ConsoleStore:

@@ -2,7 +2,12 @@
 
 - `latest_alert_states`: alert events -> one row per alert (its latest event), newest first;
 - `camera_board`: last frame per camera + open alerts -> board rows with a `stale` flag;
-- `probability_svg`: an inline SVG plot of an alert's frame probabilities in capture order.
+- `probability_svg`: an inline SVG plot of an alert's frame probabilities in capture order;
+- `frame_boxes` / `boxes_svg` / `alert_frame_overlays`: where the model saw fire in a frame (the
+  predictions row's `fire_boxes`, and the alert's `peak_box` on its peak frame) as an SVG laid over
+  the frame's image. Boxes are fractions of the frame, so the SVG's 0-100 view box is stretched
+  over the image (`preserveAspectRatio="none"`); attributes only, no inline styles (the console's
+  CSP allows none). Rows without boxes (NULL or empty `fire_boxes`, a null `peak_box`) draw nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
+
+BOX_FIELDS = ("x_min", "y_min", "x_max", "y_max")
+BOX_COLOURS = {"fire": "#00e5ff", "peak": "#e000ff"}  # a fire box; the alert's peak box (they stand out on flames)
 
 
 def as_utc(value: Any) -> dt.datetime | None:
@@ -114,3 +122,68 @@ def probability_svg(
         f"{count} frames in capture order</text></svg>"
     )
     return "".join(parts)
+
+
+def box_of(record: Any) -> tuple[float, float, float, float] | None:
+    """A box RECORD ({x_min, y_min, x_max, y_max}, fractions of the frame) as a tuple clipped to the
+    frame; None when absent, malformed or empty."""
+    if not isinstance(record, Mapping):
+        return None
+    try:
+        x0, y0, x1, y1 = (min(max(float(record[name]), 0.0), 1.0) for name in BOX_FIELDS)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def frame_boxes(frame: Mapping[str, Any], peak_box: Any = None) -> list[dict[str, Any]]:
+    """What to draw on a frame: its fire boxes (most probable first; none when the row's
+    `fire_boxes` is NULL or empty), then the alert's peak box when this is the alert's peak frame."""
+    boxes = []
+    for record in frame.get("fire_boxes") or ():
+        box = box_of(record)
+        if box is not None:
+            probability = record.get("probability")
+            boxes.append(
+                {"kind": "fire", "box": box, "probability": None if probability is None else float(probability)}
+            )
+    peak = box_of(peak_box)
+    if peak is not None:
+        boxes.append({"kind": "peak", "box": peak, "probability": None})
+    return boxes
+
+
+def boxes_svg(boxes: Sequence[Mapping[str, Any]]) -> str:
+    """An SVG to lay over a frame's image (class `boxes`), one rectangle per box; '' without boxes."""
+    if not boxes:
+        return ""
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" class="boxes" viewBox="0 0 100 100" '
+        'preserveAspectRatio="none" role="img" aria-label="where the model saw fire">'
+    ]
+    for entry in boxes:
+        x0, y0, x1, y1 = entry["box"]
+        kind, probability = entry["kind"], entry.get("probability")
+        if kind == "peak":
+            title, style = "alert peak box", 'stroke-width="3" stroke-dasharray="6 3"'
+        else:
+            title = "fire box" if probability is None else f"fire box p={probability:.3f}"
+            style = 'stroke-width="2"'
+        parts.append(
+            f'<rect class="{kind}-box" data-box="{x0:.4f},{y0:.4f},{x1:.4f},{y1:.4f}" '
+            f'x="{x0 * 100:.3f}" y="{y0 * 100:.3f}" width="{(x1 - x0) * 100:.3f}" height="{(y1 - y0) * 100:.3f}" '
+            f'fill="none" stroke="{BOX_COLOURS[kind]}" {style} vector-effect="non-scaling-stroke">'
+            f"<title>{escape(title)}</title></rect>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def alert_frame_overlays(
+    frames: Iterable[Mapping[str, Any]], peak_frame_key: str | None, peak_box: Any
+) -> dict[str, str]:
+    """frame_key -> the SVG of its boxes (the alert's peak box on the peak frame only)."""
+    return {
+        frame["frame_key"]: boxes_svg(frame_boxes(frame, peak_box if frame["frame_key"] == peak_frame_key else None))
+        for frame in frames
+    }

@@ -1,4 +1,4 @@
-"""Per-camera fire confirmation: k of the last n frames, with hysteresis and cooldown.
+"""Per-camera fire confirmation: k of the last n frames in one place, with hysteresis and cooldown.
 
 A pure state machine (`step(state, frame, config) -> events`), wrapped by a stateful
 Beam DoFn keyed by camera_id in the pipelines. Rules:
@@ -9,13 +9,40 @@ Beam DoFn keyed by camera_id in the pipelines. Rules:
   seen (same frame key, e.g. a Pub/Sub redelivery) is ignored; a frame arriving behind the
   watermark is still counted in order when it fits the window, else it is too late to count.
 * An alert OPENS when at least `k` of the last `n` frames have probability >= the open
-  threshold, unless the camera closed an alert less than `cooldown_seconds` before.
-* While open, a frame counts as fire at the lower `close_threshold` (hysteresis); every
-  `update_every` fire frames an UPDATE is emitted.
+  threshold **in the same place** (`by_place`, below), unless the camera closed an alert in that
+  place less than `cooldown_seconds` before.
+* While open, a frame counts as fire at the lower `close_threshold` (hysteresis), in the alert's
+  place; every `update_every` fire frames an UPDATE is emitted.
 * The alert CLOSES once the camera has been clear (no fire frame) for `clear_seconds` of
   frame time.
 * A camera silent for `stale_seconds` (wall clock) gets `expire`: an open alert ends with a
   STALE event, and the wrapper releases the camera's state (bounded state for cameras that left).
+
+Places (`by_place`, the default). A frame's **places** at a threshold are its fire boxes
+(`Prediction.boxes`, fractions of the frame) whose probability reaches it; a frame without such a
+box that still counts as fire (a model or run that scores the whole frame only, or a frame counted
+at the lower close threshold) is placed at its `peak_box`, the whole frame when it has no regions.
+Two boxes are **near** when they intersect, or touch, once each is grown by `place_margin` of the
+frame on every side (for x in frame widths, for y in frame heights): their gaps along x and along
+y are both at most 2 * place_margin. Two frames fire in the same place when a place of one is near
+a place of the other; the whole frame is near everything, so whole-frame frames confirm as before.
+
+* Opening: some fire box `a` of a fire frame in the window (the anchor) has at least `k` fire
+  frames with a place near `a` (the anchor's frame included). Those frames open the alert, and its
+  **place** is the bounding box of `a` and their places near `a`. With several such groups, the
+  largest wins, then the newest anchor frame's most probable box. Fire frames elsewhere in the
+  window are not part of the alert.
+* While open, a fire frame counts for the alert only when one of its places is near the alert's
+  place, which then grows to the bounding box of itself and those places: a spreading fire keeps
+  its alert, a fire somewhere else does not keep it open. The camera has one alert at a time, so
+  fire elsewhere can open its own alert once this one closes; the cooldown only holds back an
+  alert whose place is near the place of the one that closed.
+* An alert's `peak_box` is the most probable fire box, in the alert's place, of its peak frame
+  (null when that frame had no fire box: whole-frame-only predictions of older models).
+
+With `by_place` false every fire frame counts wherever it fires (the alert's place is the whole
+frame). The state stays bounded: one box per open alert and per last close, and at most
+`RegionConfig.max_boxes` boxes per frame in the window and the reorder buffer.
 
 Times are frame times (captured_at), so replays and batch runs give the same alerts.
 """
@@ -33,6 +60,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from firewatch.core.prediction import Prediction
+from firewatch.core.regions import WHOLE_BOX, Box, FireBox
 from firewatch.core.rows import rfc3339
 
 OPEN, UPDATE, CLOSE, STALE = "open", "update", "close", "stale"
@@ -63,6 +91,18 @@ class ConfirmConfig(BaseModel):
         "and the camera's state is released",
     )
     max_frame_uris: int = Field(20, ge=1)
+    by_place: bool = Field(
+        True,
+        description="an alert needs its k of n fire frames in one place (fire boxes near one another); "
+        "false: anywhere in the frame",
+    )
+    place_margin: float = Field(
+        0.05,
+        ge=0,
+        le=0.5,
+        description="fire boxes are in the same place when they intersect after growing each by this "
+        "share of the frame on every side",
+    )
     remember_frames: int = Field(2000, ge=1, description="frame keys remembered for de-duplication")
 
     @model_validator(mode="after")
@@ -81,6 +121,9 @@ class FrameObservation:
     model_version: str
     uri: str | None = None
     explained: bool = False  # chosen for explanation when scored (its overlay will exist)
+    # where it fired: the frame's fire boxes, most probable first, and the region of its maximum
+    boxes: tuple[FireBox, ...] = field(default=(), compare=False)
+    peak_box: Box = field(default=WHOLE_BOX, compare=False)
 
     @classmethod
     def of(cls, prediction: Prediction) -> FrameObservation:
@@ -92,7 +135,38 @@ class FrameObservation:
             model_version=prediction.model_version,
             uri=prediction.source_uri,
             explained=prediction.explain,
+            boxes=tuple(prediction.boxes),
+            peak_box=tuple(prediction.peak_box),
         )
+
+    def places(self, threshold: float) -> tuple[Box, ...]:
+        """Where the frame fires at `threshold`: its fire boxes that reach it, most probable first;
+        else its peak box (the whole frame for a prediction without regions)."""
+        return tuple(b.box for b in self.boxes if b.probability >= threshold) or (self.peak_box,)
+
+    def best_box(self, threshold: float, place: Box | None, margin: float) -> Box | None:
+        """The most probable fire box reaching `threshold` (near `place` when given); None when the
+        frame has no fire box there (a whole-frame-only prediction)."""
+        for b in self.boxes:
+            if b.probability >= threshold and (place is None or near(b.box, place, margin)):
+                return b.box
+        return None if self.peak_box == WHOLE_BOX else self.peak_box
+
+
+def near(a: Box, b: Box, margin: float) -> bool:
+    """Whether two boxes intersect or touch once each is grown by `margin` on every side."""
+    reach = 2.0 * margin
+    return a[0] - reach <= b[2] and b[0] - reach <= a[2] and a[1] - reach <= b[3] and b[1] - reach <= a[3]
+
+
+def bounding(boxes: list[Box] | tuple[Box, ...]) -> Box:
+    """The smallest box holding all of `boxes`."""
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 @dataclass
@@ -109,12 +183,18 @@ class Episode:
     # The most probable frame chosen for explanation: its overlay is the alert's evidence.
     explained_probability: float = -1.0
     explained_frame_key: str = ""
+    # Where the alert is (grows with the fire; the whole frame when not confirming by place), and
+    # the peak frame's most probable fire box there (None: that frame had no fire box).
+    # Class-level defaults, so states pickled before these fields existed still read.
+    place: Box = WHOLE_BOX
+    peak_box: Box | None = None
 
-    def add(self, obs: FrameObservation, max_uris: int) -> None:
+    def add(self, obs: FrameObservation, max_uris: int, peak_box: Box | None = None) -> None:
         self.fire_frames += 1
         self.probability_sum += obs.probability
         if obs.probability > self.peak_probability:
             self.peak_probability, self.peak_frame_key = obs.probability, obs.frame_key
+            self.peak_box = peak_box
         if obs.explained and obs.probability > self.explained_probability:
             self.explained_probability, self.explained_frame_key = obs.probability, obs.frame_key
         self.last_fire_at = max(self.last_fire_at, obs.captured_at)
@@ -134,6 +214,7 @@ class CameraState:
     latest_at: datetime | None = None
     late_frames: int = 0
     duplicate_frames: int = 0
+    last_closed_place: Box | None = None  # the place of the alert that closed last (cooldown is per place)
 
 
 def _remember(state: CameraState, key: str, limit: int) -> None:
@@ -220,27 +301,35 @@ def _count(
 
     if episode is None:
         fire = [f for f in state.window if f.probability >= open_threshold]
+        if len(fire) < config.k:
+            return events
+        group, place = _largest_group(fire, open_threshold, config)
         cooling = (
             state.last_closed_at is not None
             and (obs.captured_at - state.last_closed_at).total_seconds() < config.cooldown_seconds
+            and (state.last_closed_place is None or near(place, state.last_closed_place, config.place_margin))
         )
-        if len(fire) >= config.k and not cooling:
-            first = fire[0]
+        if len(group) >= config.k and not cooling:
+            first = group[0]
             episode = Episode(
                 alert_id=_alert_id(camera_id, first),
                 first_frame_at=first.captured_at,
                 last_frame_at=state.latest_at,
                 last_fire_at=first.captured_at,
+                place=place,
             )
-            for f in fire:
-                episode.add(f, config.max_frame_uris)
+            for f in group:
+                episode.add(f, config.max_frame_uris, _peak_box(f, open_threshold, place, config))
             state.episode = episode
             events.append(_event(OPEN, camera_id, episode, obs, now, explanation_uri_for))
         return events
 
     episode.last_frame_at = state.latest_at
-    if obs.probability >= close_threshold:
-        episode.add(obs, config.max_frame_uris)
+    in_place = _places_near(obs, close_threshold, episode.place, config) if obs.probability >= close_threshold else []
+    if in_place:
+        if config.by_place:
+            episode.place = bounding([episode.place, *in_place])  # follows a spreading fire
+        episode.add(obs, config.max_frame_uris, _peak_box(obs, close_threshold, episode.place, config))
         if episode.fire_frames % config.update_every == 0:
             events.append(_event(UPDATE, camera_id, episode, obs, now, explanation_uri_for))
     clear_for = (state.latest_at - episode.last_fire_at).total_seconds()
@@ -248,7 +337,45 @@ def _count(
         events.append(_event(CLOSE, camera_id, episode, obs, now, explanation_uri_for))
         state.episode = None
         state.last_closed_at = state.latest_at
+        state.last_closed_place = episode.place
     return events
+
+
+def _places_near(obs: FrameObservation, threshold: float, place: Box, config: ConfirmConfig) -> list[Box]:
+    """The frame's places at `threshold` near `place` (all of them when not confirming by place)."""
+    places = obs.places(threshold)
+    return list(places) if not config.by_place else [b for b in places if near(b, place, config.place_margin)]
+
+
+def _peak_box(obs: FrameObservation, threshold: float, place: Box, config: ConfirmConfig) -> Box | None:
+    return obs.best_box(threshold, place if config.by_place else None, config.place_margin)
+
+
+def _largest_group(
+    fire: list[FrameObservation], threshold: float, config: ConfirmConfig
+) -> tuple[list[FrameObservation], Box]:
+    """The fire frames that open an alert, in time order, and their place.
+
+    By place: for each anchor (a place of a fire frame, newest frame first, most probable box
+    first), the fire frames with a place near it; the largest such group, the first anchor among
+    equals. Its place: the bounding box of the anchor and the group's places near it. Not by
+    place: every fire frame, and the whole frame."""
+    if not config.by_place:
+        return list(fire), WHOLE_BOX
+    places = {f.frame_key: f.places(threshold) for f in fire}
+    best: list[FrameObservation] = []
+    best_place: Box = WHOLE_BOX
+    for anchor_frame in reversed(fire):
+        for anchor in places[anchor_frame.frame_key]:
+            group, boxes = [], [anchor]
+            for f in fire:
+                matching = [b for b in places[f.frame_key] if near(b, anchor, config.place_margin)]
+                if matching:
+                    group.append(f)
+                    boxes += matching
+            if len(group) > len(best):
+                best, best_place = group, bounding(boxes)
+    return best, best_place
 
 
 def _event(
@@ -278,7 +405,15 @@ def _event(
         "peak_frame_key": episode.peak_frame_key,
         "explanation_uri": explanation_uri,
         "model_version": obs.model_version,
+        "peak_box": _box_record(episode.peak_box),
     }
+
+
+def _box_record(box: Box | None) -> dict[str, float] | None:
+    """A box as the alerts table's `peak_box` RECORD (fractions of the frame), or None."""
+    if box is None:
+        return None
+    return {name: round(float(v), 6) for name, v in zip(("x_min", "y_min", "x_max", "y_max"), box, strict=True)}
 
 
 def alert_message_parts(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:

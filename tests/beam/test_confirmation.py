@@ -126,3 +126,25 @@ def test_a_silent_camera_ends_its_open_alert_as_stale_and_its_state_is_released(
         ),
     )
     pipeline.run().wait_until_finish()
+
+
+def test_predictions_firing_in_far_apart_places_do_not_confirm_and_near_ones_carry_their_box():
+    from dataclasses import replace
+
+    from firewatch.core.regions import FireBox
+
+    left, right, top = (0.0, 0.4, 0.1, 0.5), (0.9, 0.4, 1.0, 0.5), (0.45, 0.0, 0.55, 0.1)
+
+    def at(camera: str, second: int, box: tuple[float, float, float, float]) -> Prediction:
+        return replace(prediction(camera, second, 0.9), boxes=(FireBox(box, 0.9, 2),), peak_box=box)
+
+    scattered = [at("cam-x", i, (left, right, top)[i % 3]) for i in range(12)]
+    together = [at("cam-y", i, (0.5 + 0.01 * i, 0.5, 0.6 + 0.01 * i, 0.6)) for i in range(4)]
+    stream = TestStream().add_elements(scattered + together).advance_processing_time(5)
+    pipeline = TestPipeline(runner="BundleBasedDirectRunner", options=PipelineOptions(streaming=True))
+    events = pipeline | stream.advance_watermark_to_infinity() | ConfirmAndAlert(CONFIG, clock=frozen_clock)
+    assert_that(
+        events | beam.Map(lambda e: (e["camera_id"], e["event"], e["fire_frames"], e["peak_box"]["x_min"])),
+        equal_to([("cam-y", "open", 3, 0.5)]),
+    )
+    pipeline.run().wait_until_finish()

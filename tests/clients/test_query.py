@@ -68,6 +68,7 @@ def test_builders_parameterise_the_window_and_camera() -> None:
     assert "@camera" not in latency_query("p.d.predictions", NOW).sql
     alerts = latest_alerts_query("p.d.alerts", NOW)
     assert "ORDER BY event_time DESC" in alerts.sql and "event_time >= @since" in alerts.sql
+    assert "peak_box" in alerts.sql  # where the peak frame fired (null: whole-frame scoring)
 
 
 def test_build_query_uses_names_and_now() -> None:
@@ -133,6 +134,7 @@ def _seed(names: ResourceNames) -> None:
                 "mean_probability": 0.85,
                 "frame_uris": ["cam-a/0", "cam-a/1"],
                 "model_version": "v1",
+                "peak_box": {"x_min": 0.25, "y_min": 0.5, "x_max": 0.5, "y_max": 0.75},
             }
         ],
     )
@@ -155,6 +157,7 @@ def test_canned_queries_on_the_emulator(gcp_resources: ResourceNames, capsys: py
     assert cli.main(["query", "latest-alerts", *base]) == 0
     alerts = json.loads(capsys.readouterr().out)
     assert [(a["alert_id"], a["event"], a["fire_frames"]) for a in alerts] == [("a1", "open", 2)]
+    assert alerts[0]["peak_box"] == {"x_min": 0.25, "y_min": 0.5, "x_max": 0.5, "y_max": 0.75}
 
     assert (
         cli.main(

@@ -154,6 +154,49 @@ def test_false_alarm_double_click_writes_exactly_one_row(served, browser, tmp_pa
     _screenshot(browser, tmp_path, "alert-false-alarm")
 
 
+def test_the_alert_page_draws_the_fire_boxes_over_the_frames_where_they_are(served, browser, tmp_path) -> None:
+    """Each drawn box sits over its image at its fractions of the frame (checked on the rendered
+    page, to the pixel), for the frames strip and the larger peak frame, under the console's CSP."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    base, _, seeded, _ = served
+    browser.get(f"{base}/alerts/{seeded.alert_id}")
+    _wait(browser, ec.presence_of_element_located((By.ID, "peak-frame")), "alert page has no peak frame")
+    images = browser.find_elements(By.CSS_SELECTOR, ".shot img")
+    _wait(browser, lambda d: all(d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", i)
+                                 for i in images), "frames not loaded")  # fmt: skip
+    measure = """
+        const out = [];
+        for (const shot of document.querySelectorAll('.shot')) {
+          const img = shot.querySelector('img').getBoundingClientRect();
+          for (const rect of shot.querySelectorAll('svg.boxes rect')) {
+            const r = rect.getBoundingClientRect();
+            out.push({key: shot.closest('figure').dataset.frameKey || 'peak', kind: rect.getAttribute('class'),
+                      box: rect.dataset.box, img: [img.left, img.top, img.width, img.height],
+                      drawn: [r.left, r.top, r.width, r.height]});
+          }
+        }
+        return out;"""
+    drawn = browser.execute_script(measure)
+    expected_count = sum(len(b) for b in seeded.fire_boxes.values() if b) + 1  # the strip, with the peak box
+    expected_count += len(seeded.fire_boxes[seeded.peak_key]) + 1  # the peak frame above it
+    assert len(drawn) == expected_count, drawn
+    for entry in drawn:
+        x0, y0, x1, y1 = map(float, entry["box"].split(","))
+        left, top, width, height = entry["img"]
+        want = [left + x0 * width, top + y0 * height, (x1 - x0) * width, (y1 - y0) * height]
+        # the stroke (non-scaling, centred on the edge) adds at most its width around the box
+        assert all(abs(a - b) <= 3.5 for a, b in zip(entry["drawn"], want, strict=True)), entry
+    peak = browser.find_element(By.ID, "peak-frame").find_elements(By.CSS_SELECTOR, "rect.peak-box")
+    assert len(peak) == 1 and peak[0].get_attribute("data-box") == "0.3000,0.2000,0.7000,0.6000"
+    assert "0.30–0.70" in browser.find_element(By.ID, "peak-box").text
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]
+    assert not errors, errors  # nothing refused by the CSP, no broken image
+    browser.execute_script("document.getElementById('peak-frame').scrollIntoView()")
+    _screenshot(browser, tmp_path, "alert-fire-boxes")
+
+
 @pytest.mark.parametrize("fire", [True, False])
 def test_upload_shows_label_probability_and_overlay(served, browser, tmp_path, fire) -> None:
     from selenium.webdriver.common.by import By

@@ -28,12 +28,35 @@ def test_alert_page_shows_frames_plot_overlay_and_model(console) -> None:
     html = page.text
     assert "controlled-v1" in html and seeded.alert_id in html
     assert html.count("<circle") == len(seeded.fire_keys)  # one point per frame of the episode (first..last)
-    positions = [html.index(f"frames/{seeded.camera_id}/f{i}.png") for i in range(2, 6)]
+    strip = html[html.index('id="frames"') :]  # the frames section (the peak frame is also shown above it)
+    positions = [strip.index(f"frames/{seeded.camera_id}/f{i}.png") for i in range(2, 6)]
     assert positions == sorted(positions)  # capture order
     assert 'id="overlay"' in html
     overlay = client.get("/image", params={"uri": seeded.overlay_uri})
     assert overlay.status_code == 200 and overlay.headers["content-type"] == "image/png"
     assert overlay.content.startswith(b"\x89PNG")
+
+
+def test_alert_page_draws_each_frames_fire_boxes_and_the_peak_box(console) -> None:
+    client, seeded, _, _ = console
+    html = client.get(f"/alerts/{seeded.alert_id}").text
+    assert "x 0.30–0.70, y 0.20–0.60" in html[html.index('id="peak-box"') :]
+    strip = html[html.index('id="frames"') :]
+    figures = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'<figure data-frame-key="([^"]+)">(.*?)</figure>', strip, re.DOTALL)
+    }
+    assert set(figures) == set(seeded.fire_keys)  # the episode's frames, first fire frame to last
+    for key in seeded.fire_keys:
+        drawn = re.findall(r'class="(fire|peak)-box" data-box="([^"]+)"', figures[key])
+        expected = [("fire", ",".join(f"{b[k]:.4f}" for k in ("x_min", "y_min", "x_max", "y_max")))
+                    for b in seeded.fire_boxes[key]]  # fmt: skip
+        if key == seeded.peak_key:
+            expected.append(("peak", "0.3000,0.2000,0.7000,0.6000"))
+        assert drawn == expected, key
+    assert "<svg" not in figures[seeded.fire_keys[0]]  # scored without regions (empty fire_boxes): nothing drawn
+    peak = html[html.index('id="peak-frame"') : html.index('id="frames"')]
+    assert peak.count('class="fire-box"') == 2 and peak.count('class="peak-box"') == 1
 
 
 def test_lists_and_board(console) -> None:

@@ -159,3 +159,46 @@ def test_mask_frame_picks_a_servable_image_and_the_frames_aspect_ratio() -> None
     assert mask_frame([], ["frames-ok"])["sized"] is False
     row = {"rectangles": [{"x_min": 0.1, "y_min": 0.2, "x_max": 0.30001, "y_max": 0.4}]}
     assert rectangles_json(row) == "[[0.1, 0.2, 0.3, 0.4]]" and rectangles_json(None) == "[]"
+
+
+def test_frame_boxes_read_the_rows_boxes_and_tolerate_null_or_empty() -> None:
+    from firewatch.console.views import box_of, frame_boxes
+
+    fire = {"x_min": 0.5, "y_min": 0.25, "x_max": 0.75, "y_max": 0.5, "probability": 0.93}
+    frame = {"frame_key": "c/1", "fire_boxes": [fire, {"x_min": 0.1, "y_min": 0.1, "x_max": 0.2, "y_max": 0.3}]}
+    peak = {"x_min": 0.5, "y_min": 0.25, "x_max": 0.75, "y_max": 0.5}
+    drawn = frame_boxes(frame, peak)
+    assert [(b["kind"], b["box"], b["probability"]) for b in drawn] == [
+        ("fire", (0.5, 0.25, 0.75, 0.5), 0.93),
+        ("fire", (0.1, 0.1, 0.2, 0.3), None),
+        ("peak", (0.5, 0.25, 0.75, 0.5), None),
+    ]
+    # NULL, empty or absent fire_boxes (rows from before region scoring), and a null peak box: nothing
+    for row in ({"fire_boxes": None}, {"fire_boxes": []}, {}):
+        assert frame_boxes(row) == [] and frame_boxes(row, None) == []
+    # malformed or out-of-frame records are clipped or skipped, never drawn outside the frame
+    assert box_of({"x_min": -0.2, "y_min": 0.5, "x_max": 1.4, "y_max": 0.9}) == (0.0, 0.5, 1.0, 0.9)
+    assert box_of({"x_min": 0.5, "y_min": 0.5, "x_max": 0.5, "y_max": 0.9}) is None
+    assert box_of({"x_min": 0.1}) is None and box_of("0,0,1,1") is None and box_of(None) is None
+
+
+def test_boxes_svg_lays_the_boxes_over_the_frame_in_percent_of_its_size() -> None:
+    import re
+
+    from firewatch.console.views import alert_frame_overlays, boxes_svg, frame_boxes
+
+    frame = {"frame_key": "c/1", "fire_boxes": [{"x_min": 0.5, "y_min": 0.25, "x_max": 0.75, "y_max": 0.5,
+                                                 "probability": 0.93}]}  # fmt: skip
+    svg = boxes_svg(frame_boxes(frame, {"x_min": 0.1, "y_min": 0.2, "x_max": 0.3, "y_max": 0.6}))
+    assert 'viewBox="0 0 100 100"' in svg and 'preserveAspectRatio="none"' in svg and "style=" not in svg
+    rects = re.findall(
+        r'<rect class="(\w+)-box"[^>]* x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', svg
+    )
+    assert [(k, *map(float, v)) for k, *v in rects] == [("fire", 50, 25, 25, 25), ("peak", 10, 20, 20, 40)]
+    assert "fire box p=0.930" in svg and "alert peak box" in svg
+    assert boxes_svg([]) == ""
+    overlays = alert_frame_overlays([frame, {"frame_key": "c/2", "fire_boxes": None}], "c/2", {"x_min": 0, "y_min": 0,
+                                    "x_max": 0.5, "y_max": 0.5})  # fmt: skip
+    assert "peak-box" not in overlays["c/1"] and overlays["c/1"].count("<rect") == 1  # the peak box: peak frame only
+    assert overlays["c/2"].count("<rect") == 1 and "peak-box" in overlays["c/2"]
+    assert alert_frame_overlays([{"frame_key": "c/3"}], "c/3", None) == {"c/3": ""}

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
+from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, near, step
+from firewatch.core.regions import WHOLE_BOX, FireBox
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 NOW = T0
@@ -166,3 +167,187 @@ def test_the_alert_shows_the_most_probable_explained_frame_and_no_overlay_that_w
         observation = FrameObservation(T0 + timedelta(seconds=second), f"cam/{second}", 0.9, 0.5, "v1")
         events += step(state, "cam", observation, config, now=NOW, explanation_uri_for=lambda key, v: f"gs://o/{key}")
     assert events and all(e["explanation_uri"] is None for e in events)
+
+
+# -- confirmation by place ---------------------------------------------------------------------------
+
+LEFT, RIGHT, TOP = (0.0, 0.4, 0.1, 0.5), (0.9, 0.4, 1.0, 0.5), (0.45, 0.0, 0.55, 0.1)  # far apart from one another
+PLACE_CONFIG = ConfirmConfig(clear_seconds=3, cooldown_seconds=10, reorder_seconds=0)
+
+
+def placed(second, p, *boxes, key=None):
+    """A frame firing at `boxes` (each (box, probability)); the most probable box is its peak."""
+    fire = tuple(FireBox(box, q, 2) for box, q in sorted(boxes, key=lambda b: -b[1]))
+    peak = fire[0].box if fire else WHOLE_BOX
+    return FrameObservation(
+        T0 + timedelta(seconds=second), key or f"cam/{second}", p, 0.5, "v1", boxes=fire, peak_box=peak
+    )
+
+
+def run_frames(frames, config=PLACE_CONFIG, state=None):
+    state = state or CameraState()
+    events = []
+    for frame in frames:
+        events += step(state, "cam", frame, config, now=NOW)
+    return state, events
+
+
+def test_near_means_intersecting_once_grown_by_the_margin():
+    a = (0.2, 0.2, 0.3, 0.3)
+    assert near(a, (0.25, 0.25, 0.5, 0.5), 0.0)  # overlapping
+    assert near(a, (0.3, 0.2, 0.4, 0.3), 0.0)  # touching
+    assert not near(a, (0.31, 0.2, 0.4, 0.3), 0.0)
+    assert near(a, (0.39, 0.2, 0.5, 0.3), 0.05) and not near(a, (0.41, 0.2, 0.5, 0.3), 0.05)  # gap <= 2 * margin
+    assert not near(a, (0.25, 0.41, 0.3, 0.5), 0.05)  # close in x but not in y
+    assert near(WHOLE_BOX, RIGHT, 0.0) and near(LEFT, WHOLE_BOX, 0.0)
+
+
+def test_fire_in_far_apart_places_does_not_confirm():
+    frames = [placed(i, 0.9 + i / 100, ((LEFT, RIGHT, TOP)[i % 3], 0.9 + i / 100)) for i in range(10)]
+    assert run_frames(frames)[1] == []  # 10 fire frames, but never 3 of 5 in one place
+    # The same frames open an alert when confirming anywhere in the frame (the old behaviour).
+    _, events = run_frames(frames, PLACE_CONFIG.model_copy(update={"by_place": False}))
+    assert [e["event"] for e in events] == ["open", "update", "update"]
+    assert events[0]["peak_box"] == {"x_min": 0.45, "y_min": 0.0, "x_max": 0.55, "y_max": 0.1}  # frame 2's
+
+
+def test_fire_in_overlapping_places_confirms_and_the_alert_carries_its_peak_box():
+    a, b, c = (0.5, 0.5, 0.6, 0.6), (0.55, 0.55, 0.65, 0.65), (0.66, 0.5, 0.7, 0.6)  # c touches b's margin
+    frames = [placed(0, 0.9, (a, 0.9)), placed(1, 0.95, (b, 0.95), (LEFT, 0.6)), placed(2, 0.8, (c, 0.8))]
+    _, events = run_frames(frames)
+    assert [e["event"] for e in events] == ["open"]
+    opened = events[0]
+    assert opened["fire_frames"] == 3 and opened["peak_frame_key"] == "cam/1" and opened["peak_probability"] == 0.95
+    assert opened["peak_box"] == {"x_min": 0.55, "y_min": 0.55, "x_max": 0.65, "y_max": 0.65}
+    # with no margin, c (0.01 right of b) is another place: a and b are only 2 of the 3 needed
+    assert run_frames(frames, PLACE_CONFIG.model_copy(update={"place_margin": 0.0}))[1] == []
+
+
+def test_only_the_frames_in_the_alerts_place_belong_to_it():
+    frames = [placed(0, 0.99, (RIGHT, 0.99))] + [placed(i, 0.9, (LEFT, 0.9)) for i in (1, 2, 3)]
+    _, events = run_frames(frames)
+    opened = events[0]
+    # the right-edge frame is not part of the alert: not its first frame, peak or frame count
+    assert opened["fire_frames"] == 3 and opened["first_frame_at"] == "2026-11-22T12:00:01.000000Z"
+    assert opened["peak_probability"] == 0.9 and opened["peak_box"]["x_max"] == 0.1
+
+
+def test_frames_without_boxes_are_the_whole_frame_and_confirm_as_before():
+    """Predictions with no fire boxes (whole-frame models): the whole frame is near every place."""
+    _, events = run([0.1, 0.9, 0.2, 0.8, 0.1, 0.95, 0.1, 0.1, 0.1, 0.1])
+    assert [(i, e["event"]) for i, e in events] == [(5, "open"), (8, "close")]
+    assert events[0][1]["peak_box"] is None  # no box known: a null RECORD
+    # mixed: whole-frame frames count with boxed ones wherever those fire
+    frames = [obs(0, 0.9), placed(1, 0.9, (LEFT, 0.9)), placed(2, 0.9, (RIGHT, 0.9))]
+    assert [e["event"] for e in run_frames(frames)[1]] == ["open"]
+
+
+def test_a_growing_fire_keeps_its_alert_and_the_alert_follows_it():
+    # a fire spreading right from x = 0.1 to x = 0.8, one step per frame: each frame is near the
+    # last, the first and the last are far apart
+    frames = [placed(i, 0.9, ((0.1 + 0.05 * i, 0.5, 0.2 + 0.05 * i, 0.6), 0.9)) for i in range(14)]
+    frames += [placed(14 + i, 0.1) for i in range(4)]
+    state, events = run_frames(frames)
+    assert [e["event"] for e in events] == ["open", "update", "update", "close"]
+    assert len({e["alert_id"] for e in events}) == 1 and events[-1]["fire_frames"] == 14
+    # the alert's place grew with the fire, from where it started to where it ended
+    assert state.last_closed_place == pytest.approx((0.1, 0.5, 0.85, 0.6))
+
+
+def test_fire_elsewhere_does_not_keep_an_alert_open():
+    frames = [placed(i, 0.9, (LEFT, 0.9)) for i in range(3)] + [placed(3 + i, 0.9, (RIGHT, 0.9)) for i in range(6)]
+    _, events = run_frames(frames)
+    # LEFT opens at 2; RIGHT frames do not count for it, it closes once LEFT is clear for 3 s (at 5);
+    # RIGHT opens with the next frame: the cooldown holds back only an alert in the same place
+    summary = [(e["event"], e["fire_frames"], e["first_frame_at"][17:19]) for e in events]
+    assert summary == [("open", 3, "00"), ("close", 3, "00"), ("open", 4, "03"), ("update", 5, "03")]
+    assert events[2]["peak_box"]["x_min"] == 0.9 and events[2]["alert_id"] != events[0]["alert_id"]
+    # back in the place that just closed: the cooldown applies
+    again = [placed(i, 0.9, (LEFT, 0.9)) for i in range(3)] + [placed(3 + i, 0.1) for i in range(3)]
+    again += [placed(6 + i, 0.9, (LEFT, 0.9)) for i in range(3)]
+    assert [e["event"] for e in run_frames(again)[1]] == ["open", "close"]
+
+
+def test_hysteresis_by_place_counts_a_frame_at_its_peak_box_when_no_box_reached_the_threshold():
+    config = PLACE_CONFIG
+    frames = [placed(i, 0.9, (LEFT, 0.9)) for i in range(3)]
+    # 0.45: under the model's threshold, so no fire box; its peak region is where the alert is
+    under = FrameObservation(T0 + timedelta(seconds=3), "cam/3", 0.45, 0.5, "v1", peak_box=LEFT)
+    elsewhere = FrameObservation(T0 + timedelta(seconds=4), "cam/4", 0.45, 0.5, "v1", peak_box=RIGHT)
+    state, events = run_frames([*frames, under, elsewhere], config)
+    assert state.episode is not None and state.episode.fire_frames == 4  # `under` counted, `elsewhere` not
+
+
+def test_by_place_dedupe_and_reorder_still_hold():
+    config = ConfirmConfig(clear_seconds=5, reorder_seconds=8)
+    episode = [placed(i, 0.1) for i in range(4)]
+    episode += [placed(4 + i, 0.9, ((0.4 + 0.02 * i, 0.4, 0.5 + 0.02 * i, 0.5), 0.9)) for i in range(10)]
+    episode += [placed(14 + i, 0.9, ((LEFT, RIGHT, TOP)[i % 3], 0.9)) for i in range(10)]  # scattered elsewhere
+
+    def deliver(order):
+        state, events = CameraState(), []
+        for i in order:
+            events += step(state, "cam", episode[i], config, now=NOW)
+            if i % 5 == 0:  # a redelivery
+                assert step(state, "cam", episode[i], config, now=NOW) == []
+        events += flush(state, "cam", config, now=NOW)
+        return [(e["event"], e["fire_frames"], e["first_frame_at"], e["last_frame_at"], e["peak_box"]) for e in events]
+
+    in_order = deliver(range(len(episode)))
+    assert [e[:2] for e in in_order] == [("open", 3), ("update", 5), ("update", 10), ("close", 10)]
+    rng = random.Random(7)
+    for _ in range(10):
+        order = []
+        for start in range(0, len(episode), 6):
+            block = list(range(start, min(start + 6, len(episode))))
+            rng.shuffle(block)
+            order += block
+        assert deliver(order) == in_order
+
+
+def test_the_camera_state_stays_picklable_and_bounded():
+    import pickle
+
+    config = PLACE_CONFIG
+    frames = [placed(i, 0.9, ((0.5, 0.5, 0.6, 0.6), 0.9), ((0.1, 0.1, 0.2, 0.2), 0.7)) for i in range(50)]
+    state, _ = run_frames(frames, config)
+    restored = pickle.loads(pickle.dumps(state))
+    assert restored.episode.place == state.episode.place and len(restored.window) == config.n
+    more = step(restored, "cam", placed(50, 0.9, ((0.5, 0.5, 0.6, 0.6), 0.9)), config, now=NOW)
+    assert more == [] or all(e["alert_id"] == state.episode.alert_id for e in more)
+
+
+def test_an_alert_event_with_its_box_matches_the_alerts_schema_and_the_message_carries_it():
+    import json
+
+    from firewatch.core.confirm import alert_message_parts
+    from tests.fixtures.schema_check import check_row, load_schema
+
+    _, events = run_frames([placed(i, 0.9, ((0.25, 0.5, 0.5, 0.75), 0.9)) for i in range(3)])
+    check_row(events[0], load_schema("alerts"), "alert")
+    (_, no_box), *_ = run([0.9, 0.9, 0.9])[1]
+    assert no_box["peak_box"] is None
+    check_row(no_box, load_schema("alerts"), "alert")
+    data, attributes = alert_message_parts(events[0])
+    assert json.loads(data)["peak_box"] == {"x_min": 0.25, "y_min": 0.5, "x_max": 0.5, "y_max": 0.75}
+    assert attributes["event"] == "open"
+
+
+def test_a_camera_state_saved_before_places_existed_still_counts_as_the_whole_frame():
+    """Beam state pickled by the previous code (no place fields) is read by this code on a pipeline
+    update: the missing fields read as their class defaults (whole frame, no box, no closed place)."""
+    import pickle
+
+    state, events = run([0.9, 0.9, 0.9])
+    assert events and state.episode is not None
+    for obj, names in ((state.episode, ("place", "peak_box")), (state, ("last_closed_place",))):
+        for name in names:
+            del obj.__dict__[name]
+    for frame in state.window:  # frozen: drop the new fields the way an old pickle lacks them
+        for name in ("boxes", "peak_box"):
+            object.__delattr__(frame, name)
+    old = pickle.loads(pickle.dumps(state))
+    assert old.episode.place == WHOLE_BOX and old.last_closed_place is None
+    more = step(old, "cam", placed(3, 0.9, (LEFT, 0.9)), PLACE_CONFIG, now=NOW)
+    more += step(old, "cam", placed(4, 0.9, (RIGHT, 0.9)), PLACE_CONFIG, now=NOW)
+    assert old.episode.fire_frames == 5 and [e["event"] for e in more] == ["update"]
