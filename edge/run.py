@@ -97,9 +97,19 @@ def run_edge(
         except ImageError as exc:
             result = FrameResult(camera_id, frame.name, captured_at, None, None, str(exc))
         else:
-            p = score_pixels(model.predict, pixels, model.image_size, threshold, regions).scores.probability
+            scores = score_pixels(model.predict, pixels, model.image_size, threshold, regions).scores
+            p = scores.probability
             result = FrameResult(camera_id, frame.name, captured_at, p, model.label(p, threshold))
-            obs = FrameObservation(captured_at, f"{camera_id}/{frame.name}", p, threshold, version, frame.name)
+            obs = FrameObservation(
+                captured_at,
+                f"{camera_id}/{frame.name}",
+                p,
+                threshold,
+                version,
+                frame.name,
+                boxes=scores.boxes,
+                peak_box=scores.peak_box,
+            )
             emit(step(states[camera_id], camera_id, obs, confirm, now=datetime.now(UTC)))
         report.frames.append(result)
         if on_frame:

@@ -61,7 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from firewatch.core.prediction import Prediction
 from firewatch.core.regions import WHOLE_BOX, Box, FireBox
-from firewatch.core.rows import rfc3339
+from firewatch.core.rows import box_record, rfc3339
 
 OPEN, UPDATE, CLOSE, STALE = "open", "update", "close", "stale"
 
@@ -405,15 +405,8 @@ def _event(
         "peak_frame_key": episode.peak_frame_key,
         "explanation_uri": explanation_uri,
         "model_version": obs.model_version,
-        "peak_box": _box_record(episode.peak_box),
+        "peak_box": None if episode.peak_box is None else box_record(episode.peak_box),
     }
-
-
-def _box_record(box: Box | None) -> dict[str, float] | None:
-    """A box as the alerts table's `peak_box` RECORD (fractions of the frame), or None."""
-    if box is None:
-        return None
-    return {name: round(float(v), 6) for name, v in zip(("x_min", "y_min", "x_max", "y_max"), box, strict=True)}
 
 
 def alert_message_parts(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
