@@ -48,13 +48,19 @@ class RegionConfig(BaseModel):
     enabled: bool = Field(
         True,
         description=(
-            "score full-resolution regions of frames larger than the model input as well as the whole "
+            "score full-resolution regions of frames at least min_frame_factor model inputs on their shorter side as well as the whole "
             "frame (false: the whole frame only, resized to the model input)"
         ),
     )
     scales: tuple[float, ...] = Field(
         (0.5, 0.25),
         description="region sides as fractions of the frame's shorter side (regions never go below the model input)",
+    )
+    min_frame_factor: float = Field(
+        2.0,
+        ge=1.0,
+        le=64.0,
+        description="frames whose shorter side is less than this many model inputs are scored whole",
     )
     overlap: float = Field(0.25, ge=0.0, le=0.75, description="overlap between neighbouring regions (share of a side)")
     mask_cover: float = Field(
@@ -102,10 +108,11 @@ def _starts(length: int, side: int, stride: float) -> list[int]:
 def plan_regions(width: int, height: int, image_size: int, config: RegionConfig) -> list[Region]:
     """The regions a width x height frame is scored as: the whole frame first, then each scale's grid.
 
-    Frames no larger than the model input (or with regions off) are the whole frame only."""
+    Frames whose shorter side is under `min_frame_factor` model inputs (or with regions off) are the
+    whole frame only: their regions would be most of the frame again."""
     regions = [Region(0, 0, width, height, WHOLE_FRAME)]
     short = min(width, height)
-    if not config.enabled or short <= image_size:
+    if not config.enabled or short < config.min_frame_factor * image_size:
         return regions
     sides: set[int] = set()
     for level, scale in enumerate(config.scales, start=1):

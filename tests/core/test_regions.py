@@ -116,3 +116,9 @@ def test_box_geometry():
     assert iou((0, 0, 0.5, 0.5), (0.5, 0.5, 1, 1)) == 0.0
     assert iou((0, 0, 0.5, 1), (0.25, 0, 0.75, 1)) == pytest.approx(1 / 3)
     assert contains((0, 0, 1, 1), (0.2, 0.2, 0.3, 0.3)) and not contains((0, 0, 0.25, 0.25), (0.2, 0.2, 0.3, 0.3))
+
+
+def test_frames_under_two_model_inputs_are_scored_whole():
+    assert len(plan_regions(256, 192, 128, CFG)) == 1  # 192 < 2 x 128: its regions would be most of it again
+    assert len(plan_regions(340, 256, 128, CFG)) > 1
+    assert len(plan_regions(340, 256, 128, RegionConfig(min_frame_factor=3))) == 1
