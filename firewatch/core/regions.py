@@ -48,8 +48,8 @@ class RegionConfig(BaseModel):
     enabled: bool = Field(
         True,
         description=(
-            "score full-resolution regions of frames at least min_frame_factor model inputs on their shorter side as well as the whole "
-            "frame (false: the whole frame only, resized to the model input)"
+            "score full-resolution regions as well as the whole frame, for frames of at least "
+            "min_frame_factor model inputs on their shorter side (false: the whole frame only)"
         ),
     )
     scales: tuple[float, ...] = Field(
