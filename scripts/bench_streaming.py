@@ -1,9 +1,13 @@
 """Streaming benchmark on the local stack: prints a table and writes a JSON file, asserts nothing.
 
 In one run, on this machine:
-  * the ceiling: decode + preprocess + the float signature (`predict_images`) at the pipeline's
-    batch size, images/s, measured in this process before any pipeline starts and again after
-    them (the better of the two is used: other jobs share the machine);
+  * the ceiling: decode + cutting the frame's regions + the float signature (`predict_images`)
+    over them at the pipeline's batch size, frames/s, measured in this process before any
+    pipeline starts and again after them (the better of the two is used: other jobs share the
+    machine);
+  * the frames: `--frames synthetic` (192-px procedural pictures, scored whole) or `--frames
+    1080p` (held-out real photographs at 1920 x 1080, fire frames with a pasted procedural flame:
+    66 regions each);
   * for each explanation setting (on, off), a fresh `firewatch stream` process on a fresh stack
     (emulators in a temporary state dir, stopped at the end) with the demo model, given
       - steady: CAMERAS cameras x FPS frames/s for SECONDS s in real time, camera 0 with a fire
@@ -17,7 +21,8 @@ In one run, on this machine:
     process group.
 
     .venv/bin/python scripts/bench_streaming.py [--model artifacts/demo-model] [--seconds 60]
-        [--cameras 8] [--fps 2] [--burst 600] [--explain on off] [--json artifacts/bench-streaming.json]
+        [--cameras 8] [--fps 2] [--burst 600] [--frames synthetic|1080p] [--explain on off]
+        [--json artifacts/bench-streaming.json]
 
 The machine is shared (other jobs use its cores): re-run when a figure looks disturbed.
 """
@@ -58,20 +63,28 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def measure_ceiling(model_dir: Path, frames: list[bytes], batch: int) -> dict[str, float]:
-    """decode + preprocess + predict_images at `batch`, per image, best of 3 passes."""
+    """What one process can do at most, per frame, best of 3 passes: decode + cutting the frame's
+    regions (`firewatch.core.regions`, the pipeline's default settings: a 1080p frame is 66 regions,
+    a small one is 1), then `predict_images` over the regions at `batch` model inputs per call."""
     from firewatch.cloud.models import load_exported
-    from firewatch.core.imaging import decode_image, to_model_input
+    from firewatch.core.imaging import decode_image
+    from firewatch.core.regions import RegionConfig, plan_regions, region_inputs
 
     model = load_exported(str(model_dir))
     size = model.metadata.image_size
-    inputs = [to_model_input(decode_image(f).pixels, size) for f in frames]  # warm-up
+
+    def cut(data: bytes) -> np.ndarray:
+        pixels = decode_image(data).pixels
+        return region_inputs(pixels, plan_regions(pixels.shape[1], pixels.shape[0], size, RegionConfig()), size)
+
+    inputs = [cut(f) for f in frames]  # warm-up
     decode_s = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        inputs = [to_model_input(decode_image(f).pixels, size) for f in frames]
+        inputs = [cut(f) for f in frames]
         decode_s = min(decode_s, (time.perf_counter() - start) / len(frames))
-    stacked = np.stack(inputs).astype(np.float32)
-    n = len(stacked) // batch * batch
+    stacked = np.concatenate(inputs).astype(np.float32)
+    n = max(len(stacked) // batch * batch, min(batch, len(stacked)))
     model.predict_images(stacked[:batch])
     infer_s = float("inf")
     for _ in range(3):
@@ -79,12 +92,46 @@ def measure_ceiling(model_dir: Path, frames: list[bytes], batch: int) -> dict[st
         for s in range(0, n, batch):
             model.predict_images(stacked[s : s + batch])
         infer_s = min(infer_s, (time.perf_counter() - start) / n)
+    regions = len(stacked) / len(frames)
     return {
-        "decode_preprocess_ms": decode_s * 1000,
-        "predict_ms_per_image": infer_s * 1000,
+        "decode_regions_ms": decode_s * 1000,
+        "predict_ms_per_region": infer_s * 1000,
+        "regions_per_frame": regions,
         "batch": batch,
-        "images_per_s": 1.0 / (decode_s + infer_s),
+        "frames_per_s": 1.0 / (decode_s + regions * infer_s),
     }
+
+
+def frame_pool(kind: str, rng: np.random.Generator) -> dict[bool, list[bytes]]:
+    """Frames to publish: `synthetic` 192-px procedural pictures (PNG, scored whole), or `1080p`
+    held-out real photographs at 1920 x 1080 (JPEG, ~0.3-0.6 MB), fire frames with a procedural flame
+    of 6-12 % of the frame's height pasted in (`model.composite`)."""
+    if kind == "synthetic":
+        from model.synth import render_fire_frame, render_negative_frame
+
+        return {
+            True: [png(render_fire_frame(rng)[0]) for _ in range(32)],
+            False: [png(render_negative_frame(rng)) for _ in range(32)],
+        }
+    from model.composite import composite_flame, random_placement
+    from model.demo import REAL_NEGATIVES_TRAIN
+    from model.small_fire import load_frames
+
+    photos = [pixels for _, pixels in load_frames(REAL_NEGATIVES_TRAIN.parent / "heldout")][:16]
+    if not photos:
+        raise SystemExit("no held-out real photographs: run `make real-negatives` first")
+    fire = []
+    for i, photo in enumerate(photos):
+        height = float(rng.uniform(0.06, 0.12))
+        x, base = random_placement(rng, height)
+        fire.append(jpeg(composite_flame(photo, [7, i], height=height, x=x, base=base).pixels))
+    return {True: fire, False: [jpeg(photo) for photo in photos]}
+
+
+def jpeg(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
 
 
 # --- watching the pipeline -------------------------------------------------------------------------
@@ -376,8 +423,10 @@ def fmt(value: Any, spec: str = ".2f") -> str:
 def print_table(report: dict[str, Any]) -> None:
     ceiling = report["ceiling"]
     print(
-        f"\nceiling: decode+preprocess {ceiling['decode_preprocess_ms']:.2f} ms + predict_images@{ceiling['batch']} "
-        f"{ceiling['predict_ms_per_image']:.2f} ms/image = {ceiling['images_per_s']:.0f} images/s"
+        f"\nceiling: decode+regions {ceiling['decode_regions_ms']:.2f} ms + "
+        f"{ceiling['regions_per_frame']:.0f} regions x "
+        f"{ceiling['predict_ms_per_region']:.2f} ms (predict_images@{ceiling['batch']}) = "
+        f"{ceiling['frames_per_s']:.1f} frames/s"
     )
     header = (
         f"{'explain':8} {'load':7} {'offered/s':>9} {'rows/s':>8} {'x ceil':>7} {'p50 s':>7} {'p95 s':>7} "
@@ -407,7 +456,10 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--burst", type=int, default=600)
-    parser.add_argument("--batch", type=int, default=32, help="the pipeline's --max-batch-size (and the ceiling's)")
+    parser.add_argument(
+        "--frames", choices=["synthetic", "1080p"], default="synthetic", help="small procedural frames or 1080p photos"
+    )
+    parser.add_argument("--batch", type=int, default=256, help="the pipeline's --max-batch-size (and the ceiling's)")
     parser.add_argument("--k", type=int, default=3, help="--confirm-k")
     parser.add_argument("--reorder-seconds", type=float, default=1.0, help="--confirm-reorder-seconds")
     parser.add_argument("--explain", nargs="+", choices=["on", "off"], default=["off", "on"])
@@ -421,20 +473,16 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     from model.demo import ensure_demo_model
-    from model.synth import render_fire_frame, render_negative_frame
 
     model_dir = ensure_demo_model(args.model)
-    rng = np.random.default_rng(0)
-    pool = {
-        True: [png(render_fire_frame(rng)[0]) for _ in range(32)],
-        False: [png(render_negative_frame(rng)) for _ in range(32)],
-    }
+    pool = frame_pool(args.frames, np.random.default_rng(0))
     ceiling = measure_ceiling(model_dir, pool[True] + pool[False], args.batch)
-    print(f"ceiling: {ceiling['images_per_s']:.0f} images/s ({json.dumps(ceiling)})")
+    print(f"ceiling: {ceiling['frames_per_s']:.1f} frames/s ({json.dumps(ceiling)})")
     report: dict[str, Any] = {
         "machine": f"{os.cpu_count()} CPU cores (shared with other jobs)",
         "taken_at": iso(datetime.now(UTC)),
         "model": str(model_dir),
+        "frames": args.frames,
         "frame_bytes_mean": float(np.mean([len(x) for x in pool[True] + pool[False]])),
         "args": {k: v for k, v in vars(args).items() if k != "stream_args"} | {"stream_args": args.stream_args},
         "ceiling": ceiling,
@@ -443,19 +491,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="firewatch-bench-") as tmp:
         for setting in args.explain:
             report["settings"].append(
-                run_setting(args, model_dir, pool, setting == "on", ceiling["images_per_s"], Path(tmp))
+                run_setting(args, model_dir, pool, setting == "on", ceiling["frames_per_s"], Path(tmp))
             )
             Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     # The machine is shared: the ceiling is measured again after the pipelines and the better
     # (less disturbed) of the two is the one the ratios use.
     again = measure_ceiling(model_dir, pool[True] + pool[False], args.batch)
     report["ceiling_after"] = again
-    if again["images_per_s"] > ceiling["images_per_s"]:
+    if again["frames_per_s"] > ceiling["frames_per_s"]:
         report["ceiling"] = again
         for setting in report["settings"]:
             for name in ("steady", "burst"):
                 if setting.get(name, {}).get("sustained_fps"):
-                    setting[name]["ratio_to_ceiling"] = setting[name]["sustained_fps"] / again["images_per_s"]
+                    setting[name]["ratio_to_ceiling"] = setting[name]["sustained_fps"] / again["frames_per_s"]
     print_table(report)
     for setting in report["settings"]:
         sizes = {int(k): v for k, v in setting.get("metrics", {}).get("inference_batch_sizes", {}).items()}
