@@ -100,8 +100,12 @@ def composite_flame(
     flame itself is self-luminous and keeps its colours). smoke: a grey plume above the flame
     (None: decided by the seed, half the time)."""
     rng = np.random.default_rng(seed)
-    frame = np.asarray(photo, np.float32)[..., :3] / 255.0 * float(lighting)
-    frame_h, frame_w = frame.shape[:2]
+    photo = np.asarray(photo)[..., :3]
+    if lighting == 1.0:
+        out = np.array(photo, np.uint8, copy=True)
+    else:
+        out = np.clip(photo.astype(np.float32) * float(lighting) + 0.5, 0, 255).astype(np.uint8)
+    frame_h, frame_w = out.shape[:2]
     if smoke is None:
         smoke = bool(rng.random() < 0.5)
     intensity, glow, smoke_alpha, glow_gain = _flame_layers(rng, smoke)
@@ -125,7 +129,7 @@ def composite_flame(
         raise ValueError(f"the flame at x={x}, base={base} lies outside the frame")
     py0, px0 = fy0 - top, fx0 - left
     inten, glow_p, smoke_p = (layer[py0 : py0 + fy1 - fy0, px0 : px0 + fx1 - fx0] for layer in layers)
-    patch = frame[fy0:fy1, fx0:fx1]
+    patch = out[fy0:fy1, fx0:fx1].astype(np.float32) / 255.0  # only the patch is blended in floats
     if smoke:
         grey = np.full(3, rng.uniform(0.25, 0.6), np.float32)
         patch = patch * (1 - smoke_p[..., None]) + grey * smoke_p[..., None]
@@ -134,15 +138,14 @@ def composite_flame(
     alpha = np.clip(inten * 2.2, 0, 1)[..., None]
     patch = patch * (1 - alpha) + colour * alpha
     patch = patch + rng.normal(0, 0.01, patch.shape).astype(np.float32) * (alpha > 0)
-    out = frame.copy()
-    out[fy0:fy1, fx0:fx1] = patch
-    pixels = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+    out[fy0:fy1, fx0:fx1] = (np.clip(patch, 0, 1) * 255 + 0.5).astype(np.uint8)
+    pixels = out
     # the box: the flame's rows/columns in frame pixels, clipped to the frame
     box = (
-        max(0.0, (left + cols[0] * factor) / frame_w),
-        max(0.0, (top + rows[0] * factor) / frame_h),
-        min(1.0, (left + (cols[-1] + 1) * factor) / frame_w),
-        min(1.0, (top + (rows[-1] + 1) * factor) / frame_h),
+        max(0.0, float(left + cols[0] * factor) / frame_w),
+        max(0.0, float(top + rows[0] * factor) / frame_h),
+        min(1.0, float(left + (cols[-1] + 1) * factor) / frame_w),
+        min(1.0, float(top + (rows[-1] + 1) * factor) / frame_h),
     )
     return Composite(pixels, box, float(height), smoke)
 
