@@ -92,12 +92,26 @@ class Scorer:
         return planned, region_inputs(pixels, planned, size)
 
     def score(self, pixels: np.ndarray):
+        return self.score_and_refine(pixels, refine=False)[0]
+
+    def score_and_refine(self, pixels: np.ndarray, refine: bool = True):
+        """(RegionScores, the top fire box narrowed by the model's optional `locate_images` map, or None)."""
+        import tensorflow as tf
+
         from firewatch.core.regions import summarise
+        from model.localise import LOCATE_SIGNATURE, refine_box
 
         planned, inputs = self.inputs(pixels)
         probs = self.model.predict_images(inputs)
         height, width = pixels.shape[:2]
-        return summarise(planned, probs, self.threshold, width, height)
+        result = summarise(planned, probs, self.threshold, width, height)
+        locate = self.model.loaded.signatures.get(LOCATE_SIGNATURE)
+        if not (refine and result.boxes and locate is not None):
+            return result, None
+        top = result.boxes[0].box
+        index = next(i for i, r in enumerate(planned) if r.box(width, height) == top)
+        fire_map = locate(images=tf.constant(inputs[index : index + 1]))["fire_map"].numpy()[0]
+        return result, refine_box(top, fire_map)
 
 
 def frames_per_second(scorer: Scorer, frames: Sequence[np.ndarray], repeats: int = 1) -> float:
@@ -135,15 +149,20 @@ def measure(
     rows: dict[str, dict] = {mode: {"by_height": {}} for mode in modes}
     for _name, comp in flame_frames(frames, heights, per_photo, seed):
         for mode, scorer in scorers.items():
-            result = scorer.score(comp.pixels)
+            result, refined = scorer.score_and_refine(comp.pixels)
             hit = result.probability >= scorer.threshold
             top = result.boxes[0].box if result.boxes else None
             box_iou = float(iou(top, comp.box)) if (hit and top is not None) else 0.0
-            cell = rows[mode]["by_height"].setdefault(f"{comp.height:g}", {"frames": 0, "hits": 0, "ious": []})
+            cell = rows[mode]["by_height"].setdefault(
+                f"{comp.height:g}", {"frames": 0, "hits": 0, "ious": [], "refined_ious": []}
+            )
             cell["frames"] += 1
             cell["hits"] += int(hit)
+            cell.setdefault("probabilities", []).append(float(result.probability))
             if hit:
                 cell["ious"].append(round(box_iou, 4))
+                if refined is not None:
+                    cell["refined_ious"].append(round(float(iou(refined, comp.box)), 4))
     flagged: dict[str, list[str]] = {mode: [] for mode in modes}
     clear_count = 0
     max_probs: dict[str, list[float]] = {mode: [] for mode in modes}
@@ -166,53 +185,87 @@ def measure(
     }
     for mode, scorer in scorers.items():
         by_height = {}
-        all_ious: list[float] = []
         for key, cell in rows[mode]["by_height"].items():
-            ious = cell["ious"]
-            all_ious += ious
             by_height[key] = {
                 "frames": cell["frames"],
                 "recall": cell["hits"] / cell["frames"],
-                "hits_with_iou_0.3": sum(v >= IOU_TARGET for v in ious),
-                "median_iou": float(np.median(ious)) if ious else None,
+                "iou": _iou_summary(cell["ious"]),
+                "refined_iou": _iou_summary(cell["refined_ious"]),
             }
+        cells = rows[mode]["by_height"].values()
         report["modes"][mode] = {
             "threshold": scorer.threshold,
             "regions_per_frame": len(scorer.inputs(frames[0][1])[0]),
             "by_height": by_height,
-            "hits": len(all_ious),
-            "share_of_hits_with_iou_0.3": (sum(v >= IOU_TARGET for v in all_ious) / len(all_ious))
-            if all_ious
-            else None,
+            "iou": _iou_summary([v for c in cells for v in c["ious"]]),
+            "refined_iou": _iou_summary([v for c in cells for v in c["refined_ious"]]),
             "clear_flagged": len(flagged[mode]) / clear_count,
             "clear_flagged_frames": flagged[mode],
             "clear_max_probability_p50_p90_max": [float(np.percentile(max_probs[mode], q)) for q in (50, 90, 100)],
+            "sweep": sweep(rows[mode]["by_height"], max_probs[mode]),
             "frames_per_second": frames_per_second(scorer, speed_set) if speed_frames else None,
         }
     return report
 
 
+SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+
+def sweep(cells: dict[str, dict], clear_probabilities: Sequence[float]) -> list[dict]:
+    """Recall by height and clear frames flagged at other thresholds (a frame's probability is its maximum)."""
+    clear = np.asarray(clear_probabilities)
+    out = []
+    for threshold in SWEEP:
+        row: dict = {"threshold": threshold, "clear_flagged": float(np.mean(clear >= threshold))}
+        for key, cell in cells.items():
+            row[f"recall_{key}"] = float(np.mean(np.asarray(cell["probabilities"]) >= threshold))
+        out.append(row)
+    return out
+
+
+def _iou_summary(ious: Sequence[float]) -> dict:
+    """How many hits' boxes overlap the flame with IoU >= IOU_TARGET, their share and the median IoU."""
+    good = sum(v >= IOU_TARGET for v in ious)
+    return {
+        "hits": len(ious),
+        "at_least_0.3": int(good),
+        "share_at_least_0.3": good / len(ious) if ious else None,
+        "median": float(np.median(ious)) if ious else None,
+    }
+
+
+def _share(summary: dict) -> str:
+    return "-" if not summary["hits"] else f"{summary['at_least_0.3']}/{summary['hits']}"
+
+
 def table(report: dict) -> str:
-    """A markdown table of the report: one row per flame height, whole-frame and region columns side by side."""
+    """A markdown table: one row per flame height, whole-frame and region columns side by side.
+
+    "box IoU>=0.3": hits whose top fire box (a whole region) overlaps the flame with IoU >= 0.3;
+    "refined": the same box narrowed by the model's optional class-activation map (`model.localise`)."""
     modes = list(report["modes"])
-    head = "| flame height | " + " | ".join(f"{m}: recall | {m}: hits IoU>=0.3" for m in modes) + " |"
-    lines = [head, "|" + "---|" * (1 + 2 * len(modes))]
-    heights = list(next(iter(report["modes"].values()))["by_height"])
-    for key in heights:
+    columns = [f"{m}: {c}" for m in modes for c in ("recall", "box IoU>=0.3", "refined box IoU>=0.3")]
+    lines = ["| flame height | " + " | ".join(columns) + " |", "|" + "---|" * (1 + len(columns))]
+    for key in next(iter(report["modes"].values()))["by_height"]:
         cells = []
         for mode in modes:
             cell = report["modes"][mode]["by_height"][key]
             hits = round(cell["recall"] * cell["frames"])
-            cells += [f"{cell['recall']:.2f} ({hits}/{cell['frames']})", f"{cell['hits_with_iou_0.3']}/{hits}"]
-        lines.append(f"| {float(key) * 100:g}% | " + " | ".join(cells) + " |")
+            cells += [
+                f"{cell['recall']:.2f} ({hits}/{cell['frames']})",
+                _share(cell["iou"]),
+                _share(cell["refined_iou"]),
+            ]
+        lines.append(f"| {float(key) * 100:g}% of frame height | " + " | ".join(cells) + " |")
+    cells = []
+    for mode in modes:
+        m = report["modes"][mode]
+        cells += ["-", _share(m["iou"]), _share(m["refined_iou"])]
+    lines.append("| hits, all heights | " + " | ".join(cells) + " |")
     for label, fn in (
         (
             "clear frames flagged",
             lambda m: f"{m['clear_flagged']:.3f} ({len(m['clear_flagged_frames'])}/{report['clear_frames']})",
-        ),
-        (
-            "hits with IoU>=0.3 (all heights)",
-            lambda m: "-" if m["share_of_hits_with_iou_0.3"] is None else f"{m['share_of_hits_with_iou_0.3']:.2f}",
         ),
         (
             "1080p frames/s (1 process)",
@@ -221,5 +274,28 @@ def table(report: dict) -> str:
         ("regions per frame", lambda m: str(m["regions_per_frame"])),
         ("threshold", lambda m: f"{m['threshold']:.3f}"),
     ):
-        lines.append(f"| {label} | " + " | ".join(f"{fn(report['modes'][m])} | " for m in modes) + "|")
+        lines.append(f"| {label} | " + " | ".join(f"{fn(report['modes'][m])} | | " for m in modes) + "|")
     return "\n".join(lines)
+
+
+def source_metrics(model_dir: str | Path, data_dir: str | Path, split: str = "test") -> dict:
+    """The model on one split of its TFRecords, per source (file name prefix: `synth` whole synthetic frames,
+    `region` regions of real photos with or without a pasted flame, `real` crops of real photos)."""
+    from firewatch.cloud.models import load_exported
+    from model.dataset import eval_dataset
+    from model.metrics import binary_metrics
+
+    model = load_exported(str(model_dir))
+    groups: dict[str, tuple[list[float], list[float]]] = {}
+    for batch in eval_dataset(str(data_dir), split, model.metadata.image_size, 64, with_meta=True):
+        probs = model.predict_images(batch["images"].numpy())
+        for label, prob, path in zip(batch["labels"].numpy(), probs, batch["source_path"].numpy(), strict=True):
+            source = Path(path.decode()).name.split("-")[0]
+            labels, scores = groups.setdefault(source, ([], []))
+            labels.append(float(label))
+            scores.append(float(prob))
+    out = {}
+    for source, (labels, scores) in sorted(groups.items()):
+        metrics = binary_metrics(np.asarray(labels), np.asarray(scores), model.metadata.threshold)
+        out[source] = {k: metrics[k] for k in ("count", "recall", "precision", "false_positive_rate") if k in metrics}
+    return out

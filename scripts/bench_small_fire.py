@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, help="override the model's threshold")
     parser.add_argument("--speed-frames", type=int, default=12, help="frames timed per mode (0: skip)")
     parser.add_argument("--out", default="bench_small_fire.json")
+    parser.add_argument(
+        "--data", help="the model's TFRecords, for its test split per source (default: the demo model's, if present)"
+    )
     args = parser.parse_args(argv)
     model_dir = args.model
     if model_dir is None:
@@ -57,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         threshold=args.threshold,
     )
     meta = json.loads((Path(model_dir) / "firewatch_model.json").read_text())
+    from model.demo import demo_data_dir
+    from model.small_fire import source_metrics
+
+    data = Path(args.data) if args.data else demo_data_dir(model_dir)
+    if data.is_dir():
+        report["test_split_by_source"] = source_metrics(model_dir, data)
     report |= {
         "model": str(model_dir),
         "model_version": meta["model_version"],
@@ -72,6 +81,18 @@ def main(argv: list[str] | None = None) -> int:
         f"height; positives are procedural flames, not photographs of fire) - {report['machine']}, {report['date']}"
     )
     print(table(report))
+    print("\nRegion scoring at other thresholds (recall by flame height; clear frames flagged):")
+    heights = list(report["modes"]["regions"]["by_height"]) if "regions" in report["modes"] else []
+    print("| threshold | " + " | ".join(f"{float(h) * 100:g}%" for h in heights) + " | clear flagged |")
+    print("|---|" + "---|" * (len(heights) + 1))
+    for row in report["modes"].get("regions", {}).get("sweep", []):
+        cells = [f"{row[f'recall_{h}']:.2f}" for h in heights]
+        print(f"| {row['threshold']:g} | " + " | ".join(cells) + f" | {row['clear_flagged']:.3f} |")
+    for source, metrics in report.get("test_split_by_source", {}).items():
+        print(
+            f"test split, {source}: "
+            + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
+        )
     print(f"model {report['model_version']}: {report['data_description']}")
     print(f"report: {args.out} ({report['seconds']} s)")
     return 0
