@@ -32,6 +32,12 @@ DEMO_HARD_WEIGHT = 4  # each hard negative is repeated this many times in the se
 DEMO_HARD_EPOCHS = 2
 DEMO_HARD_MINING_FRAMES = 6  # clear frames per train photo whose regions are all scored for mining
 DEMO_HARD_LEARNING_RATE = 5e-4
+# The threshold: a frame is flagged if ANY of its regions fires, so it is set on clear TRAIN frames
+# scored as serving scores them (at most DEMO_FRAMES_FLAGGED of them flagged), between the valid
+# thresholds for recall `target_recall` (floor) and DEMO_LOWEST_VALID_RECALL (ceiling).
+DEMO_CALIBRATION_FRAMES = 2  # clear frames per train photo (other crops than the mined ones)
+DEMO_FRAMES_FLAGGED = 0.01
+DEMO_LOWEST_VALID_RECALL = 0.9
 REAL_NEGATIVES_TRAIN = Path(__file__).resolve().parents[1] / "artifacts" / "real-negatives" / "train"
 DEMO_DESCRIPTION = "synthetic procedural demo data (model.synth); not trained on real fire photographs"
 
@@ -131,13 +137,14 @@ def ensure_demo_model(
 def hard_negative_pass(config: TrainConfig, photos: str | Path, top: int, epochs: int, description: str) -> dict:
     """Second pass over the exported model in `config.output`: its `top` highest-scoring regions of clear
     TRAIN photos (`model.regions_data.mine_hard_negatives`) join the train split (`DEMO_HARD_WEIGHT` times
-    each) for `epochs` at a lower learning rate; the threshold is chosen again on valid; re-exported in place."""
+    each) for `epochs` at a lower learning rate; the threshold is chosen again (`DEMO_FRAMES_FLAGGED`); re-exported
+    in place."""
     import json
 
     from model.dataset import train_dataset
     from model.export import export_model
-    from model.metrics import binary_metrics, choose_threshold
-    from model.regions_data import mine_hard_negatives
+    from model.metrics import binary_metrics
+    from model.regions_data import clear_frame_maxima, frame_threshold, mine_hard_negatives
     from model.restore import restore_keras_model
     from model.train import compile_model, predict_split, seed_everything
 
@@ -161,10 +168,14 @@ def hard_negative_pass(config: TrainConfig, photos: str | Path, top: int, epochs
     compile_model(model, DEMO_HARD_LEARNING_RATE, -(-n_train // config.batch_size) * epochs)
     model.fit(train_ds, epochs=epochs, verbose=config.verbose)
     labels, probs = predict_split(model, config.data, "valid", meta.image_size, config.batch_size)
-    threshold = choose_threshold(labels, probs, config.target_recall)
+    maxima = clear_frame_maxima(model, photos, DEMO_CALIBRATION_FRAMES, seed=config.seed + 1)
+    threshold, choice = frame_threshold(
+        maxima, labels, probs, DEMO_FRAMES_FLAGGED, DEMO_LOWEST_VALID_RECALL, config.target_recall
+    )
     valid = binary_metrics(labels, probs, threshold) | {"target_recall": config.target_recall}
     metrics = dict(meta.metrics) | {
         "valid": valid,
+        "threshold_choice": choice,
         "first_pass_valid": meta.metrics.get("valid"),
         "hard_negatives": summary | {"weight": DEMO_HARD_WEIGHT, "epochs": epochs},
         "epochs": int(meta.metrics.get("epochs", 0)) + epochs,

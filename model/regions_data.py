@@ -7,7 +7,8 @@ makes such examples from the TRAIN part of the real photographs without fire (`m
 real-negatives`; the held-out part never comes here):
 
 * frames: a photo resized and cropped to a camera frame size (1920 x 1080, 1600 x 900 or
-  1280 x 720; random crop focus, mirror and exposure);
+  1280 x 720; random crop focus, mirror, exposure and, for `WARM_CAST` of them, a warm colour cast
+  as in golden-hour or tungsten light);
 * (a) positives: `model.composite` pastes a procedural flame (height log-uniform between 2.5% and
   45% of the frame's height, random place and lighting) and every region that holds most of the
   flame (`POSITIVE_COVER` of its box) with the flame at least `MIN_FLAME_PX` tall in the model
@@ -42,6 +43,7 @@ POSITIVE_COVER = 0.8  # a region is a fire example if it holds this share of the
 MIN_FLAME_PX = 10  # ... and the flame is at least this tall in the model input
 GLOW_MARGIN = 0.6  # a negative region keeps this many flame heights away from the flame's box
 IMAGE_SIZE = 128
+WARM_CAST = 0.35  # share of frames given a warm colour cast (before any flame is pasted)
 
 
 def _frame(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
@@ -49,7 +51,11 @@ def _frame(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
 
     width, height = FRAME_SIZES[rng.integers(len(FRAME_SIZES))]
     frame = fit_frame(photo, width, height, focus=(float(rng.uniform()), float(rng.uniform())))
-    return np.ascontiguousarray(frame[:, ::-1]) if rng.random() < 0.5 else frame
+    frame = np.ascontiguousarray(frame[:, ::-1]) if rng.random() < 0.5 else frame
+    if rng.random() < WARM_CAST:  # golden hour or tungsten light: a warm colour cast over the whole scene
+        gains = np.array([rng.uniform(1.0, 1.3), rng.uniform(0.85, 1.0), rng.uniform(0.5, 0.85)], np.float32)
+        frame = np.clip(frame * gains + 0.5, 0, 255).astype(np.uint8)
+    return frame
 
 
 def _to_uint8(inputs: np.ndarray) -> np.ndarray:
@@ -150,20 +156,11 @@ def write_region_examples(
     return {label: sum(r[label] for r in results) for label in ("fire", "no_fire")}
 
 
-def mine_hard_negatives(
-    model,
-    photos_dir: str | Path,
-    frames_per_photo: int = 4,
-    top: int = 300,
-    seed: int = 0,
-    batch_size: int = 128,
-) -> tuple[list[bytes], dict]:
-    """The `top` regions a trained Keras model scores highest among ALL regions of clear frames made from
-    the TRAIN photos (its false alarms, or nearest to them), JPEG-encoded, and a summary."""
+def clear_frame_regions(photos_dir: str | Path, frames_per_photo: int, seed: int):
+    """(regions, model inputs) of clear frames made from every photo of photos_dir (the TRAIN part):
+    random frame size, crop, mirror, colour cast and, for half of them, a darker exposure."""
     from firewatch.core.regions import RegionConfig, plan_regions, region_inputs
 
-    scored: list[tuple[float, bytes]] = []
-    total = 0
     for index, path in enumerate(sorted(Path(photos_dir).glob("*.jpg"))):
         with Image.open(path) as image:
             photo = np.asarray(image.convert("RGB"))
@@ -173,17 +170,35 @@ def mine_hard_negatives(
             if rng.random() < 0.5:
                 frame = np.clip(frame.astype(np.float32) * rng.uniform(0.3, 0.8) + 0.5, 0, 255).astype(np.uint8)
             regions = plan_regions(frame.shape[1], frame.shape[0], IMAGE_SIZE, RegionConfig())
-            inputs = region_inputs(frame, regions, IMAGE_SIZE)
-            probs = np.concatenate(
-                [
-                    np.asarray(model(inputs[i : i + batch_size], training=False)).reshape(-1)
-                    for i in range(0, len(inputs), batch_size)
-                ]
-            )
-            total += len(regions)
-            for i in np.argsort(-probs)[:top]:
-                scored.append((float(probs[i]), _jpeg(_to_uint8(inputs[i]))))
-            scored = sorted(scored, key=lambda t: -t[0])[:top]
+            yield regions, region_inputs(frame, regions, IMAGE_SIZE)
+
+
+def _predict(model, inputs: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    return np.concatenate(
+        [
+            np.asarray(model(inputs[i : i + batch_size], training=False)).reshape(-1)
+            for i in range(0, len(inputs), batch_size)
+        ]
+    )
+
+
+def mine_hard_negatives(
+    model,
+    photos_dir: str | Path,
+    frames_per_photo: int = 4,
+    top: int = 300,
+    seed: int = 0,
+) -> tuple[list[bytes], dict]:
+    """The `top` regions a trained Keras model scores highest among ALL regions of clear frames made from
+    the TRAIN photos (its false alarms, or nearest to them), JPEG-encoded, and a summary."""
+    scored: list[tuple[float, bytes]] = []
+    total = 0
+    for regions, inputs in clear_frame_regions(photos_dir, frames_per_photo, seed):
+        probs = _predict(model, inputs)
+        total += len(regions)
+        for i in np.argsort(-probs)[:top]:
+            scored.append((float(probs[i]), _jpeg(_to_uint8(inputs[i]))))
+        scored = sorted(scored, key=lambda t: -t[0])[:top]
     probs_kept = [p for p, _ in scored]
     summary = {
         "regions_scored": total,
@@ -191,6 +206,42 @@ def mine_hard_negatives(
         "kept_probability_min_max": [min(probs_kept), max(probs_kept)] if probs_kept else None,
     }
     return [data for _, data in scored], summary
+
+
+def clear_frame_maxima(model, photos_dir: str | Path, frames_per_photo: int = 2, seed: int = 1) -> np.ndarray:
+    """A frame's probability (the maximum over its regions, as serving computes it) for clear frames made
+    from the TRAIN photos, with other crops and exposures than mining's (another seed)."""
+    return np.array(
+        [float(_predict(model, inputs).max()) for _, inputs in clear_frame_regions(photos_dir, frames_per_photo, seed)]
+    )
+
+
+def frame_threshold(
+    frame_maxima: np.ndarray,
+    valid_labels: np.ndarray,
+    valid_probs: np.ndarray,
+    flagged: float,
+    low_recall: float,
+    high_recall: float,
+) -> tuple[float, dict]:
+    """The threshold for region scoring: the one that flags `flagged` of the clear train frames, but never
+    below the valid threshold for `high_recall` (the usual one) nor above the one for `low_recall`."""
+    from model.metrics import choose_threshold
+
+    low = choose_threshold(valid_labels, valid_probs, high_recall)
+    high = max(low, choose_threshold(valid_labels, valid_probs, low_recall))
+    wanted = float(np.quantile(frame_maxima, 1.0 - flagged)) + 1e-6 if len(frame_maxima) else low
+    threshold = float(min(max(wanted, low), high))
+    return threshold, {
+        "rule": f"flag <= {flagged:.0%} of clear train frames (region maximum), within the valid thresholds for "
+        f"recall {high_recall} (lowest) and {low_recall} (highest)",
+        "clear_train_frames": len(frame_maxima),
+        "for_clear_frames": wanted,
+        "valid_floor": float(low),
+        "valid_ceiling": float(high),
+        "threshold": threshold,
+        "clear_train_frames_flagged": float(np.mean(frame_maxima >= threshold)) if len(frame_maxima) else None,
+    }
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:

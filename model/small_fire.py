@@ -278,7 +278,9 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def source_metrics(model_dir: str | Path, data_dir: str | Path, split: str = "test") -> dict:
+def source_metrics(
+    model_dir: str | Path, data_dir: str | Path, split: str = "test", threshold: float | None = None
+) -> dict:
     """The model on one split of its TFRecords, per source (file name prefix: `synth` whole synthetic frames,
     `region` regions of real photos with or without a pasted flame, `real` crops of real photos)."""
     from firewatch.cloud.models import load_exported
@@ -296,6 +298,7 @@ def source_metrics(model_dir: str | Path, data_dir: str | Path, split: str = "te
             scores.append(float(prob))
     out = {}
     for source, (labels, scores) in sorted(groups.items()):
-        metrics = binary_metrics(np.asarray(labels), np.asarray(scores), model.metadata.threshold)
+        limit = model.metadata.threshold if threshold is None else threshold
+        metrics = binary_metrics(np.asarray(labels), np.asarray(scores), limit)
         out[source] = {k: metrics[k] for k in ("count", "recall", "precision", "false_positive_rate") if k in metrics}
     return out

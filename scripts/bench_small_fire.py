@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data = Path(args.data) if args.data else demo_data_dir(model_dir)
     if data.is_dir():
-        report["test_split_by_source"] = source_metrics(model_dir, data)
+        report["test_split_by_source"] = source_metrics(model_dir, data, threshold=args.threshold)
     report |= {
         "model": str(model_dir),
         "model_version": meta["model_version"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from model import regions_data as rd
@@ -44,3 +45,16 @@ def test_write_region_examples_writes_both_labels(tmp_path: Path):
         files = sorted((tmp_path / "out" / label).glob("region-*.jpg"))
         assert len(files) == counts[label]
         assert Image.open(files[0]).size == (rd.IMAGE_SIZE, rd.IMAGE_SIZE)
+
+
+def test_frame_threshold_flags_few_clear_frames_within_the_valid_bounds():
+    labels = np.array([1] * 10 + [0] * 10)
+    probs = np.concatenate([np.linspace(0.85, 0.99, 10), np.linspace(0.0, 0.3, 10)])
+    maxima = np.linspace(0.0, 0.8, 101)
+    threshold, choice = rd.frame_threshold(maxima, labels, probs, 0.01, 0.9, 1.0)
+    assert choice["valid_floor"] <= threshold <= choice["valid_ceiling"]
+    assert threshold == pytest.approx(np.quantile(maxima, 0.99), abs=1e-5)
+    assert choice["clear_train_frames_flagged"] <= 0.01
+    # never above the valid threshold for 90% recall, never below the one for 100%
+    assert rd.frame_threshold(maxima + 0.199, labels, probs, 0.0, 0.9, 1.0)[0] == choice["valid_ceiling"]
+    assert rd.frame_threshold(maxima * 0.1, labels, probs, 0.01, 0.9, 1.0)[0] == choice["valid_floor"]
