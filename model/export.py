@@ -7,8 +7,11 @@ Signatures (plain `tf.saved_model.load`, no custom objects):
 * `predict_images(images: float32 [None,S,S,3])`: the `preprocess` output, for batching
   and gradients.
 Both return `fire_probability` (float32 [None]) and `label` (tf.string [None]: "fire" iff
-p >= threshold). The threshold, class names, image size and model version are baked into
-the graph and written to `MODEL_DIR/firewatch_model.json`.
+p >= threshold). Optional, for models ending in global pooling + one dense unit (both backbones):
+* `locate_images(images)`: `fire_probability` and `fire_map` (float32 [None, h, w]: the class
+  activation map, `model.localise`), to narrow a firing region's box down to where the flame is.
+The threshold, class names, image size and model version are baked into the graph
+and written to `MODEL_DIR/firewatch_model.json`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from firewatch.cloud.storage import is_remote, upload_dir
 from firewatch.core.model_contract import METADATA_FILE, ModelMetadata
 from firewatch.core.records import CLASS_NAMES
+from model.localise import LOCATE_SIGNATURE, fire_map_model
 
 
 def make_model_version(backbone: str, model, now: datetime) -> str:
@@ -84,6 +88,15 @@ def export_model(
     archive.track(model)
     archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("predict_images", predict_images)
+    locator = fire_map_model(model)
+    if locator is not None:  # optional: where in the image the fire evidence is (model.localise)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
+        def locate_images(images):
+            probs, fire_map = locator(images, training=False)
+            return {"fire_probability": tf.reshape(probs, [-1]), "fire_map": tf.cast(fire_map, tf.float32)}
+
+        archive.add_endpoint(LOCATE_SIGNATURE, locate_images)
     local = tempfile.mkdtemp(prefix="firewatch-export-") if is_remote(model_dir) else model_dir
     if not is_remote(model_dir) and os.path.exists(os.path.join(local, "saved_model.pb")):
         for name in ("saved_model.pb", "variables", "assets", "fingerprint.pb", METADATA_FILE):

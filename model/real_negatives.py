@@ -9,6 +9,10 @@ data set hub), deterministically:
   grey calibration shots are left out);
 * Debian's `plasma-workspace-wallpapers` (optional): the wallpapers that are photographs
   (`WALLPAPER_PHOTOS`: autumn leaves, evening glow, cups, forest, water...);
+* Debian's `lomiri-wallpapers-16.04`, `lomiri-wallpapers-20.04` and `mate-backgrounds` (optional):
+  the backgrounds that are photographs (`BACKGROUND_PHOTOS`: people with a dog, wine glasses, lamps,
+  a sunset, a night sky over the sea, mountains, rivers, birds, insects, orange and yellow flowers,
+  a red bowl, paint brushes, storm clouds...); drawings and abstract art are left out;
 * scikit-image's bundled `data` photos (ship in the pip package, load offline). The synthetic
   generator (`model.synth`) already uses them as backgrounds, so they always go to **train**.
 
@@ -89,6 +93,48 @@ WALLPAPER_PHOTOS = (
     "Volna",
     "summer_1am",
 )
+# Debian package -> (folder in the package, {file: scene}); photographs only
+BACKGROUND_PHOTOS: dict[str, tuple[str, dict[str, str]]] = {
+    "lomiri-wallpapers-16.04": (
+        "usr/share/backgrounds",
+        {
+            "Bridge_by_Sander_Klootwijk.jpg": "bridge",
+            "Dragonfly_by_Bolly.jpg": "dragonfly",
+            "Picture_0B_by_freespace.jpg": "fig-bowl",
+            "Picture_1A_by_freespace.jpg": "paintbrushes",
+            "Wine_by_Jakkub_Mede.jpg": "wine",
+            "aitzgorri_by_Aitzol_Berasategi.jpg": "aitzgorri",
+            "free_by_Peter_Nerlich.jpg": "lamps",
+            "friends_by_Aitzol_Berasategi.jpg": "dog-friends",
+            "greentock_by_Peter_Nerlich.jpg": "clock-wall",
+            "life_by_Aitzol_Berasategi.jpg": "river-life",
+            "picosdeeuropa_by_Aitzol_Berasategi.jpg": "picos-de-europa",
+            "seeding_by_Clements_Engelhardt.jpg": "dandelions-seeding",
+            "sunset_by_Aitzol_Berasategi.jpg": "sunset-aitzol",
+        },
+    ),
+    "lomiri-wallpapers-20.04": (
+        "usr/share/backgrounds",
+        {"Infinite-Sea_by_Aury88.jpg": "night-sea", "Kleiber_by_Lukas_Baubkus.jpg": "nuthatch"},
+    ),
+    "mate-backgrounds": (
+        "usr/share/backgrounds/mate/nature",
+        {
+            "Aqua.jpg": "aqua",
+            "Blinds.jpg": "blinds",
+            "Dune.jpg": "dune",
+            "FreshFlower.jpg": "orange-flower",
+            "Garden.jpg": "marigold-garden",
+            "GreenMeadow.jpg": "meadow",
+            "LadyBird.jpg": "ladybird",
+            "RainDrops.jpg": "raindrops",
+            "Storm.jpg": "storm",
+            "TwoWings.jpg": "dandelion-twowings",
+            "Wood.jpg": "wood",
+            "YellowFlower.jpg": "yellow-flower",
+        },
+    ),
+}
 SKIMAGE_PHOTOS = (
     "astronaut",
     "brick",
@@ -158,6 +204,12 @@ def package_photos(cache: Path, problems: list[str]) -> list[tuple[str, str, Pat
                 found.append(("wallpaper", name, path))
     except (OSError, subprocess.CalledProcessError, ValueError) as exc:
         problems.append(f"plasma-workspace-wallpapers: {getattr(exc, 'stderr', None) or exc}".strip())
+    for package, (folder, photos) in BACKGROUND_PHOTOS.items():
+        try:
+            root = apt_unpack(package, cache / package) / folder
+            found += [("background", scene, root / name) for name, scene in photos.items() if (root / name).is_file()]
+        except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+            problems.append(f"{package}: {getattr(exc, 'stderr', None) or exc}".strip())
     return found
 
 

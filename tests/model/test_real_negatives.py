@@ -19,6 +19,7 @@ def test_split_is_fixed_by_scene_and_pairs_stay_together():
     for a, b in (("aloeL.jpg", "aloeR.jpg"), ("leuvenA.jpg", "leuvenB.jpg"), ("graf1.png", "graf3.png")):
         assert splits[a] == splits[b]
     scenes = set(rn.OPENCV_PHOTOS.values()) | set(rn.WALLPAPER_PHOTOS)
+    scenes |= {scene for _, photos in rn.BACKGROUND_PHOTOS.values() for scene in photos.values()}
     held = sum(rn.split_for_scene(s) == "heldout" for s in scenes)
     assert 0.2 < held / len(scenes) < 0.6  # both parts get photos
 
@@ -30,7 +31,7 @@ def test_fallback_without_debian_packages_says_so(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(rn, "apt_unpack", no_registry)
     manifest = rn.prepare(tmp_path / "neg")
     assert manifest["fallback_skimage_only"] and "FALLBACK" in manifest["note"]
-    assert len(manifest["problems"]) == 2 and "no registry" in manifest["problems"][0]
+    assert len(manifest["problems"]) == 2 + len(rn.BACKGROUND_PHOTOS) and "no registry" in manifest["problems"][0]
     assert manifest["counts"]["heldout"] > 0 and manifest["counts"]["train"] > 0
     assert sum(manifest["counts"].values()) == len(rn.SKIMAGE_PHOTOS)
     assert json.loads((tmp_path / "neg" / "manifest.json").read_text()) == manifest
