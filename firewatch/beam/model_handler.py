@@ -4,7 +4,8 @@
 across threads) and scores batches of frames through the model's float signature
 (`predict_images`). An element is one frame's regions, float32 [R, S, S, 3]
 (`firewatch.core.regions`; R = 1 for a frame scored whole): the regions of every frame in a
-batch go to the model together, and each frame gets back its R probabilities. Batches are
+batch go to the model together, and each frame gets back its R probabilities (`RegionOutputs`; with
+the fire maps of a model that has the optional `locate_images` signature, from the same call). Batches are
 capped in frames (`max_batch_size`) and in regions (`max_batch_regions`, Beam's batch
 weight), so a batch of 1080p frames stays a bounded amount of memory. Wrap it in
 `KeyedModelHandler` to carry each frame's metadata through inference. TensorFlow places
@@ -24,6 +25,8 @@ from typing import Any
 import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from firewatch.core.regions import RegionOutputs
 
 # Batch sizes this process sent to the model (size -> calls): the local runner prints them when it
 # stops (its metrics API does not aggregate a running streaming job's distributions).
@@ -95,11 +98,23 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         self._batch_sizes.update(sum(counts))  # what actually reaches the model (README "Real time")
         with _SIZES_LOCK:
             BATCH_SIZES[sum(counts)] += 1
-        probabilities = np.asarray(model.predict_images(np.concatenate(frames).astype(np.float32, copy=False)))
+        images = np.concatenate(frames).astype(np.float32, copy=False)
+        maps = None
+        if getattr(model, "locates", False):  # one call gives the probabilities and where each region fired
+            probabilities, maps = model.locate_images(images)
+        else:
+            probabilities = np.asarray(model.predict_images(images))
         version = model.metadata.model_version
         ends = np.cumsum(counts)
         return [
-            PredictionResult(example, probabilities[end - count : end].astype(np.float32), model_id=version)
+            PredictionResult(
+                example,
+                RegionOutputs(
+                    probabilities[end - count : end].astype(np.float32),
+                    None if maps is None else maps[end - count : end],
+                ),
+                model_id=version,
+            )
             for example, count, end in zip(batch, counts, ends, strict=True)
         ]
 

@@ -44,6 +44,7 @@ from firewatch.core.regions import (
     WHOLE_FRAME,
     Region,
     RegionConfig,
+    RegionOutputs,
     blank,
     plan_regions,
     region_inputs,
@@ -231,12 +232,15 @@ class Postprocess(beam.DoFn):
     def process(self, element: tuple[ScoredFrame, PredictionResult]):
         frame, result = element
         model_version = result.model_id or self._info.model_version
-        probabilities = np.atleast_1d(np.asarray(result.inference, dtype=np.float64))
+        outputs = result.inference
+        if not isinstance(outputs, RegionOutputs):  # an engine that scores the whole frame: one number
+            outputs = RegionOutputs(np.atleast_1d(np.asarray(outputs, dtype=np.float64)))
+        probabilities = np.asarray(outputs.probabilities, dtype=np.float64)
         width, height = max(frame.width, 1), max(frame.height, 1)
         regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
         keys = [region_key(r, width, height) for r in regions]
         thresholds = self._thresholds(frame, keys, model_version)
-        scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes)
+        scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes, outputs.fire_maps)
         if scores.threshold > self._info.threshold:
             self._raised.inc()
         prediction = Prediction.of(

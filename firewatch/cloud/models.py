@@ -13,6 +13,7 @@ from firewatch.cloud.storage import download_dir, is_remote, read_bytes
 from firewatch.core.model_contract import (
     BYTES_SIGNATURE,
     FLOAT_SIGNATURE,
+    LOCATE_SIGNATURE,
     METADATA_FILE,
     ExportedModel,
     ModelMetadata,
@@ -56,5 +57,10 @@ def load_exported(model_dir: str) -> ExportedModel:
     if missing:
         raise ModelError(f"{model_dir} lacks signatures {sorted(missing)}; re-export it with `firewatch train`")
     return ExportedModel(
-        metadata, local, loaded, loaded.signatures[BYTES_SIGNATURE], loaded.signatures[FLOAT_SIGNATURE]
+        metadata,
+        local,
+        loaded,
+        loaded.signatures[BYTES_SIGNATURE],
+        loaded.signatures[FLOAT_SIGNATURE],
+        loaded.signatures.get(LOCATE_SIGNATURE),
     )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 METADATA_FILE = "firewatch_model.json"
 BYTES_SIGNATURE = "serving_default"
 FLOAT_SIGNATURE = "predict_images"
+LOCATE_SIGNATURE = "locate_images"  # optional: fire_probability and fire_map (where in the input it fired)
 
 
 class ModelMetadata(BaseModel):
@@ -41,6 +42,28 @@ class ExportedModel:
     loaded: Any
     bytes_fn: Any
     float_fn: Any  # concrete function of predict_images(images=float32 [N,S,S,3]); usable for gradients
+    locate_fn: Any = None  # concrete function of locate_images(images), when the export has it
+
+    @property
+    def locates(self) -> bool:
+        return self.locate_fn is not None
+
+    def locate_images(self, images: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """float32 [N,S,S,3] -> (fire probabilities [N], fire maps [N,h,w]: where in each input the
+        model saw fire, a class-activation map). Only for exports with the `locate_images` signature."""
+        import tensorflow as tf
+
+        if self.locate_fn is None:
+            raise ValueError("this model has no locate_images signature")
+        images = np.asarray(images, dtype=np.float32)
+        probabilities, maps = [], []
+        for i in range(0, len(images), batch_size):
+            out = self.locate_fn(images=tf.constant(images[i : i + batch_size]))
+            probabilities.append(np.asarray(out["fire_probability"]).reshape(-1))
+            maps.append(np.asarray(out["fire_map"]))
+        if not probabilities:
+            return np.zeros([0], np.float32), np.zeros([0, 1, 1], np.float32)
+        return np.concatenate(probabilities).astype(np.float32), np.concatenate(maps).astype(np.float32)
 
     def predict_images(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """float32 [N,S,S,3] in [0,1] (preprocess output) -> fire probabilities float32 [N]."""

@@ -254,6 +254,44 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+MAP_LEVEL = 0.5  # a fire map's cells at or above this share of its maximum make the refined box
+MAP_UPSAMPLE = 4
+
+
+def refine_box(region_box: Sequence[float], fire_map: np.ndarray, level: float = MAP_LEVEL) -> Box:
+    """The part of a firing region (`region_box`, fractions of the frame) where the model saw the fire:
+    the cells of its fire map ([h, w], the model's optional `locate_images` output, a class-activation
+    map) at or above `level` x the map's maximum, bilinearly upsampled; the whole region when the map
+    is flat or empty."""
+    from PIL import Image
+
+    cam = np.asarray(fire_map, np.float32)
+    h, w = cam.shape
+    cam = np.asarray(Image.fromarray(cam, mode="F").resize((w * MAP_UPSAMPLE, h * MAP_UPSAMPLE), Image.BILINEAR))
+    top = float(cam.max())
+    x0, y0, x1, y1 = (float(v) for v in region_box)
+    if not np.isfinite(top) or top <= 0:
+        return (x0, y0, x1, y1)
+    hot = cam >= level * top
+    rows, cols = np.flatnonzero(hot.any(axis=1)), np.flatnonzero(hot.any(axis=0))
+    h, w = cam.shape
+    return (
+        x0 + (x1 - x0) * cols[0] / w,
+        y0 + (y1 - y0) * rows[0] / h,
+        x0 + (x1 - x0) * (cols[-1] + 1) / w,
+        y0 + (y1 - y0) * (rows[-1] + 1) / h,
+    )
+
+
+@dataclass(frozen=True)
+class RegionOutputs:
+    """The model's answer for one frame's regions: a probability each, and where in each region it saw
+    fire when the model can say (`locate_images`: fire maps [R, h, w]; None otherwise)."""
+
+    probabilities: np.ndarray
+    fire_maps: np.ndarray | None = None
+
+
 def summarise(
     regions: Sequence[Region],
     probabilities: Sequence[float] | np.ndarray,
@@ -261,6 +299,7 @@ def summarise(
     width: int,
     height: int,
     max_boxes: int = 8,
+    fire_maps: np.ndarray | None = None,
 ) -> RegionScores:
     """The frame's result from its regions' probabilities (and each region's threshold).
 
@@ -286,7 +325,12 @@ def summarise(
             kept.append(i)
     kept.sort(key=lambda i: -probs[i])
     decided_by = max(firing, key=lambda i: probs[i]) if firing else int(np.argmax(probs))
-    fire_boxes = tuple(FireBox(boxes[i], float(probs[i]), regions[i].level) for i in kept[:max_boxes])
+    fire_boxes = tuple(
+        FireBox(
+            boxes[i] if fire_maps is None else refine_box(boxes[i], fire_maps[i]), float(probs[i]), regions[i].level
+        )
+        for i in kept[:max_boxes]
+    )
     return RegionScores(
         probability=best,
         threshold=float(limits[decided_by]),

@@ -195,6 +195,7 @@ def test_the_handler_batches_the_regions_of_several_frames_and_gives_each_frame_
     frames = [np.stack([blue, red, blue]), red, np.stack([blue] * 5)]
     results = list(handler.run_inference(frames, model))
     assert model.calls == [9]  # one model call for the 3 + 1 + 5 regions
-    assert [r.inference.tolist() for r in results] == [[0.5, 1.0, 0.5], [1.0], [0.5] * 5]
+    assert [r.inference.probabilities.tolist() for r in results] == [[0.5, 1.0, 0.5], [1.0], [0.5] * 5]
+    assert all(r.inference.fire_maps is None for r in results)  # a model without locate_images
     assert [regions_in(("key", f)) for f in frames] == [3, 1, 5]
     assert handler.batch_elements_kwargs()["element_size_fn"] is regions_in

@@ -122,3 +122,18 @@ def test_frames_under_two_model_inputs_are_scored_whole():
     assert len(plan_regions(256, 192, 128, CFG)) == 1  # 192 < 2 x 128: its regions would be most of it again
     assert len(plan_regions(340, 256, 128, CFG)) > 1
     assert len(plan_regions(340, 256, 128, RegionConfig(min_frame_factor=3))) == 1
+
+
+def test_a_fire_map_narrows_each_box_to_where_the_model_saw_fire():
+    from firewatch.core.regions import refine_box
+
+    fire_map = np.zeros((8, 8), np.float32)
+    fire_map[5:7, 1:3] = 1.0  # bottom left of the region
+    x0, y0, x1, y1 = refine_box((0.5, 0.5, 1.0, 1.0), fire_map)
+    assert 0.5 < x0 < 0.6 and 0.65 < x1 < 0.75 and 0.75 < y0 < 0.85 and 0.9 < y1 < 0.98  # cells 1-2, rows 5-6
+    assert refine_box((0.5, 0.5, 1.0, 1.0), np.zeros((8, 8))) == (0.5, 0.5, 1.0, 1.0)  # flat: the region
+    regions = [Region(0, 0, 1000, 1000, 0), Region(500, 500, 1000, 1000, 1)]
+    maps = np.stack([np.ones((8, 8), np.float32), fire_map])
+    scores = summarise(regions, [0.6, 0.9], 0.5, 1000, 1000, fire_maps=maps)
+    assert scores.boxes[0].box == refine_box((0.5, 0.5, 1.0, 1.0), fire_map)
+    assert scores.peak_box == (0.5, 0.5, 1.0, 1.0)  # the region: explanations are placed there
