@@ -65,7 +65,10 @@ class UploadScorer:
         model = self.model()
         meta = model.metadata
         decoded = decode_image(data, limits)
-        scored = score_pixels(model.predict_images, decoded.pixels, meta.image_size, meta.threshold, self.regions)
+        locate = model.locate_images if model.locates else None
+        scored = score_pixels(
+            model.predict_images, decoded.pixels, meta.image_size, meta.threshold, self.regions, locate=locate
+        )
         probability = scored.scores.probability
         explanation = explain_image(model.float_fn, scored.peak_input, self.explain)
         explanation = in_frame(explanation, scored.scores.peak_box, decoded.pixels.shape[:2])

@@ -357,6 +357,7 @@ def score_pixels(
     threshold: float,
     config: RegionConfig | None = None,
     rectangles: Sequence[Sequence[float]] = (),
+    locate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> ScoredPixels:
     """One decoded frame scored by its regions in one call: `predict(float32 [R, S, S, 3]) -> [R]`.
 
@@ -367,6 +368,11 @@ def score_pixels(
     regions = plan_regions(width, height, image_size, config)
     regions = unmasked_regions(regions, rectangles, width, height, config.mask_cover)
     inputs = region_inputs(blank(pixels, rectangles), regions, image_size)
-    probabilities = np.asarray(predict(inputs), np.float64).reshape(-1)
-    scores = summarise(regions, probabilities, threshold, width, height, config.max_boxes)
+    fire_maps = None
+    if locate is not None:  # the model's fire maps narrow the boxes (see refine_box)
+        probabilities, fire_maps = locate(inputs)
+    else:
+        probabilities = predict(inputs)
+    probabilities = np.asarray(probabilities, np.float64).reshape(-1)
+    scores = summarise(regions, probabilities, threshold, width, height, config.max_boxes, fire_maps)
     return ScoredPixels(scores, tuple(regions), inputs[scores.peak_index])
