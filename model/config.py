@@ -179,7 +179,7 @@ class DemoConfig(_Config):
 
     output: str
     count: int = Field(1600, ge=100, le=100_000)
-    epochs: int = Field(8, ge=1, le=100, description="model.demo.DEMO_EPOCHS: the recipe chosen in the README")
+    epochs: int = Field(7, ge=1, le=100, description="model.demo.DEMO_EPOCHS: the recipe (scripts/bench_small_fire.py)")
     seed: int = Field(0, ge=0)
     force: bool = False
 

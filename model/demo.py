@@ -22,7 +22,7 @@ from firewatch.core.model_contract import METADATA_FILE
 from model.config import IngestConfig, TrainConfig
 
 DEMO_COUNT = 1600
-DEMO_EPOCHS = 8
+DEMO_EPOCHS = 7
 DEMO_BACKBONE = "small_cnn"
 DEMO_REAL_CROPS_PER_PHOTO = 8
 DEMO_COLOUR_AUGMENT = False
@@ -30,7 +30,7 @@ DEMO_REGION_FRAMES_PER_PHOTO = 8  # frames per train photo cut into region examp
 DEMO_HARD_NEGATIVES = 600  # the model's top-scoring regions of clear train frames, for the second pass
 DEMO_HARD_WEIGHT = 4  # each hard negative is repeated this many times in the second pass
 DEMO_HARD_EPOCHS = 2
-DEMO_HARD_MINING_FRAMES = 6  # clear frames per train photo whose regions are all scored for mining
+DEMO_HARD_MINING_FRAMES = 4  # clear frames per train photo whose regions are all scored for mining
 DEMO_HARD_LEARNING_RATE = 5e-4
 # The threshold: a frame is flagged if ANY of its regions fires, so it is set on clear TRAIN frames
 # scored as serving scores them (at most DEMO_FRAMES_FLAGGED of them flagged), between the valid

@@ -281,24 +281,18 @@ def table(report: dict) -> str:
 def source_metrics(
     model_dir: str | Path, data_dir: str | Path, split: str = "test", threshold: float | None = None
 ) -> dict:
-    """The model on one split of its TFRecords, per source (file name prefix: `synth` whole synthetic frames,
-    `region` regions of real photos with or without a pasted flame, `real` crops of real photos)."""
+    """The model on one split of its TFRecords, per source (`model.evaluate.metrics_by_source`: `synth` whole
+    synthetic frames, `region` regions of real photos with or without a pasted flame, `real` crops of real photos)."""
     from firewatch.cloud.models import load_exported
     from model.dataset import eval_dataset
-    from model.metrics import binary_metrics
+    from model.evaluate import metrics_by_source
 
     model = load_exported(str(model_dir))
-    groups: dict[str, tuple[list[float], list[float]]] = {}
+    labels, probs, paths = [], [], []
     for batch in eval_dataset(str(data_dir), split, model.metadata.image_size, 64, with_meta=True):
-        probs = model.predict_images(batch["images"].numpy())
-        for label, prob, path in zip(batch["labels"].numpy(), probs, batch["source_path"].numpy(), strict=True):
-            source = Path(path.decode()).name.split("-")[0]
-            labels, scores = groups.setdefault(source, ([], []))
-            labels.append(float(label))
-            scores.append(float(prob))
-    out = {}
-    for source, (labels, scores) in sorted(groups.items()):
-        limit = model.metadata.threshold if threshold is None else threshold
-        metrics = binary_metrics(np.asarray(labels), np.asarray(scores), limit)
-        out[source] = {k: metrics[k] for k in ("count", "recall", "precision", "false_positive_rate") if k in metrics}
-    return out
+        probs.append(model.predict_images(batch["images"].numpy()))
+        labels.append(batch["labels"].numpy())
+        paths += [p.decode() for p in batch["source_path"].numpy()]
+    limit = model.metadata.threshold if threshold is None else threshold
+    out = metrics_by_source(np.concatenate(labels).astype(np.int64), np.concatenate(probs), paths, limit)
+    return {source: {k: v for k, v in m.items() if k != "description"} for source, m in out.items()}

@@ -1,8 +1,8 @@
 """The demo model on the project's held-out real photographs without fire (`make real-negatives`).
 
 A test of model quality: it asserts the issue's targets with a margin (TF on CPU is not
-bit-reproducible): at most 2% of held-out tiles flagged (target 1%), synthetic recall at least
-0.95 (target 0.97). Skipped when the held-out photos were not prepared.
+bit-reproducible): at most 2% of held-out tiles flagged (target 1%), recall on the synthetic frames of
+the test split at least 0.95 (target 0.97). Skipped when the held-out photos were not prepared.
 """
 
 from __future__ import annotations
@@ -25,5 +25,5 @@ def test_demo_model_rarely_flags_held_out_real_photos(demo_model_dir: Path, demo
     neg = report["real_negatives"]
     assert neg["tiles"] > 500
     assert neg["false_alarm_rate"] <= 0.02, neg["worst_images"]
-    assert report["recall"] >= 0.95
+    assert report["by_source"]["synth"]["recall"] >= 0.95  # the synthetic frames of the test split
     assert "real photographs without fire" in report["data_description"]
