@@ -11,22 +11,22 @@ and max parts added) says which cells pushed the score up (a class activation ma
 * `fire_map_model(model)`: a Keras model images -> (fire_probability [N], fire_map [N, h, w]);
   `model.export` adds it to the SavedModel as the OPTIONAL signature `locate_images` (the
   contract's `serving_default` and `predict_images` are unchanged, TFLite export ignores it).
-* `refine_box(region_box, fire_map)`: the box of the map's cells at or above `level` x its maximum
-  (bilinearly upsampled), as a sub-box of the region, fractions of the frame like every box.
+* `refine_box(region_box, fire_map)` (`firewatch.core.regions`, where serving uses it): the box of
+  the map's cells at or above half its maximum (bilinearly upsampled), as a sub-box of the region.
 
-The serving pipeline (`firewatch.core.regions`, `firewatch.beam`) does not call this; it is a
-proposal measured by `scripts/bench_small_fire.py` (column "refined box").
+The serving pipeline calls `locate_images` instead of `predict_images` when the export has it (same
+probabilities, plus the maps) and narrows every fire box with the maps;
+`scripts/bench_small_fire.py` measures it (column "refined box").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
-LOCATE_SIGNATURE = "locate_images"
-MAP_LEVEL = 0.5
-UPSAMPLE = 4
+from firewatch.core.model_contract import LOCATE_SIGNATURE
+from firewatch.core.regions import refine_box
+
+__all__ = ["LOCATE_SIGNATURE", "fire_map_model", "refine_box"]
 
 
 def fire_map_model(model):
@@ -53,33 +53,3 @@ def fire_map_model(model):
         lambda f: ops.relu(ops.einsum("nhwc,c->nhw", f, ops.convert_to_tensor(weights))), name="fire_map"
     )(features)
     return keras.Model(model.inputs, [model.outputs[0], cam], name=f"{model.name}_locate")
-
-
-def _upsample(cam: np.ndarray, factor: int) -> np.ndarray:
-    from PIL import Image
-
-    h, w = cam.shape
-    return np.asarray(
-        Image.fromarray(cam.astype(np.float32), mode="F").resize((w * factor, h * factor), Image.BILINEAR)
-    )
-
-
-def refine_box(
-    region_box: Sequence[float], fire_map: np.ndarray, level: float = MAP_LEVEL
-) -> tuple[float, float, float, float]:
-    """The part of `region_box` (fractions of the frame) where the map is at least `level` x its maximum;
-    the whole region when the map is flat or empty."""
-    cam = _upsample(np.asarray(fire_map, np.float32), UPSAMPLE)
-    top = float(cam.max())
-    x0, y0, x1, y1 = (float(v) for v in region_box)
-    if not np.isfinite(top) or top <= 0:
-        return (x0, y0, x1, y1)
-    rows = np.flatnonzero((cam >= level * top).any(axis=1))
-    cols = np.flatnonzero((cam >= level * top).any(axis=0))
-    h, w = cam.shape
-    return (
-        x0 + (x1 - x0) * cols[0] / w,
-        y0 + (y1 - y0) * rows[0] / h,
-        x0 + (x1 - x0) * (cols[-1] + 1) / w,
-        y0 + (y1 - y0) * (rows[-1] + 1) / h,
-    )
