@@ -22,13 +22,6 @@ class BatchConfig(ScoringConfig):
     output: str = Field(..., description="folder / gs:// prefix for JSONL or Parquet files, or 'bigquery'")
     output_format: Literal["jsonl", "parquet"] = Field("jsonl", description="file format for a folder sink")
     camera_id: str | None = Field(None, description="camera id for the rows (default: the file's folder name)")
-    max_batch_size: int = Field(
-        256,
-        ge=1,
-        le=4096,
-        description="most model inputs in one RunInference batch: "
-        "the regions of as many frames as fit (one frame at least)",
-    )
     inference_engine: Literal["firewatch", "tfx-bsl"] = Field(
         "firewatch",
         description="firewatch: decode in Python, batch the float signature (any input); tfx-bsl: tfx-bsl's "
