@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.contract import ContractError, MessageLimits, check_uri
 from firewatch.core.drift import DriftReference, drifting_metrics, image_stats, proportions, window_psi
-from firewatch.core.imaging import ImageError, decode_image, to_model_input
+from firewatch.core.imaging import ImageError, decode_image
+from firewatch.core.regions import score_pixels
 from firewatch.core.rows import rfc3339
 from firewatch.errors import UserError
 
@@ -75,15 +76,15 @@ def build_reference(config: DriftReferenceConfig) -> DriftReference:
         raise UserError(f"{root} has {len(paths)} images; a reference needs at least 10 (ROOT/<label>/*.png|jpg)")
     model = load_exported(config.model)
     size = model.metadata.image_size
-    stats, inputs = [], []
+    stats, scores = [], []
     for path in paths:
         try:
             pixels = decode_image(path.read_bytes()).pixels
         except ImageError as exc:
             raise UserError(f"{path}: {exc}") from None
         stats.append(image_stats(pixels))
-        inputs.append(to_model_input(pixels, size))
-    scores = model.predict_images(np.stack(inputs)).tolist()
+        # scored as the pipelines score (full-resolution regions), so the reference matches the rows
+        scores.append(score_pixels(model.predict_images, pixels, size, model.metadata.threshold).scores.probability)
     reference = DriftReference(
         model_version=model.metadata.model_version,
         frames=len(paths),
