@@ -45,11 +45,8 @@ from firewatch.core.regions import (
     Region,
     RegionConfig,
     RegionOutputs,
-    blank,
-    plan_regions,
-    region_inputs,
+    cut_regions,
     summarise,
-    unmasked_regions,
 )
 from firewatch.core.rows import dead_letter_for_request, sha256_hex
 from firewatch.errors import UserError
@@ -123,7 +120,7 @@ class DecodeFrames(beam.DoFn):
     become 'decode' dead letters.
 
     The regions (`firewatch.core.regions`): the whole frame, plus full-resolution regions at the
-    configured scales for frames larger than the model input. With `masks`, the camera's current
+    configured scales for frames of at least `min_frame_factor` model inputs. With `masks`, the camera's current
     exclusion mask (`firewatch.beam.masks`, re-read while the job runs) is blanked in the frame,
     regions mostly inside it are not scored, and the frame carries the mask's version to its row."""
 
@@ -158,9 +155,7 @@ class DecodeFrames(beam.DoFn):
         try:
             decoded = decode_image(data, self._limits)
             width, height = decoded.width, decoded.height
-            regions = plan_regions(width, height, self._size, self._regions)
-            regions = unmasked_regions(regions, rectangles, width, height, self._regions.mask_cover)
-            model_input = region_inputs(blank(decoded.pixels, rectangles), regions, self._size)
+            regions, model_input = cut_regions(decoded.pixels, self._size, self._regions, rectangles)
         except Exception as exc:  # noqa: BLE001 - ImageError, or anything unexpected: a dead letter
             yield request_dead_letter(
                 request, stage="decode", reason=str(exc)[:2000], error_type=type(exc).__name__, mode=self._mode

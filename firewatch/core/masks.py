@@ -3,13 +3,13 @@
 An operator draws rectangles over a camera's frame (a chimney, a road with headlights, the sun's
 path) in the console; they are appended to the `firewatch.masks` table as a new version of that
 camera's mask. The pipelines read the table (`firewatch.beam.masks`), take each camera's latest
-version (`latest_masks`), and blank its rectangles in the model input before scoring
-(`apply_mask`); each prediction row records the version it was scored with (`mask_version`).
+version (`latest_masks`), blank its rectangles in the full-resolution frame before its regions are
+cut and leave out the regions mostly inside them (`firewatch.core.regions.cut_regions`); each
+prediction row records the version it was scored with (`mask_version`).
 
 Rectangles are normalised to the frame: `(x_min, y_min, x_max, y_max)` in [0, 1], origin at the
-top left. The model input is the whole frame resized to `size x size` (no crop, see
-`firewatch.core.imaging.preprocess`), so normalised coordinates map to it directly whatever the
-camera's resolution. A version without rectangles clears the camera's mask.
+top left, so they map to the frame whatever the camera's resolution. A version without rectangles
+clears the camera's mask.
 
 Fill value: blanked pixels are set to 0.0 (black). Black carries no fire evidence (no colour, no
 light), it is the "absence of signal" baseline the explanations already use (Integrated Gradients'
@@ -24,14 +24,13 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from firewatch.core.contract import CAMERA_ID_PATTERN
-from firewatch.core.regions import pixel_box
+from firewatch.core.regions import blank
 from firewatch.core.rows import rfc3339
 
 MAX_RECTANGLES = 32
@@ -211,17 +210,5 @@ def next_version(rows: Iterable[Mapping[str, Any]]) -> int:
     return max((int(r["mask_version"]) for r in rows), default=0) + 1
 
 
-def apply_mask(model_input: np.ndarray, rectangles: Sequence[Sequence[float]], fill: float = FILL_VALUE) -> np.ndarray:
-    """A copy of the float model input [H, W, C] with the rectangles' pixels set to `fill` (black).
-
-    The input itself is never modified (it may be shared); without rectangles it is returned as is."""
-    if not rectangles:
-        return model_input
-    if model_input.ndim != 3:
-        raise ValueError(f"model input must be [height, width, channels], got shape {model_input.shape}")
-    out = np.array(model_input, copy=True)
-    height, width = out.shape[:2]
-    for rect in rectangles:
-        r0, r1, c0, c1 = pixel_box(rect, height, width)
-        out[r0:r1, c0:c1, :] = fill
-    return out
+# Blanking is one rule for a frame and for a model input: `firewatch.core.regions.blank`.
+apply_mask = blank

@@ -159,17 +159,34 @@ def pixel_box(rect: Sequence[float], height: int, width: int) -> tuple[int, int,
     return max(0, r0), min(height, r1), max(0, c0), min(width, c1)
 
 
-def blank(pixels: np.ndarray, rectangles: Sequence[Sequence[float]]) -> np.ndarray:
-    """A copy of the frame [H, W, 3] with the rectangles' pixels set to black (0); the frame itself
-    is never modified. The same rule as `firewatch.core.masks.apply_mask`, at full resolution."""
+def blank(pixels: np.ndarray, rectangles: Sequence[Sequence[float]], fill: float = 0) -> np.ndarray:
+    """A copy of an image [H, W, C] (a frame, or a model input) with the normalised rectangles' pixels
+    set to `fill` (black: no colour, no light, the explanations' baseline too); the image itself is never
+    modified, and without rectangles it is returned as is. Every pixel a rectangle touches is blanked."""
     if not rectangles:
         return pixels
+    if pixels.ndim != 3:
+        raise ValueError(f"an image must be [height, width, channels], got shape {pixels.shape}")
     out = np.array(pixels, copy=True)
     height, width = out.shape[:2]
     for rect in rectangles:
         r0, r1, c0, c1 = pixel_box(rect, height, width)
-        out[r0:r1, c0:c1] = 0
+        out[r0:r1, c0:c1] = fill
     return out
+
+
+def cut_regions(
+    pixels: np.ndarray,
+    image_size: int,
+    config: RegionConfig,
+    rectangles: Sequence[Sequence[float]] = (),
+) -> tuple[list[Region], np.ndarray]:
+    """A decoded frame's regions and their model inputs [R, S, S, 3]: planned, mostly-masked ones left
+    out, the mask blanked (what the pipelines' decode step and `score_pixels` both do)."""
+    height, width = pixels.shape[:2]
+    regions = plan_regions(width, height, image_size, config)
+    regions = unmasked_regions(regions, rectangles, width, height, config.mask_cover)
+    return regions, region_inputs(blank(pixels, rectangles), regions, image_size)
 
 
 def region_inputs(pixels: np.ndarray, regions: Sequence[Region], image_size: int) -> np.ndarray:
@@ -365,9 +382,7 @@ def score_pixels(
     that scores a frame at a time: the console's upload page, the edge runner, the benchmarks."""
     config = config or RegionConfig()
     height, width = pixels.shape[:2]
-    regions = plan_regions(width, height, image_size, config)
-    regions = unmasked_regions(regions, rectangles, width, height, config.mask_cover)
-    inputs = region_inputs(blank(pixels, rectangles), regions, image_size)
+    regions, inputs = cut_regions(pixels, image_size, config, rectangles)
     fire_maps = None
     if locate is not None:  # the model's fire maps narrow the boxes (see refine_box)
         probabilities, fire_maps = locate(inputs)

@@ -17,8 +17,8 @@ from firewatch.core.masks import (
     mask_row,
     next_version,
     parse_rectangles,
-    pixel_box,
 )
+from firewatch.core.regions import pixel_box
 from infra.resources import schema_for_table
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
