@@ -84,12 +84,9 @@ class Scorer:
         return cls(model, regions, model.metadata.threshold if threshold is None else threshold)
 
     def inputs(self, pixels: np.ndarray):
-        from firewatch.core.regions import RegionConfig, plan_regions, region_inputs
+        from firewatch.core.regions import RegionConfig, cut_regions
 
-        size = self.model.metadata.image_size
-        height, width = pixels.shape[:2]
-        planned = plan_regions(width, height, size, RegionConfig(enabled=self.regions))
-        return planned, region_inputs(pixels, planned, size)
+        return cut_regions(pixels, self.model.metadata.image_size, RegionConfig(enabled=self.regions))
 
     def score(self, pixels: np.ndarray):
         return self.score_and_refine(pixels, refine=False)[0]
