@@ -9,8 +9,8 @@ region of the full-resolution grid (`firewatch.core.regions`):
   (`region_scores`: region key and probability; most regions of a quiet frame record nothing);
 * `firewatch baselines update` (a scheduled job) keeps, per camera, model version, hour of day
   (UTC) and region, the maximum of those scores over the last `days`, leaving out the frames inside
-  an alert and the last `settle_minutes` (a fire that has not alerted yet must not raise its own
-  bar), in the `region_baselines` table (`update_sql`);
+  an alert (unless an operator judged that alert a false alarm) and the last `settle_minutes` (a
+  fire that has not alerted yet must not raise its own bar), in the `region_baselines` table (`update_sql`);
 * the scoring step reads that table like the masks (a process-wide cache refreshed every
   `refresh_seconds`) and judges region i at hour h by
   `max(model threshold, min(baseline(i, h) + margin, max_threshold))` (`region_thresholds`);
@@ -114,15 +114,29 @@ def recorded_scores(
     return tuple((k, float(p)) for k, p in zip(keys, probabilities, strict=True) if p >= floor)
 
 
-def update_sql(predictions: str, alerts: str) -> str:
+def update_sql(predictions: str, alerts: str, feedback: str) -> str:
     """The aggregation `firewatch baselines update` runs (parameters @since, @until, @floor): per
-    camera, model version, hour and region, the maximum recorded score of frames outside every alert.
-    The caller appends the result to the baselines table with one `computed_at` (insertAll works on
-    every BigQuery, the emulator too); readers take the latest computation."""
+    camera, model version, hour and region, the maximum recorded score of frames outside every alert,
+    except alerts whose latest operator verdict is `false_alarm`: what fooled the model there is
+    exactly what the baseline must learn (a lamp that opens an alert every evening is judged false
+    once and stops alerting at the next update). The caller appends the result to the baselines table
+    with one `computed_at` (insertAll works on every BigQuery, the emulator too); readers take the
+    latest computation."""
     return f"""
-WITH spans AS (
+WITH latest AS (
+  SELECT alert_id, MAX(judged_at) AS judged_at FROM `{feedback}`
+  WHERE alert_id IS NOT NULL GROUP BY alert_id
+),
+false_alarms AS (
+  SELECT f.alert_id FROM `{feedback}` AS f
+  JOIN latest AS l ON f.alert_id = l.alert_id AND f.judged_at = l.judged_at
+  WHERE f.verdict = 'false_alarm'
+),
+spans AS (
   SELECT camera_id, alert_id, MIN(first_frame_at) AS started, MAX(last_frame_at) AS ended
-  FROM `{alerts}` GROUP BY camera_id, alert_id
+  FROM `{alerts}`
+  WHERE alert_id NOT IN (SELECT alert_id FROM false_alarms)
+  GROUP BY camera_id, alert_id
 )
 SELECT p.camera_id AS camera_id, p.model_version AS model_version,
        EXTRACT(HOUR FROM p.captured_at) AS hour, r.region AS region,

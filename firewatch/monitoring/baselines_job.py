@@ -1,10 +1,11 @@
 """`firewatch baselines update`: learn each camera region's quiet maximum from the predictions table.
 
 Runs `firewatch.core.baselines.update_sql` over the last `--baselines-days` of predictions (leaving
-out the frames inside alerts and the last `--baselines-settle-minutes`) and appends the result to
-the `region_baselines` table with one `computed_at`; the running pipelines re-read the latest
-computation every `--baselines-refresh-seconds`. Schedule it (cron, Cloud Scheduler, a BigQuery
-scheduled query of the same SQL) about once an hour.
+out the frames inside alerts, except those an operator judged false alarms, and the last
+`--baselines-settle-minutes`) and appends the result to the `region_baselines` table with one
+`computed_at`; the running pipelines re-read the latest computation every
+`--baselines-refresh-seconds`. Schedule it (cron, Cloud Scheduler, a BigQuery scheduled query of the
+same SQL) about once an hour.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class BaselinesUpdateConfig(BaseModel):
     dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset")
     predictions_table: str = Field(DEFAULT_NAMES.predictions_table, description="predictions table read")
     alerts_table: str = Field(DEFAULT_NAMES.alerts_table, description="alerts table (their frames are left out)")
+    feedback_table: str = Field(
+        DEFAULT_NAMES.feedback_table, description="operators' verdicts (frames of false alarms count)"
+    )
     baselines_table: str = Field(DEFAULT_NAMES.baselines_table, description="table the baselines are appended to")
     baselines: BaselineConfig = Field(default_factory=BaselineConfig)
 
@@ -53,7 +57,7 @@ def update_baselines(config: BaselinesUpdateConfig, now: dt.datetime | None = No
     since = until - dt.timedelta(days=config.baselines.days)
     bq = bigquery_client(project)
     table = lambda name: f"{project}.{config.dataset}.{name}"  # noqa: E731
-    sql = update_sql(table(config.predictions_table), table(config.alerts_table))
+    sql = update_sql(table(config.predictions_table), table(config.alerts_table), table(config.feedback_table))
     params = [
         QueryParam("since", "TIMESTAMP", since),
         QueryParam("until", "TIMESTAMP", until),

@@ -1,5 +1,6 @@
 """`firewatch baselines update` on the local stack: quiet maxima per camera, model, hour and region,
-frames inside alerts and the last settle minutes left out; the pipelines' cache reads the latest."""
+frames inside alerts (but not false alarms) and the last settle minutes left out; the pipelines'
+cache reads the latest."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def test_update_learns_quiet_maxima_and_the_pipeline_reads_the_latest(gcp_resour
         _row("cam-1", now - dt.timedelta(minutes=10), [("2:0.250,0.250", 0.98)]),  # not settled yet: left out
         _row("cam-1", evening, [("2:0.250,0.250", 0.4)], version="v2"),  # another model: its own baseline
         _row("cam-2", evening.replace(hour=6), [("1:0.000,0.000", 0.55)]),
+        # cam-2's sunrise glare opened an alert an operator judged a false alarm: the baseline learns it
+        _row("cam-2", evening.replace(hour=7), [("2:0.750,0.500", 0.93)]),
+        # cam-2's fire, first judged a false alarm, then confirmed (the latest verdict wins): left out
+        _row("cam-2", evening.replace(hour=9), [("2:0.750,0.500", 0.97)]),
     ]
     insert_rows(names.table_id("predictions_table"), rows)
     alert = {
@@ -40,11 +45,32 @@ def test_update_learns_quiet_maxima_and_the_pipeline_reads_the_latest(gcp_resour
         "last_frame_at": (evening + dt.timedelta(minutes=20)).isoformat(), "fire_frames": 9,
         "peak_probability": 0.99, "mean_probability": 0.9, "model_version": "v1",
     }  # fmt: skip
-    insert_rows(names.table_id("alerts_table"), [alert])
+    glare = alert | {
+        "alert_id": "g1", "camera_id": "cam-2",
+        "first_frame_at": (evening.replace(hour=7) - dt.timedelta(minutes=1)).isoformat(),
+        "last_frame_at": (evening.replace(hour=7) + dt.timedelta(minutes=3)).isoformat(),
+    }  # fmt: skip
+    fire = glare | {
+        "alert_id": "f1", "first_frame_at": (evening.replace(hour=9) - dt.timedelta(minutes=1)).isoformat(),
+        "last_frame_at": (evening.replace(hour=9) + dt.timedelta(minutes=3)).isoformat(),
+    }  # fmt: skip
+    insert_rows(names.table_id("alerts_table"), [alert, glare, fire])
+
+    def verdict(alert_id: str, verdict: str, minutes: int) -> dict:
+        return {
+            "feedback_id": f"{alert_id}-{verdict}", "subject_id": alert_id, "alert_id": alert_id, "camera_id": "cam-2",
+            "verdict": verdict, "operator": "op@example.com", "model_version": "v1",
+            "judged_at": (evening + dt.timedelta(minutes=minutes)).isoformat(),
+        }  # fmt: skip
+
+    insert_rows(
+        names.table_id("feedback_table"),
+        [verdict("g1", "false_alarm", 30), verdict("f1", "false_alarm", 30), verdict("f1", "fire_confirmed", 40)],
+    )
 
     argv = ["baselines", "update", "--project", names.project, "--dataset", names.dataset]
     assert main(argv) == 0
-    assert "baselines: 4 region-hours of 2 camera(s)" in capsys.readouterr().out
+    assert "baselines: 5 region-hours of 2 camera(s)" in capsys.readouterr().out
 
     cache = BaselineCache(BaselineSource(table=names.table_id("baselines_table")))
     assert cache.refresh_now()
@@ -54,7 +80,7 @@ def test_update_learns_quiet_maxima_and_the_pipeline_reads_the_latest(gcp_resour
             ("v1", 17, "2:0.500,0.250"): 0.3,
             ("v2", 17, "2:0.250,0.250"): 0.4,
         },
-        "cam-2": {("v1", 6, "1:0.000,0.000"): 0.55},
+        "cam-2": {("v1", 6, "1:0.000,0.000"): 0.55, ("v1", 7, "2:0.750,0.500"): 0.93},
     }
 
     # A later computation replaces the whole earlier one.
