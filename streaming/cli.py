@@ -19,6 +19,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(parser, StreamingConfig)
     parser.set_defaults(func=_stream, passthrough=True)
 
+    live = subparsers.add_parser(
+        "liveness",
+        help="is a local streaming job alive? (reads its --heartbeat-file; exit 0 alive, 1 stale)",
+        description="For a supervisor (Docker HEALTHCHECK, Kubernetes exec probe): alive when the heartbeat "
+        "file is fresh and the job pulled from its subscription within --max-age-seconds.",
+    )
+    live.add_argument("heartbeat_file", metavar="FILE", help="the job's --heartbeat-file")
+    live.add_argument("--max-age-seconds", type=float, default=60.0, help="older than this is stale")
+    live.set_defaults(func=_liveness)
+
     demo = subparsers.add_parser("demo", help="run the whole service on the local stack with simulated cameras")
     demo.add_argument("--workdir", default="artifacts", help="where the demo model and frames go")
     demo.add_argument("--keep-stack", action="store_true", help="leave the emulators running afterwards")
@@ -35,6 +45,14 @@ def _stream(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     return run(cfg, getattr(args, "beam_args", []))
+
+
+def _liveness(args: argparse.Namespace) -> int:
+    from streaming.liveness import read_verdict
+
+    alive, line = read_verdict(args.heartbeat_file, args.max_age_seconds)
+    print(f"firewatch liveness: {line}", flush=True)
+    return 0 if alive else 1
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -27,6 +27,11 @@ class StreamingConfig(ScoringConfig):
         ge=0,
         description="on a local stop, how long to wait for pulled frames to be written (the rest is redelivered)",
     )
+    heartbeat_file: str | None = Field(
+        None,
+        description="local runs: a JSON file rewritten every 5 s with the last pull and the last row written, "
+        "for a supervisor (`firewatch liveness FILE`)",
+    )
 
     def message_limit(self) -> int:
         return self.max_message_bytes

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 import apache_beam as beam
@@ -26,6 +27,7 @@ from firewatch.beam import explanation, local_pubsub, local_runner, model_handle
 from firewatch.beam.scoring import ModelInfo
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
+from streaming import liveness, preflight
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 
@@ -53,6 +55,8 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     if is_local(options):
         local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
+    if is_local(options):
+        preflight.check(cfg)  # a missing subscription, topic or table: one line and exit, before anything loads
     info = ModelInfo.read(cfg.model)
     if is_local(options):
         # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
@@ -102,6 +106,13 @@ def run_locally(result: PipelineResult, cfg: StreamingConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"firewatch stream: running locally on {cfg.subscription_path()} (Ctrl-C to stop)", flush=True)
+    started_at = time.time()
+    beating = None
+    if cfg.heartbeat_file:
+        content = lambda: liveness.snapshot(  # noqa: E731
+            local_pubsub.trackers(), started_at, cfg.subscription_path(), time.time()
+        )
+        beating = liveness.start(cfg.heartbeat_file, content)
     code = 0
     while not stop.wait(1.0):
         state = result.state
@@ -109,6 +120,13 @@ def run_locally(result: PipelineResult, cfg: StreamingConfig) -> int:
             log.error("pipeline ended on its own in state %s", state)
             code = 1 if state == PipelineState.FAILED else 0
             break
+        failure = local_pubsub.fatal()
+        if failure:
+            print(f"firewatch stream: error: {failure}", file=sys.stderr, flush=True)
+            code = 1
+            break
+    if beating is not None:
+        beating.set()  # the heartbeat goes stale from now on: the job is stopping
     trackers = local_pubsub.trackers()
     for tracker in trackers:
         tracker.stop_pulling()

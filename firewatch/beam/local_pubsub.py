@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from google.api_core.exceptions import ResourceExhausted
+from google.api_core.exceptions import NotFound, ResourceExhausted
 
 _LOG = logging.getLogger(__name__)
 PULL_LIMIT = 100  # messages per pull request (the service's own cap)
@@ -63,6 +63,9 @@ class AckTracker:
         self._pulling = threading.Event()
         self._pulling.set()
         self.acked = 0
+        # liveness (wall-clock epoch seconds): the last pull that answered, the last acknowledgement
+        self.last_pull_at: float | None = None
+        self.last_ack_at: float | None = None
         self.largest_message = 0  # bytes, of any message pulled so far (sizes each pull request)
         self._lease = threading.Thread(target=self._extend_leases, name="firewatch-lease", daemon=True)
         self._lease.start()
@@ -102,6 +105,8 @@ class AckTracker:
             self.client.acknowledge(subscription=self.subscription, ack_ids=ack_ids[start : start + 1000])
         with self._lock:
             self.acked += len(ack_ids)
+            if ack_ids:
+                self.last_ack_at = time.time()
         return len(ack_ids)
 
     def in_flight(self) -> int:
@@ -212,12 +217,30 @@ def pull(client: Any, subscription: str, tracker: AckTracker) -> list[Any]:
             _LOG.warning("a pull of %d messages was too large for the channel; pulling %d", batch, batch // 2)
             continue
         tracker.register(response.received_messages)
+        tracker.last_pull_at = time.time()
         received += response.received_messages
         if len(response.received_messages) < batch:
             break
     if not received:
         time.sleep(tracker.settings.idle_sleep)
     return received
+
+
+_FATAL: list[str] = []
+
+
+def report_fatal(message: str) -> None:
+    """Record a condition the local job cannot recover from (the runner's loop ends the job on it)."""
+    with _TRACKERS_LOCK:
+        if message not in _FATAL:
+            _FATAL.append(message)
+            _LOG.error("%s", message)
+
+
+def fatal() -> str | None:
+    """The first fatal condition recorded in this process, if any."""
+    with _TRACKERS_LOCK:
+        return _FATAL[0] if _FATAL else None
 
 
 def install(settings: ReadSettings = ReadSettings()) -> None:
@@ -230,7 +253,15 @@ def install(settings: ReadSettings = ReadSettings()) -> None:
         client = pull_client(self._get_subscriber_client(self._applied_ptransform))
         tracker = tracker_for(client, self._sub_name, settings)
         results = []
-        for received in pull(client, self._sub_name, tracker):
+        try:
+            pulled = pull(client, self._sub_name, tracker)
+        except NotFound:
+            # Deleted while the job ran (a missing one is caught before start, streaming.preflight):
+            # no traceback per retry; the runner's loop ends the job with this one line.
+            report_fatal(f"subscription {self._sub_name} does not exist (deleted while the job was running?)")
+            time.sleep(settings.idle_sleep)
+            return []
+        for received in pulled:
             message = PubsubMessage._from_message(received.message)
             attribute = message.attributes.get(timestamp_attribute) if timestamp_attribute else None
             timestamp = (
