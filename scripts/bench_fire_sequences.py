@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="exported MODEL_DIR (default: the demo model, built if missing)")
     parser.add_argument("--photos", default=str(REPO / "artifacts" / "real-negatives" / "heldout"))
-    parser.add_argument("--cameras", type=int, default=0, help="at most this many cameras (0: one per photo)")
+    parser.add_argument(
+        "--cameras", type=int, default=0, help="this many cameras, spread evenly over the photos (0: one per photo)"
+    )
     parser.add_argument("--hours-step", type=int, default=2, help="a clear window every this many hours")
     parser.add_argument("--ignition-hours", default="12,20", help="hours (UTC) at which a fire starts")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between a camera's frames")
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if not set(ignition_hours) <= set(hours):
         parser.error(f"--ignition-hours must be among the sampled hours {hours} (they need baselines)")
     fleet = cameras(load_frames(args.photos), args.seed)
-    if args.cameras:
-        fleet = fleet[: args.cameras]
+    if 0 < args.cameras < len(fleet):
+        fleet = [fleet[round(i * len(fleet) / args.cameras)] for i in range(args.cameras)]
     started = time.perf_counter()
     results = []
     for n, camera in enumerate(fleet, 1):
