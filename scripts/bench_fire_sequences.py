@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             baseline_config=baseline_config, seed=args.seed,
         )  # fmt: skip
         results.append(result)
+        alerts = {k: len(v) for k, v in result.false_alerts.items()}
         print(
-            f"[{n}/{len(fleet)}] {camera.name}: false alerts { ({k: len(v) for k, v in result.false_alerts.items()}) }, "
+            f"[{n}/{len(fleet)}] {camera.name}: false alerts {alerts}, "
             f"ignitions {result.ignitions} ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
