@@ -48,20 +48,42 @@ def test_a_night_lamp_alerts_every_night_until_the_baselines_learn_it_and_a_fire
         (fire,) = result.ignitions
         for setting in ("model threshold", "with baselines"):
             assert fire[setting]["seconds_after_3pct"] <= 60
-            assert fire[setting]["peak_box_on_flame"]
+            assert fire[f"{setting}: alert elsewhere first"] is False
 
     report = summary([plain, lamp])
     assert report["model threshold"]["false_alerts_per_camera_day"] == 2 / 4
     assert report["model threshold"]["false_alerts_per_camera_day_lamp_cameras"] == 2 / 2
     assert report["with baselines"]["false_alerts_per_camera_day"] == 0
     assert report["with baselines"]["alerted"] == report["with baselines"]["within_target"] == 2
+    assert report["model threshold"]["alert_elsewhere_first"] == 0
 
 
 def test_time_to_alert_counts_the_reorder_wait_from_the_frame_that_opened_the_alert(photo):
-    """A model that calls every region fire: frames at 0, 10 and 20 s fire; the third is counted when the
-    next frame arrives (10 s later), so the alert comes 30 s after ignition, and the flame (1% at
-    ignition, doubling every 120 s) reaches 3% at 120 * log2(3) = 190.2 s: 160.2 s before."""
-    scorer = FrameScorer(lambda inputs: np.full(len(inputs), 0.9), 128, 0.5, "fake")
+    """A model that calls fire every region with a warm pixel in it: frames at 0, 10 and 20 s fire; the
+    third is counted when the next frame arrives (10 s later), so the alert comes 30 s after ignition,
+    and the flame (1% at ignition, doubling every 120 s) reaches 3% at 120 * log2(3) = 190.2 s: 160.2 s
+    before."""
+
+    def any_warm(inputs: np.ndarray) -> np.ndarray:
+        r, b = inputs[..., 0], inputs[..., 2]
+        return np.where(((r > 0.6) & (r - b > 0.3)).any(axis=(1, 2)), 0.9, 0.1)
+
+    scorer = FrameScorer(any_warm, 128, 0.5, "fake")
     (fire,) = run(scorer, Camera("cam-0", photo, 0, None)).ignitions
     assert fire["model threshold"]["seconds_after_3pct"] == pytest.approx(30 - 120 * np.log2(3), abs=0.1)
     assert fire["model threshold"]["flame_height_at_alert"] == pytest.approx(0.01 * 2 ** (20 / 120), abs=1e-4)
+
+
+def test_a_false_alert_elsewhere_that_holds_the_camera_is_reported_and_the_fire_found_after_it(photo):
+    """Every frame of this camera fires in its top-left corner (a warm sign the model takes for fire),
+    and the flame stands elsewhere: the corner's alert opens first and holds the camera's one open
+    alert, so no alert on the flame opens while it lasts."""
+    scorer = FrameScorer(warm_pixels, 128, 0.5, "fake")
+    corner = photo.copy()
+    corner[:60, :60] = (255, 120, 20)  # a warm sign in the corner, always there
+    (fire,) = run(scorer, Camera("cam-0", corner, 0, None)).ignitions
+    assert fire["model threshold: alert elsewhere first"] is True
+    assert fire["model threshold"] is None
+    # learned from day 1, the corner no longer alerts, and the flame does
+    assert fire["with baselines: alert elsewhere first"] is False
+    assert fire["with baselines"]["seconds_after_3pct"] <= 60
