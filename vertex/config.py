@@ -188,6 +188,8 @@ class VertexDeployConfig(_Vertex):
         families = GPU_MACHINES.get(self.accelerator_type or "", ())
         if families and not self.machine_type.startswith(families):
             raise ValueError(f"{self.accelerator_type} runs on {' or '.join(f + '*' for f in families)} machines")
+        if self.create_endpoint and not (_ID.match(self.endpoint) or re.match(r"^[1-9][0-9]{0,8}$", self.endpoint)):
+            raise ValueError(f"endpoint id {self.endpoint!r}: a letter then [a-z0-9-] (at most 63), or up to 9 digits")
         if self.create_endpoint and self.traffic_percent != 100:
             raise ValueError("a new endpoint has no other version to share traffic with: traffic_percent must be 100")
         return self

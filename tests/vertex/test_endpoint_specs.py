@@ -149,6 +149,7 @@ def test_traffic_split_refuses_a_share_when_nothing_else_serves():
         ({"accelerator_type": "NVIDIA_L4", "accelerator_count": 1}, "g2-"),  # on the default n1 machine
         ({"accelerator_type": "NVIDIA_TESLA_X", "accelerator_count": 1}, "unknown accelerator"),
         ({"create_endpoint": True, "traffic_percent": 50}, "must be 100"),
+        ({"create_endpoint": True, "endpoint": "Fire_1"}, "endpoint id"),
         ({"version_aliases": ["default"]}, "invalid version aliases"),
         ({"model_id": "Firewatch"}, "lowercase"),
         ({"tf_version": "latest"}, "not a TensorFlow version"),
@@ -278,3 +279,25 @@ def test_cli_predict_dry_run_prints_the_request_and_sends_nothing(tmp_path: Path
 def test_cli_predict_says_what_is_wrong(capsys):
     assert main(["vertex", "predict", "--project=p1", "e1", "/no/such/frame.jpg", "--dry-run"]) == 2
     assert "cannot read /no/such/frame.jpg" in capsys.readouterr().err
+
+
+def _doc_commands() -> list[list[str]]:
+    """The `firewatch vertex ...` commands of docs/vertex-endpoint.md, continuation lines joined."""
+    import shlex
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vertex-endpoint.md").read_text()
+    text = text.replace("\\\n", " ").replace("$SERVING", TF_SERVING)
+    return [shlex.split(line, comments=True) for line in text.splitlines() if line.startswith("firewatch vertex")]
+
+
+def test_the_documented_commands_parse_and_validate():
+    from firewatch.cli.dispatch import build_parser
+    from firewatch.config.options import config_from_args
+
+    commands = _doc_commands()
+    assert [c[2] for c in commands] == ["deploy", "deploy", "predict", "predict"]
+    for argv in commands:
+        args = build_parser().parse_args(argv[1:])
+        config = config_from_args(VertexDeployConfig if argv[2] == "deploy" else VertexPredictConfig, args)
+        if argv[2] == "deploy":
+            endpoint.deploy_plan(config.model_copy(update={"tf_version": "2.21.0"}))
