@@ -175,6 +175,8 @@ class VertexDeployConfig(_Vertex):
     @field_validator("tf_version")
     @classmethod
     def _tf(cls, value: str) -> str:
+        if not value:
+            raise ValueError("TensorFlow is not installed here: give the version the model was exported with")
         if not re.match(r"^\d+\.\d+", value):
             raise ValueError(f"{value!r} is not a TensorFlow version like 2.21.0")
         return value

@@ -153,6 +153,7 @@ def test_traffic_split_refuses_a_share_when_nothing_else_serves():
         ({"version_aliases": ["default"]}, "invalid version aliases"),
         ({"model_id": "Firewatch"}, "lowercase"),
         ({"tf_version": "latest"}, "not a TensorFlow version"),
+        ({"tf_version": ""}, "TensorFlow is not installed here"),
     ],
 )
 def test_deploy_config_rejects(fields, message):
