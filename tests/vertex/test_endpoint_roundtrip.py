@@ -112,3 +112,20 @@ def test_large_frame_the_endpoint_answers_the_whole_frame_region(exported, endpo
     assert result.fire_probability == pytest.approx(whole, abs=1e-5)
     # the pipeline's regions see the corner fire; the whole frame (the endpoint's answer) does not
     assert result.fire_probability < THRESHOLD <= _pipeline_probability(exported, path.read_bytes())
+
+
+def test_b64_round_trip_on_the_trained_demo_model(demo_model_dir: Path, tmp_path: Path):
+    """The same round trip on the trained CNN (128-px input): frames of 192 px are scored whole."""
+    from model.synth import render_fire_frame, render_negative_frame
+
+    demo = load_exported(str(demo_model_dir))
+    rng = np.random.default_rng(8)
+    files = []
+    for i, frame in enumerate([render_fire_frame(rng, 192)[0], render_negative_frame(rng, 192)]):
+        files.append(tmp_path / f"{i}.jpg")
+        files[-1].write_bytes(_encode(frame, "JPEG"))
+    config = VertexPredictConfig(project="p1", endpoint="firewatch", inputs=[str(f) for f in files])
+    results = predict.predict(config, client=FakeEndpoint(demo_model_dir))
+    expected = [_pipeline_probability(demo, f.read_bytes()) for f in files]
+    np.testing.assert_allclose([r.fire_probability for r in results], expected, atol=1e-5)
+    assert [r.label for r in results] == demo.labels_for(np.array(expected))
