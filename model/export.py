@@ -5,8 +5,11 @@ Signatures (plain `tf.saved_model.load`, no custom objects):
   `tf.io.decode_image(channels=3, expand_animations=False)` and `firewatch.core.imaging.preprocess`
   inside the graph;
 * `predict_images(images: float32 [None,S,S,3])`: the `preprocess` output, for batching
-  and gradients.
-Both return `fire_probability` (float32 [None]) and `label` (tf.string [None]: "fire" iff
+  and gradients;
+* `predict_paths(image_paths: tf.string [None])`: reads each file with `tf.io.read_file`
+  (local paths, or gs:// where TensorFlow has Cloud Storage access: TF Serving on a Vertex AI
+  endpoint), then the same decode as `serving_default`, for clients that send paths, not pixels.
+All three return `fire_probability` (float32 [None]) and `label` (tf.string [None]: "fire" iff
 p >= threshold). Optional, for models ending in global pooling + one dense unit (both backbones):
 * `locate_images(images)`: `fire_probability` and `fire_map` (float32 [None, h, w]: the class
   activation map, `model.localise`), to narrow a firing region's box down to where the flame is.
@@ -24,7 +27,13 @@ import tempfile
 from datetime import UTC, datetime
 
 from firewatch.cloud.storage import is_remote, upload_dir
-from firewatch.core.model_contract import METADATA_FILE, ModelMetadata
+from firewatch.core.model_contract import (
+    BYTES_SIGNATURE,
+    FLOAT_SIGNATURE,
+    METADATA_FILE,
+    PATHS_SIGNATURE,
+    ModelMetadata,
+)
 from firewatch.core.records import CLASS_NAMES
 from model.localise import LOCATE_SIGNATURE, fire_map_model
 
@@ -75,19 +84,27 @@ def export_model(
     def predict_images(images):
         return outputs(model(images, training=False))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
-    def serving_default(image_bytes):
-        images = tf.map_fn(
+    def decoded(encoded):
+        return tf.map_fn(
             lambda b: preprocess(tf.io.decode_image(b, channels=3, expand_animations=False), s),
-            image_bytes,
+            encoded,
             fn_output_signature=tf.TensorSpec([s, s, 3], tf.float32),
         )
-        return outputs(model(images, training=False))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serving_default(image_bytes):
+        return outputs(model(decoded(image_bytes), training=False))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_paths")])
+    def predict_paths(image_paths):
+        encoded = tf.map_fn(tf.io.read_file, image_paths, fn_output_signature=tf.TensorSpec([], tf.string))
+        return outputs(model(decoded(encoded), training=False))
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serving_default)
-    archive.add_endpoint("predict_images", predict_images)
+    archive.add_endpoint(BYTES_SIGNATURE, serving_default)
+    archive.add_endpoint(FLOAT_SIGNATURE, predict_images)
+    archive.add_endpoint(PATHS_SIGNATURE, predict_paths)
     locator = fire_map_model(model)
     if locator is not None:  # optional: where in the image the fire evidence is (model.localise)
 

@@ -1,4 +1,5 @@
-"""`firewatch vertex train|tune|automl`: print the exact Vertex AI job specification, or submit it with --submit."""
+"""`firewatch vertex train|tune|automl|deploy`: print the exact Vertex AI requests, or submit them with --submit;
+`firewatch vertex predict ENDPOINT INPUT...`: score images on a deployed endpoint (or print the requests)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import argparse
 import os
 
 from firewatch.config.options import add_config_arguments
-from vertex.config import VertexAutoMLConfig, VertexTrainConfig, VertexTuneConfig
+from vertex.config import (
+    VertexAutoMLConfig,
+    VertexDeployConfig,
+    VertexPredictConfig,
+    VertexTrainConfig,
+    VertexTuneConfig,
+)
 
 JOBS = {
     "train": (VertexTrainConfig, "`firewatch train` as a CustomJob on GPU workers (MirroredStrategy)"),
     "tune": (VertexTuneConfig, "a HyperparameterTuningJob over `firewatch tune`'s search space"),
     "automl": (VertexAutoMLConfig, "an AutoML image-classification baseline on the same images and split"),
+    "deploy": (VertexDeployConfig, "upload an exported model to the Model Registry and deploy it to an endpoint"),
 }
 
 
@@ -34,6 +42,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             )
         parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the spec only (default)")
         parser.set_defaults(func=_run, vertex_config=config)
+    help_text = "score image files (as bytes) or gs:// paths on a deployed endpoint"
+    parser = sub.add_parser("predict", help=help_text, description=help_text + ". Calls it unless --dry-run.")
+    add_config_arguments(parser, VertexPredictConfig, skip=("endpoint", "inputs"))
+    parser.add_argument("endpoint", metavar="ENDPOINT", help=VertexPredictConfig.model_fields["endpoint"].description)
+    parser.add_argument(
+        "inputs", nargs="+", metavar="FILE|gs://...", help=VertexPredictConfig.model_fields["inputs"].description
+    )
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the requests, send nothing")
+    parser.set_defaults(func=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from firewatch.config.options import config_from_args
+    from firewatch.errors import ConfigError, UserError
+    from vertex import predict
+
+    try:
+        config = config_from_args(VertexPredictConfig, args)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        if args.dry_run:
+            for _, request in predict.requests(config):
+                print(f"# {type(request).__name__}\n{predict.request_json(request)}")
+            print("# dry run: nothing sent")
+            return 0
+        results = predict.predict(config)
+    except OSError as exc:
+        raise UserError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    for result in results:
+        print(f"{result.input}\t{result.fire_probability:.6f}\t{result.label}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -47,7 +87,17 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     if config.submit and args.dry_run:
         raise UserError("--dry-run and --submit exclude each other")
-    if isinstance(config, VertexTrainConfig):
+    if isinstance(config, VertexDeployConfig):
+        from vertex import endpoint
+
+        try:
+            print(endpoint.describe(endpoint.deploy_plan(config)))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if config.submit:
+            version, deployed = endpoint.submit(config)
+            print(f"submitted: {version} deployed to {endpoint.endpoint_name(config)} as {deployed}")
+    elif isinstance(config, VertexTrainConfig):
         print(jobs.to_json(jobs.custom_job(config)))
         if config.submit:
             print(f"submitted {jobs.submit_custom_job(config)}")

@@ -1,8 +1,12 @@
-"""Pydantic configurations of the Vertex AI jobs (`firewatch vertex train|tune|automl`); flags map 1:1."""
+"""Pydantic configurations of the Vertex AI commands (`firewatch vertex train|tune|automl|deploy|predict`);
+flags map 1:1."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import importlib.metadata
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from model.config import _local_folder, _no_trailing_slash
 
@@ -23,11 +27,14 @@ def _accelerator(value: str) -> str:
     return value
 
 
-class _Vertex(BaseModel):
+class _Location(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     project: str = Field(min_length=1, description="Google Cloud project")
     region: str = Field("europe-west4", min_length=1, description="Vertex AI region")
+
+
+class _Vertex(_Location):
     display_name: str | None = Field(None, description="job name (default: firewatch-<job>)")
     service_account: str | None = Field(None, description="service account the job runs as")
     submit: bool = Field(False, description="submit the job (default: print the exact spec and stop)")
@@ -85,3 +92,122 @@ class VertexAutoMLConfig(_Vertex):
     @classmethod
     def _images(cls, value: str | None) -> str | None:
         return None if value is None else _gcs(value)
+
+
+# machine families that take each GPU (Compute Engine attaches these GPUs to these machine series only)
+GPU_MACHINES = {
+    "NVIDIA_L4": ("g2-",),
+    "NVIDIA_TESLA_A100": ("a2-highgpu-", "a2-megagpu-"),
+    "NVIDIA_A100_80GB": ("a2-ultragpu-",),
+    "NVIDIA_H100_80GB": ("a3-",),
+    "NVIDIA_TESLA_T4": ("n1-",),
+    "NVIDIA_TESLA_V100": ("n1-",),
+    "NVIDIA_TESLA_P100": ("n1-",),
+    "NVIDIA_TESLA_P4": ("n1-",),
+}
+
+# Model Registry / endpoint ids chosen by the user: a letter, then [a-z0-9-] (at most 63), not ending in "-"
+_ID = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# version aliases: the Model Registry's own pattern ("default" is reserved for the default version)
+_ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
+
+
+def _installed_tensorflow() -> str:
+    try:
+        return importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:  # a client-only install: say it on the command line
+        return ""
+
+
+class VertexDeployConfig(_Vertex):
+    """`firewatch vertex deploy`: upload an exported model to the Model Registry and deploy it to an endpoint."""
+
+    model_dir: str = Field(description="gs:// MODEL_DIR of the exported model (`firewatch train --output`)")
+    model_id: str = Field("firewatch", description="Model Registry id of the model")
+    new_version: bool = Field(
+        False, description="upload as a new version of the existing registry model MODEL_ID (default: create it)"
+    )
+    version_aliases: list[str] = Field(default_factory=list, description="aliases of the uploaded version")
+    endpoint: str = Field("firewatch", min_length=1, description="endpoint id (or projects/.../endpoints/ID)")
+    create_endpoint: bool = Field(False, description="create the endpoint ENDPOINT first (default: it exists)")
+    tf_version: str = Field(
+        default_factory=_installed_tensorflow,
+        description="TensorFlow version the model was exported with (default: this install's, which trains)",
+    )
+    serving_image: str | None = Field(
+        None,
+        description=(
+            "serving container for TensorFlow newer than the newest prebuilt one: the official "
+            "tensorflow/serving image (-gpu with an accelerator) copied to your Artifact Registry"
+        ),
+    )
+    machine_type: str = Field("n1-standard-4", min_length=1, description="machine type of each replica")
+    min_replicas: int = Field(1, ge=1, le=1000, description="replicas always running")
+    max_replicas: int = Field(2, ge=1, le=1000, description="replicas under load (autoscaling)")
+    accelerator_type: str | None = Field(None, description="aiplatform AcceleratorType name, e.g. NVIDIA_L4")
+    accelerator_count: int = Field(0, ge=0, le=8, description="GPUs per replica (needs --accelerator-type)")
+    traffic_percent: int = Field(
+        100, ge=1, le=100, description="share of the endpoint's traffic for this version (the rest: as it was)"
+    )
+
+    _m = field_validator("model_dir")(_gcs)
+
+    @field_validator("accelerator_type")
+    @classmethod
+    def _gpu(cls, value: str | None) -> str | None:
+        return None if value is None else _accelerator(value)
+
+    @field_validator("model_id")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r}: a letter, then lowercase letters, digits and '-' (at most 63)")
+        return value
+
+    @field_validator("version_aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not _ALIAS.match(a) or a == "default"]
+        if bad:
+            raise ValueError(f"invalid version aliases {bad}: [a-z][a-zA-Z0-9-]{{0,126}}[a-z0-9], not 'default'")
+        return value
+
+    @field_validator("tf_version")
+    @classmethod
+    def _tf(cls, value: str) -> str:
+        if not value:
+            raise ValueError("TensorFlow is not installed here: give the version the model was exported with")
+        if not re.match(r"^\d+\.\d+", value):
+            raise ValueError(f"{value!r} is not a TensorFlow version like 2.21.0")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VertexDeployConfig:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"max_replicas {self.max_replicas} < min_replicas {self.min_replicas}")
+        if bool(self.accelerator_count) != (self.accelerator_type is not None):
+            raise ValueError("accelerator_type and accelerator_count > 0 go together")
+        families = GPU_MACHINES.get(self.accelerator_type or "", ())
+        if families and not self.machine_type.startswith(families):
+            raise ValueError(f"{self.accelerator_type} runs on {' or '.join(f + '*' for f in families)} machines")
+        if self.create_endpoint and not (_ID.match(self.endpoint) or re.match(r"^[1-9][0-9]{0,8}$", self.endpoint)):
+            raise ValueError(f"endpoint id {self.endpoint!r}: a letter then [a-z0-9-] (at most 63), or up to 9 digits")
+        if self.create_endpoint and self.traffic_percent != 100:
+            raise ValueError("a new endpoint has no other version to share traffic with: traffic_percent must be 100")
+        return self
+
+
+class VertexPredictConfig(_Location):
+    """`firewatch vertex predict ENDPOINT INPUT...`: score image files (sent as bytes) or gs:// paths (read by
+    the model's paths signature) on a deployed endpoint."""
+
+    endpoint: str = Field(min_length=1, description="endpoint id (or projects/.../endpoints/ID)")
+    inputs: list[str] = Field(min_length=1, description="local image files or gs:// paths (not both in one call)")
+
+    @field_validator("inputs")
+    @classmethod
+    def _one_kind(cls, value: list[str]) -> list[str]:
+        remote = {v.startswith("gs://") for v in value}
+        if len(remote) > 1:
+            raise ValueError("give local files or gs:// paths, not both")
+        return value

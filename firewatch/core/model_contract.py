@@ -1,8 +1,9 @@
 """The exported-model contract, read side: metadata and the two serving signatures.
 
 MODEL_DIR is a SavedModel root plus `firewatch_model.json` (`ModelMetadata`), with a bytes
-signature and a float signature (`ExportedModel` calls them). Training writes this contract
-(`model.export`); serving, evaluation and explanations read it through
+signature and a float signature (`ExportedModel` calls them); exports since the Vertex AI endpoint
+also have a paths signature (`predict_paths`: files read in the graph, gs:// on an endpoint).
+Training writes this contract (`model.export`); serving, evaluation and explanations read it through
 `firewatch.cloud.models` (which also fetches gs:// folders).
 """
 
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 METADATA_FILE = "firewatch_model.json"
 BYTES_SIGNATURE = "serving_default"
 FLOAT_SIGNATURE = "predict_images"
+PATHS_SIGNATURE = "predict_paths"  # image_paths: tf.string [None] (local or gs:// files), for endpoint clients
+BYTES_INPUT = "image_bytes"  # the bytes signature's input (a Vertex AI / TF Serving request's instance key)
+PATHS_INPUT = "image_paths"  # the paths signature's input
 LOCATE_SIGNATURE = "locate_images"  # optional: fire_probability and fire_map (where in the input it fired)
 
 

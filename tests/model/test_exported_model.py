@@ -107,7 +107,7 @@ def test_loads_in_a_fresh_process_with_plain_tensorflow(demo_model_dir: Path, ex
     assert proc.returncode == 0, proc.stderr[-2000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT"))
     prob, label = float(line.split()[1]), line.split()[2]
-    assert "predict_images" in proc.stdout and "serving_default" in proc.stdout
+    assert "predict_images" in proc.stdout and "serving_default" in proc.stdout and "predict_paths" in proc.stdout
     # the same score as in this process, and the label that score gets (model quality is tested
     # with a margin on the test split below; a single frame's label depends on the machine)
     assert prob == pytest.approx(float(exported.predict_bytes([image])[0]), abs=1e-5)
