@@ -10,8 +10,7 @@ camera really sees), with sensor noise and a JPEG round trip per frame. Two meas
   the frame's height and doubles in height every `doubling_seconds`, one frame every
   `interval_seconds`, by day and at night. Reported: seconds from the flame reaching 3% of the
   frame height to the first alert on the flame (its peak box holds the flame's centre; negative:
-  it alerted earlier), and whether a false alert elsewhere in the frame came first (a camera has
-  one open alert at a time, so such an alert hides the fire until it closes).
+  it alerted earlier), and whether a false alert elsewhere in the frame came first.
 * **Clear days**: the same cameras without fire. Every `hours_step` hours of two simulated days,
   a window of `n` frames (the confirmation's window) is scored; day 1 is the history that
   `firewatch baselines update` would learn from (every alert an operator judged a false alarm,
@@ -305,7 +304,7 @@ def measure_camera(
 
     def alerts(fire: Ignition) -> dict[str, tuple[dict | None, bool]]:
         """Per setting: the first alert on the flame (None: none yet), and whether an alert
-        elsewhere (a false alarm that holds the camera's one open alert) came before it."""
+        elsewhere (a false alarm in another place) opened before it."""
         out = {}
         for setting in SETTINGS:
             obs = [scorer.judge(s, baselines[setting], baseline_config) for s in fire.scored]

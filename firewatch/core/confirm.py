@@ -34,14 +34,18 @@ a place of the other; the whole frame is near everything, so whole-frame frames 
   window are not part of the alert.
 * While open, a fire frame counts for the alert only when one of its places is near the alert's
   place, which then grows to the bounding box of itself and those places: a spreading fire keeps
-  its alert, a fire somewhere else does not keep it open. The camera has one alert at a time, so
-  fire elsewhere can open its own alert once this one closes; the cooldown only holds back an
-  alert whose place is near the place of the one that closed.
+  its alert, a fire somewhere else does not keep it open.
+* A camera can have several alerts open at once, one per place (at most `max_open_alerts`): fire
+  elsewhere than every open alert opens its own, counted on its places away from the open alerts,
+  so a false alarm that stays open (a sunlit roof all afternoon) never hides a fire elsewhere in
+  the same camera. The cooldown only holds back an alert whose place is near the place of one that
+  closed less than `cooldown_seconds` before.
 * An alert's `peak_box` is the most probable fire box, in the alert's place, of its peak frame
   (null when that frame had no fire box: whole-frame-only predictions of older models).
 
 With `by_place` false every fire frame counts wherever it fires (the alert's place is the whole
-frame). The state stays bounded: one box per open alert and per last close, and at most
+frame, so one alert at a time). The state stays bounded: one box per open alert and per close
+within the cooldown, at most `max_open_alerts` open alerts, and at most
 `RegionConfig.max_boxes` boxes per frame in the window and the reorder buffer.
 
 Times are frame times (captured_at), so replays and batch runs give the same alerts.
@@ -104,6 +108,9 @@ class ConfirmConfig(BaseModel):
         "share of the frame on every side",
     )
     remember_frames: int = Field(2000, ge=1, description="frame keys remembered for de-duplication")
+    max_open_alerts: int = Field(
+        4, ge=1, le=64, description="alerts a camera can have open at once, in different places (by_place)"
+    )
 
     @model_validator(mode="after")
     def _k_le_n(self) -> ConfirmConfig:
@@ -209,12 +216,31 @@ class CameraState:
     newest_at: datetime | None = None
     seen: deque[str] = field(default_factory=deque)
     seen_set: set[str] = field(default_factory=set)
-    episode: Episode | None = None
     last_closed_at: datetime | None = None
     latest_at: datetime | None = None
     late_frames: int = 0
     duplicate_frames: int = 0
-    last_closed_place: Box | None = None  # the place of the alert that closed last (cooldown is per place)
+    last_closed_place: Box | None = None  # the place of the alert that closed last
+    # The open alerts, oldest first, and the closes still within the cooldown (time, place).
+    # Tuples with class-level defaults, so states pickled before these fields existed still read
+    # (such a state's single `episode` becomes the first open alert: `open_alerts`).
+    episodes: tuple[Episode, ...] = ()
+    closes: tuple[tuple[datetime, Box], ...] = ()
+
+    @property
+    def episode(self) -> Episode | None:
+        """The oldest open alert (None: none open)."""
+        alerts = open_alerts(self)
+        return alerts[0] if alerts else None
+
+
+def open_alerts(state: CameraState) -> tuple[Episode, ...]:
+    """The camera's open alerts, oldest first (a state saved when a camera had one alert at most
+    kept it as `episode`: it is moved here the first time it is read)."""
+    legacy = state.__dict__.pop("episode", None)
+    if legacy is not None:
+        state.episodes = (legacy, *state.episodes)
+    return state.episodes
 
 
 def _remember(state: CameraState, key: str, limit: int) -> None:
@@ -272,9 +298,10 @@ def expire(
     with a STALE event (a silent camera in a fire is not a clear camera: it is marked, not closed
     as clear). The caller releases the camera's state afterwards."""
     events = flush(state, camera_id, config, now=now, explanation_uri_for=explanation_uri_for)
-    if state.episode is not None and state.window:
-        events.append(_event(STALE, camera_id, state.episode, state.window[-1], now, explanation_uri_for))
-        state.episode = None
+    if state.window:
+        for episode in open_alerts(state):
+            events.append(_event(STALE, camera_id, episode, state.window[-1], now, explanation_uri_for))
+    state.episodes = ()
     return events
 
 
@@ -286,7 +313,7 @@ def _count(
     now: datetime,
     explanation_uri_for: Any,
 ) -> list[dict[str, Any]]:
-    """Count one frame, in time order, against the window and the open episode."""
+    """Count one frame, in time order, against the window and the open alerts."""
     if len(state.window) >= config.n and obs < state.window[0]:
         state.late_frames += 1
         return []
@@ -297,48 +324,76 @@ def _count(
     open_threshold = config.open_threshold if config.open_threshold is not None else obs.threshold
     close_threshold = open_threshold * config.close_ratio
     events: list[dict[str, Any]] = []
-    episode = state.episode
-
-    if episode is None:
-        fire = [f for f in state.window if f.probability >= open_threshold]
-        if len(fire) < config.k:
-            return events
-        group, place = _largest_group(fire, open_threshold, config)
-        cooling = (
-            state.last_closed_at is not None
-            and (obs.captured_at - state.last_closed_at).total_seconds() < config.cooldown_seconds
-            and (state.last_closed_place is None or near(place, state.last_closed_place, config.place_margin))
+    still_open: list[Episode] = []
+    # The open alerts take the frame where it fires in their places, then close once clear.
+    for episode in open_alerts(state):
+        episode.last_frame_at = state.latest_at
+        in_place = (
+            _places_near(obs, close_threshold, episode.place, config) if obs.probability >= close_threshold else []
         )
-        if len(group) >= config.k and not cooling:
-            first = group[0]
-            episode = Episode(
-                alert_id=_alert_id(camera_id, first),
-                first_frame_at=first.captured_at,
-                last_frame_at=state.latest_at,
-                last_fire_at=first.captured_at,
-                place=place,
-            )
-            for f in group:
-                episode.add(f, config.max_frame_uris, _peak_box(f, open_threshold, place, config))
-            state.episode = episode
-            events.append(_event(OPEN, camera_id, episode, obs, now, explanation_uri_for))
-        return events
-
-    episode.last_frame_at = state.latest_at
-    in_place = _places_near(obs, close_threshold, episode.place, config) if obs.probability >= close_threshold else []
-    if in_place:
-        if config.by_place:
-            episode.place = bounding([episode.place, *in_place])  # follows a spreading fire
-        episode.add(obs, config.max_frame_uris, _peak_box(obs, close_threshold, episode.place, config))
-        if episode.fire_frames % config.update_every == 0:
-            events.append(_event(UPDATE, camera_id, episode, obs, now, explanation_uri_for))
-    clear_for = (state.latest_at - episode.last_fire_at).total_seconds()
-    if clear_for >= config.clear_seconds:
-        events.append(_event(CLOSE, camera_id, episode, obs, now, explanation_uri_for))
-        state.episode = None
-        state.last_closed_at = state.latest_at
-        state.last_closed_place = episode.place
+        if in_place:
+            if config.by_place:
+                episode.place = bounding([episode.place, *in_place])  # follows a spreading fire
+            episode.add(obs, config.max_frame_uris, _peak_box(obs, close_threshold, episode.place, config))
+            if episode.fire_frames % config.update_every == 0:
+                events.append(_event(UPDATE, camera_id, episode, obs, now, explanation_uri_for))
+        if (state.latest_at - episode.last_fire_at).total_seconds() >= config.clear_seconds:
+            events.append(_event(CLOSE, camera_id, episode, obs, now, explanation_uri_for))
+            state.last_closed_at, state.last_closed_place = state.latest_at, episode.place
+            state.closes = (*state.closes, (state.latest_at, episode.place))
+        else:
+            still_open.append(episode)
+    state.closes = tuple(c for c in state.closes if _within(c[0], obs, config.cooldown_seconds))
+    # Fire away from every open alert can open another (with one place, the whole frame: one at a
+    # time); not in the frame that closed one, whose fire frames are still in the window.
+    closed_now = len(still_open) < len(open_alerts(state))
+    if not closed_now and len(still_open) < (config.max_open_alerts if config.by_place else 1):
+        opened = _open_alert(state, camera_id, obs, open_threshold, [e.place for e in still_open], config)
+        if opened is not None:
+            still_open.append(opened)
+            events.append(_event(OPEN, camera_id, opened, obs, now, explanation_uri_for))
+    state.episodes = tuple(still_open)
     return events
+
+
+def _within(moment: datetime, obs: FrameObservation, seconds: float) -> bool:
+    return (obs.captured_at - moment).total_seconds() < seconds
+
+
+def _open_alert(
+    state: CameraState,
+    camera_id: str,
+    obs: FrameObservation,
+    threshold: float,
+    taken: list[Box],
+    config: ConfirmConfig,
+) -> Episode | None:
+    """A new alert when at least k fire frames of the window fire in one place away from the open
+    alerts' places (`taken`) and no alert closed near there within the cooldown; else None."""
+    fire = [f for f in state.window if f.probability >= threshold]
+    if len(fire) < config.k:
+        return None
+    group, place = _largest_group(fire, threshold, config, taken)
+    if len(group) < config.k:
+        return None
+    closes = list(state.closes)
+    if not closes and state.last_closed_at is not None:  # a state saved before `closes` existed
+        closes = [(state.last_closed_at, state.last_closed_place or WHOLE_BOX)]
+    if any(
+        _within(at, obs, config.cooldown_seconds) and near(place, where, config.place_margin) for at, where in closes
+    ):
+        return None
+    first = group[0]
+    episode = Episode(
+        alert_id=_alert_id(camera_id, first),
+        first_frame_at=first.captured_at,
+        last_frame_at=state.latest_at,
+        last_fire_at=first.captured_at,
+        place=place,
+    )
+    for f in group:
+        episode.add(f, config.max_frame_uris, _peak_box(f, threshold, place, config))
+    return episode
 
 
 def _places_near(obs: FrameObservation, threshold: float, place: Box, config: ConfirmConfig) -> list[Box]:
@@ -352,17 +407,22 @@ def _peak_box(obs: FrameObservation, threshold: float, place: Box, config: Confi
 
 
 def _largest_group(
-    fire: list[FrameObservation], threshold: float, config: ConfirmConfig
+    fire: list[FrameObservation], threshold: float, config: ConfirmConfig, taken: list[Box] | None = None
 ) -> tuple[list[FrameObservation], Box]:
     """The fire frames that open an alert, in time order, and their place.
 
     By place: for each anchor (a place of a fire frame, newest frame first, most probable box
     first), the fire frames with a place near it; the largest such group, the first anchor among
-    equals. Its place: the bounding box of the anchor and the group's places near it. Not by
-    place: every fire frame, and the whole frame."""
+    equals. Its place: the bounding box of the anchor and the group's places near it. Places near
+    an open alert's place (`taken`) are that alert's, not candidates. Not by place: every fire
+    frame, and the whole frame."""
     if not config.by_place:
         return list(fire), WHOLE_BOX
-    places = {f.frame_key: f.places(threshold) for f in fire}
+    taken = taken or []
+    places = {
+        f.frame_key: [b for b in f.places(threshold) if not any(near(b, t, config.place_margin) for t in taken)]
+        for f in fire
+    }
     best: list[FrameObservation] = []
     best_place: Box = WHOLE_BOX
     for anchor_frame in reversed(fire):

@@ -351,3 +351,42 @@ def test_a_camera_state_saved_before_places_existed_still_counts_as_the_whole_fr
     more = step(old, "cam", placed(3, 0.9, (LEFT, 0.9)), PLACE_CONFIG, now=NOW)
     more += step(old, "cam", placed(4, 0.9, (RIGHT, 0.9)), PLACE_CONFIG, now=NOW)
     assert old.episode.fire_frames == 5 and [e["event"] for e in more] == ["update"]
+
+
+def test_a_false_alarm_that_stays_open_does_not_hide_a_fire_elsewhere_in_the_camera():
+    """LEFT fires in every frame (a sunlit roof); a fire starts RIGHT at frame 3. The fire opens its own
+    alert at its third frame while LEFT's stays open, and each alert counts only its own place."""
+    frames = [placed(i, 0.9, (LEFT, 0.9)) for i in range(3)]
+    frames += [placed(i, 0.95, (LEFT, 0.9), (RIGHT, 0.95)) for i in range(3, 10)]
+    state, events = run_frames(frames)
+    opens = [e for e in events if e["event"] == "open"]
+    assert [(e["peak_box"]["x_min"], e["first_frame_at"][17:19], e["fire_frames"]) for e in opens] == [
+        (0.0, "00", 3),
+        (0.9, "03", 3),
+    ]
+    assert opens[0]["alert_id"] != opens[1]["alert_id"]
+    assert [e.place for e in state.episodes] == [LEFT, RIGHT] and state.episode.place == LEFT
+    assert [e.fire_frames for e in state.episodes] == [10, 7]
+    # one alert at a time, as before, when a camera is limited to one
+    state, events = run_frames(frames, ConfirmConfig(**{**PLACE_CONFIG.model_dump(), "max_open_alerts": 1}))
+    assert [e["event"] for e in events if e["event"] == "open"] == ["open"] and len(state.episodes) == 1
+    # each closes when its own place is clear: RIGHT goes out, LEFT keeps burning
+    later = [placed(i, 0.9, (LEFT, 0.9)) for i in range(10, 16)]
+    state, events = run_frames(frames + later)
+    closes = [e for e in events if e["event"] == "close"]
+    assert [c["peak_box"]["x_min"] for c in closes] == [0.9] and [e.place for e in state.episodes] == [LEFT]
+
+
+def test_a_camera_state_saved_with_one_alert_at_most_reads_as_its_first_open_alert():
+    """State pickled by the code that kept one `episode` per camera: it becomes the first open alert."""
+    import pickle
+
+    state, _ = run_frames([placed(i, 0.9, (LEFT, 0.9)) for i in range(3)])
+    (episode,) = state.episodes
+    del state.__dict__["episodes"], state.__dict__["closes"]
+    state.__dict__["episode"] = episode
+    old = pickle.loads(pickle.dumps(state))
+    more = step(old, "cam", placed(3, 0.9, (LEFT, 0.9)), PLACE_CONFIG, now=NOW)
+    more += step(old, "cam", placed(4, 0.9, (LEFT, 0.9)), PLACE_CONFIG, now=NOW)
+    assert [e["event"] for e in more] == ["update"] and more[0]["alert_id"] == episode.alert_id
+    assert len(old.episodes) == 1 and "episode" not in old.__dict__
