@@ -26,6 +26,7 @@ class StreamingConfig(ScoringConfig):
         60.0,
         ge=0,
         description="on a local stop, how long to wait for pulled frames to be written (the rest is redelivered)",
+        json_schema_extra={"local_only": True},  # Dataflow drains a job itself: not a template parameter
     )
 
     def message_limit(self) -> int:
