@@ -14,6 +14,7 @@ import hcl2
 import pytest
 
 from firewatch.cli.deploy import DeployConfig
+from infra.resources import ResourceNames
 
 REPO = Path(__file__).resolve().parents[2]
 TF = REPO / "infra" / "terraform"
@@ -46,6 +47,18 @@ def load() -> tuple[dict[tuple[str, str], dict], dict[str, str]]:
 RESOURCES, LOCALS = load()
 
 
+def load_variables() -> dict[str, dict]:
+    out = {}
+    for path in sorted(TF.glob("*.tf")):
+        with path.open() as handle:
+            for block in hcl2.load(handle).get("variable", []):
+                out.update({unq(k): {key: unq(v) for key, v in body.items()} for k, body in block.items()})
+    return out
+
+
+VARIABLES = load_variables()
+
+
 def of_type(rtype: str) -> dict[str, dict]:
     return {name: body for (t, name), body in RESOURCES.items() if t == rtype}
 
@@ -62,10 +75,27 @@ def block(body: dict, key: str) -> dict:
 
 
 def test_topics_and_subscriptions_match_the_declaration():
+    # The same topics and subscriptions, no more, no fewer (`firewatch infra apply` creates the declared ones).
     topics = {value(b, "name"): name for name, b in of_type("google_pubsub_topic").items()}
     declared_topics = {spec["name"] for spec in DECL["topics"].values()}
-    assert declared_topics <= set(topics), declared_topics - set(topics)
+    assert declared_topics == set(topics)
     subs = {value(b, "name"): b for b in of_type("google_pubsub_subscription").values()}
+    assert {spec["name"] for spec in DECL["subscriptions"].values()} == set(subs)
+    for spec in DECL["subscriptions"].values():
+        body = subs[spec["name"]]
+        if "dead_letter_topic" in spec:
+            policy = block(body, "dead_letter_policy")
+            target = DECL["topics"][spec["dead_letter_topic"]]["name"]
+            assert policy["dead_letter_topic"] == f"${{google_pubsub_topic.{topics[target]}.id}}"
+            attempts = unq(policy["max_delivery_attempts"]).removeprefix("${var.").removesuffix("}")
+            assert VARIABLES[attempts]["default"] == spec["max_delivery_attempts"]
+            retry = block(body, "retry_policy")
+            assert retry == {
+                "minimum_backoff": f"{spec['minimum_backoff_seconds']}s",
+                "maximum_backoff": f"{spec['maximum_backoff_seconds']}s",
+            }
+        else:
+            assert "dead_letter_policy" not in body and "retry_policy" not in body, spec["name"]
     for spec in DECL["subscriptions"].values():
         body = subs[spec["name"]]
         topic_name = DECL["topics"][spec["topic"]]["name"]
@@ -82,6 +112,8 @@ def test_topics_and_subscriptions_match_the_declaration():
 def test_dataset_and_tables_use_the_same_schema_files_partitioning_and_clustering():
     (dataset,) = of_type("google_bigquery_dataset").values()
     assert value(dataset, "dataset_id") == DECL["dataset"]["name"]
+    assert unq(dataset["location"]) == "${var.bigquery_location}"
+    assert VARIABLES["bigquery_location"]["default"] == DECL["location"] == ResourceNames().location
     tables = {value(b, "table_id"): b for b in of_type("google_bigquery_table").values()}
     assert set(tables) == {spec["name"] for spec in DECL["tables"].values()}
     for spec in DECL["tables"].values():
@@ -101,11 +133,23 @@ def test_buckets_follow_the_names_the_jobs_and_deploy_derive():
     buckets = {name: value(b, "name") for name, b in of_type("google_storage_bucket").items()}
     frames = DECL["buckets"]["frames_bucket"]["name"]
     assert buckets["frames"] == f"${{var.project_id}}-{frames}"  # ScoringConfig.frames_bucket's default
+    # Every bucket is declared in both, named <project>-<declared name> on a real project.
+    on_project = ResourceNames(project="my-proj-1").on_project()
+    assert sorted(buckets.values()) == sorted(
+        f"${{var.project_id}}-{spec['name']}" for spec in DECL["buckets"].values()
+    )
+    assert sorted(b.replace("${var.project_id}", "my-proj-1") for b in buckets.values()) == sorted(
+        getattr(on_project, key) for key in DECL["buckets"]
+    )
     deploy = DeployConfig(project="PROJECT")
     assert buckets["dataflow"].replace("${var.project_id}", "PROJECT") == deploy.dataflow_bucket
+    assert buckets["builds"].replace("${var.project_id}", "PROJECT") == deploy.builds_bucket
     for name, body in of_type("google_storage_bucket").items():
         assert body["uniform_bucket_level_access"] is True and value(body, "public_access_prevention") == "enforced"
         assert body.get("lifecycle_rule"), f"bucket {name} has no lifecycle rule"
+    for name, body in of_type("google_storage_bucket").items():
+        assert unq(body["location"]) == "${var.region}", name
+    assert VARIABLES["region"]["default"] == DECL["bucket_location"] == ResourceNames().bucket_location
     (repo,) = of_type("google_artifact_registry_repository").values()
     assert value(repo, "repository_id") == deploy.repository and value(repo, "format") == "DOCKER"
 
