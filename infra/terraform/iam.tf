@@ -108,6 +108,13 @@ resource "google_storage_bucket_iam_member" "launcher_models" {
   member = local.launcher
 }
 
+# `gcloud storage cp -r MODEL gs://.../vN` first resolves the destination (objects.get and list).
+resource "google_storage_bucket_iam_member" "launcher_reads_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = local.launcher
+}
+
 # Jobs run as the workers' account, builds as the builder's, the console as its own: the
 # launcher may act as those three accounts and no other.
 resource "google_service_account_iam_member" "launcher_acts_as_workers" {

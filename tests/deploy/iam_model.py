@@ -265,6 +265,13 @@ def needs(command: list[str], names: Names, caller: str = "launcher") -> set[Nee
                 out |= {(console, "secretmanager.versions.access", f"secret {names.secrets.get(secret, secret)}")}
         if "--iap" in given:  # IAP's service agent calls the service
             out |= {("iap-agent", "run.routes.invoke", f"project, only service {command[4]}")}
+    elif words[:2] == ["storage", "cp"]:
+        # command_lib/storage/tasks/cp/copy_task_iterator: the destination is expanded (get, list) first.
+        destination = names.bucket(words[-1])
+        out |= {(caller, p, destination) for p in ("storage.objects.create", "storage.objects.get")}
+        out |= {(caller, "storage.objects.list", destination)}
+    elif words[:3] == ["dataflow", "jobs", "list"]:
+        out |= {(caller, "dataflow.jobs.list", "project")}
     else:
         raise AssertionError(f"no permission rule for gcloud {' '.join(words[:3])}: add one")
     return out

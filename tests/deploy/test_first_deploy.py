@@ -140,3 +140,23 @@ def test_readme_links_the_runbook_and_the_iam_table():
     readme = (REPO / "README.md").read_text()
     for page in ("docs/first-deploy.md", "docs/iam.md"):
         assert f"]({page})" in readme and (REPO / page).is_file(), page
+
+
+def test_what_the_launcher_runs_needs_nothing_terraform_does_not_grant(capsys):
+    """After step 3 gcloud acts as the launcher: its gcloud commands and those `firewatch deploy` runs."""
+    from tests.deploy.iam_model import Names, missing, needs, terraform_rows
+
+    steps = commands()
+    impersonate = ["gcloud", "config", "set", "auth/impersonate_service_account"]
+    start = next(i for i, c in enumerate(steps) if c[:4] == impersonate)
+    names = Names("my-project")
+    required = set()
+    for command in steps[start + 1 :]:
+        if command[0] == "gcloud":
+            required |= needs(command, names)
+        elif command[:2] == ["firewatch", "deploy"]:
+            assert main([*command[1:], "--dry-run"]) == 0
+            printed = [shlex.split(line[2:]) for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
+            required |= set().union(*(needs(c, names) for c in printed))
+    assert ("launcher", "storage.objects.create", "bucket models") in required
+    assert missing(required, terraform_rows()) == set()
