@@ -58,6 +58,10 @@ resource "google_storage_bucket" "dataflow" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  # Temporary files only: no soft-deleted copies to pay for (Beam warns about them on temp and staging).
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
   versioning {
     enabled = true
   }
@@ -88,6 +92,10 @@ resource "google_storage_bucket" "builds" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  # Temporary files only: no soft-deleted copies to pay for (Beam warns about them on temp and staging).
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
   lifecycle_rule {
     condition {
       age = 14

@@ -149,6 +149,8 @@ def test_buckets_follow_the_names_the_jobs_and_deploy_derive():
         assert body.get("lifecycle_rule"), f"bucket {name} has no lifecycle rule"
     for name, body in of_type("google_storage_bucket").items():
         assert unq(body["location"]) == "${var.region}", name
+    for name in ("dataflow", "builds"):  # temp, staging, sources, logs: Beam warns on soft delete there
+        assert block(of_type("google_storage_bucket")[name], "soft_delete_policy") == {"retention_duration_seconds": 0}
     assert VARIABLES["region"]["default"] == DECL["bucket_location"] == ResourceNames().bucket_location
     (repo,) = of_type("google_artifact_registry_repository").values()
     assert value(repo, "repository_id") == deploy.repository and value(repo, "format") == "DOCKER"
