@@ -264,7 +264,7 @@ def needs(command: list[str], names: Names, caller: str = "launcher") -> set[Nee
                 secret = binding.split("=", 1)[1].split(":", 1)[0]
                 out |= {(console, "secretmanager.versions.access", f"secret {names.secrets.get(secret, secret)}")}
         if "--iap" in given:  # IAP's service agent calls the service
-            out |= {("iap-agent", "run.routes.invoke", f"project, only service {command[4]}")}
+            out |= {("iap-agent", "run.routes.invoke", f"service {command[4]}")}
     elif words[:2] == ["storage", "cp"]:
         # command_lib/storage/tasks/cp/copy_task_iterator: the destination is expanded (get, list) first.
         destination = names.bucket(words[-1])
