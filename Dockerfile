@@ -24,7 +24,8 @@ ARG LAUNCHER_IMAGE=gcr.io/dataflow-templates-base/python311-template-launcher-ba
 
 FROM ${LAUNCHER_IMAGE} AS launcher
 
-# Firewatch's code, once, for every target below (each installs it with pip --no-deps).
+# Firewatch's code, once, for every target below (each installs it with pip --no-deps: the
+# dependencies come pinned from the requirements files, installed first).
 FROM scratch AS source
 COPY setup.py pyproject.toml /src/
 COPY firewatch /src/firewatch
@@ -52,9 +53,12 @@ COPY --from=source /src ./
 RUN pip install --no-cache-dir --no-deps . \
  && python -c "import apache_beam, tensorflow, firewatch, streaming, batch, model, edge, tuning, vertex"
 
-# Workers get every dependency from this image; the setup file only adds Firewatch's code.
-ENV FLEX_TEMPLATE_PYTHON_SETUP_FILE=/template/setup.py
-ENV PIP_NO_DEPS=True
+# The image is the workers' SDK container too (`firewatch deploy run` passes it as
+# sdk_container_image), and Firewatch and every dependency are installed above. So neither
+# FLEX_TEMPLATE_PYTHON_SETUP_FILE nor FLEX_TEMPLATE_PYTHON_REQUIREMENTS_FILE is set: with a setup
+# file the launcher would build an sdist (fetching setuptools from PyPI) and every worker would
+# pip-install it again at start, which is slow and fails on private-IP workers without NAT.
+# (Google's python-docs-samples dataflow/flex-templates/pipeline_with_dependencies does the same.)
 ENTRYPOINT ["/opt/apache/beam/boot"]
 
 FROM base AS batch

@@ -73,10 +73,14 @@ class ResourceNames(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     project: str = Field(default_factory=partial(_default, "project"), description="Google Cloud project id.")
-    location: str = Field(default_factory=partial(_default, "location"), description="BigQuery/GCS location.")
+    location: str = Field(default_factory=partial(_default, "location"), description="BigQuery dataset location.")
+    bucket_location: str = Field(
+        default_factory=partial(_default, "bucket_location"), description="Cloud Storage buckets' location."
+    )
     frames_topic: str = Field(default_factory=partial(_declared, "topics", "frames_topic"))
     alerts_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_topic"))
     dead_letter_topic: str = Field(default_factory=partial(_declared, "topics", "dead_letter_topic"))
+    alerts_undeliverable_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_undeliverable_topic"))
     frames_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "frames_subscription"))
     alerts_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "alerts_subscription"))
     dead_letter_subscription: str = Field(
@@ -84,6 +88,9 @@ class ResourceNames(BaseModel):
     )
     console_alerts_subscription: str = Field(
         default_factory=partial(_declared, "subscriptions", "console_alerts_subscription")
+    )
+    alerts_undeliverable_subscription: str = Field(
+        default_factory=partial(_declared, "subscriptions", "alerts_undeliverable_subscription")
     )
     dataset: str = Field(default_factory=lambda: str(declaration()["dataset"]["name"]))
     predictions_table: str = Field(default_factory=partial(_declared, "tables", "predictions_table"))
@@ -95,6 +102,9 @@ class ResourceNames(BaseModel):
     masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
     baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
+    models_bucket: str = Field(default_factory=partial(_declared, "buckets", "models_bucket"))
+    dataflow_bucket: str = Field(default_factory=partial(_declared, "buckets", "dataflow_bucket"))
+    builds_bucket: str = Field(default_factory=partial(_declared, "buckets", "builds_bucket"))
 
     _project = field_validator("project")(lambda value: check_project_id(value))
 
@@ -102,10 +112,12 @@ class ResourceNames(BaseModel):
         "frames_topic",
         "alerts_topic",
         "dead_letter_topic",
+        "alerts_undeliverable_topic",
         "frames_subscription",
         "alerts_subscription",
         "dead_letter_subscription",
         "console_alerts_subscription",
+        "alerts_undeliverable_subscription",
     )
     @classmethod
     def _pubsub_name(cls, value: str) -> str:
@@ -136,7 +148,7 @@ class ResourceNames(BaseModel):
             raise ValueError(f"{value!r} is not a valid table id (letters, digits, underscores, dashes)")
         return value
 
-    @field_validator("frames_bucket")
+    @field_validator("frames_bucket", "models_bucket", "dataflow_bucket", "builds_bucket")
     @classmethod
     def _bucket(cls, value: str) -> str:
         if not _BUCKET_RE.match(value) or ".." in value:
@@ -152,6 +164,14 @@ class ResourceNames(BaseModel):
         update: dict[str, str] = {"dataset": f"{self.dataset}_{suffix}"}
         for key in (*self.topic_fields(), *self.subscription_fields(), *self.bucket_fields()):
             update[key] = f"{getattr(self, key)}-{suffix}"
+        return self.model_copy(update=update)
+
+    def on_project(self) -> ResourceNames:
+        """The names on a real project, as infra/terraform gives them: bucket names are global, so
+        each declared one gets the project as prefix (`<project>-firewatch-frames`, the name the jobs
+        and `firewatch deploy` derive); names given explicitly are kept."""
+        given = self.model_fields_set
+        update = {key: f"{self.project}-{getattr(self, key)}" for key in self.bucket_fields() if key not in given}
         return self.model_copy(update=update)
 
     @staticmethod
@@ -253,13 +273,7 @@ def _apply_pubsub(names: ResourceNames, done: _Recorder) -> None:
     try:
         for key, spec in declaration()["subscriptions"].items():
             path = names.subscription_path(key)
-            request = {
-                "name": path,
-                "topic": names.topic_path(spec["topic"]),
-                "ack_deadline_seconds": int(spec.get("ack_deadline_seconds", 60)),
-                "message_retention_duration": {"seconds": int(spec.get("retention_seconds", 604800))},
-                "expiration_policy": {},  # never expire when idle
-            }
+            request = subscription_request(names, key, spec)
             try:
                 subscriber.create_subscription(request=request)
                 done("subscription", path, "created")
@@ -267,6 +281,29 @@ def _apply_pubsub(names: ResourceNames, done: _Recorder) -> None:
                 done("subscription", path, "exists")
     finally:
         subscriber.close()
+
+
+def subscription_request(names: ResourceNames, key: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The Pub/Sub CreateSubscription request for one declared subscription (infra/terraform's settings:
+    retention, ack deadline, never expiring, and for alerts a dead-letter topic with retry backoff)."""
+    request: dict[str, Any] = {
+        "name": names.subscription_path(key),
+        "topic": names.topic_path(spec["topic"]),
+        "ack_deadline_seconds": int(spec.get("ack_deadline_seconds", 60)),
+        "message_retention_duration": {"seconds": int(spec.get("retention_seconds", 604800))},
+        "expiration_policy": {},  # never expire when idle
+    }
+    if spec.get("dead_letter_topic"):
+        request["dead_letter_policy"] = {
+            "dead_letter_topic": names.topic_path(spec["dead_letter_topic"]),
+            "max_delivery_attempts": int(spec["max_delivery_attempts"]),
+        }
+    if spec.get("minimum_backoff_seconds") is not None:
+        request["retry_policy"] = {
+            "minimum_backoff": {"seconds": int(spec["minimum_backoff_seconds"])},
+            "maximum_backoff": {"seconds": int(spec["maximum_backoff_seconds"])},
+        }
+    return request
 
 
 def _apply_bigquery(names: ResourceNames, done: _Recorder) -> None:
@@ -308,7 +345,7 @@ def _apply_buckets(names: ResourceNames, done: _Recorder) -> None:
     for key in names.bucket_fields():
         bucket_name = getattr(names, key)
         try:
-            storage.create_bucket(bucket_name, location=names.location)
+            storage.create_bucket(bucket_name, location=names.bucket_location)
             done("bucket", names.bucket_uri(key), "created")
         except gexc.Conflict:
             try:

@@ -26,11 +26,13 @@ class StreamingConfig(ScoringConfig):
         60.0,
         ge=0,
         description="on a local stop, how long to wait for pulled frames to be written (the rest is redelivered)",
+        json_schema_extra={"local_only": True},  # Dataflow drains a job itself: not a template parameter
     )
     heartbeat_file: str | None = Field(
         None,
         description="local runs: a JSON file rewritten every 5 s with the last pull and the last row written, "
         "for a supervisor (`firewatch liveness FILE`)",
+        json_schema_extra={"local_only": True},  # Dataflow reports liveness itself: not a template parameter
     )
 
     def message_limit(self) -> int:

@@ -17,8 +17,11 @@ A thin layer over the gcloud CLI; every subcommand prints the exact commands it 
              beta) or with operator tokens from Secret Manager; one instance with CPU always
              allocated (the live list is fed by one subscription pulled in the background).
 
-Resource names follow infra/terraform: buckets `<project>-firewatch-{dataflow,models,frames}`,
-Artifact Registry repository `firewatch`, service account `firewatch-workers@...`.
+Resource names follow infra/terraform: buckets `<project>-firewatch-{dataflow,models,frames,builds}`,
+Artifact Registry repository `firewatch`, service accounts `firewatch-{workers,builder,console}@...`.
+Builds run as `firewatch-builder@` and keep their uploaded source and log in the builds bucket, so
+the deploying account (`firewatch-launcher@`, see docs/iam.md) needs neither the
+`<project>_cloudbuild` bucket nor project Viewer to stream the build's log.
 """
 
 from __future__ import annotations
@@ -75,12 +78,27 @@ class DeployConfig(BaseModel):
         return f"gs://{self.dataflow_bucket}/templates/{job}{self.variant}.json"
 
     @property
+    def builds_bucket(self) -> str:
+        """Cloud Build's uploaded sources and logs (infra/terraform: `<project>-firewatch-builds`)."""
+        return f"{self.project}-firewatch-builds"
+
+    def service_account(self, name: str) -> str:
+        """The email of one of infra/terraform's accounts, e.g. service_account("workers")."""
+        return f"firewatch-{name}@{self.project}.iam.gserviceaccount.com"
+
+    @property
     def workers_service_account(self) -> str:
-        return f"firewatch-workers@{self.project}.iam.gserviceaccount.com"
+        return self.service_account("workers")
+
+    @property
+    def builder_service_account(self) -> str:
+        """Cloud Build's `--service-account`: the full resource name the Builds API takes."""
+        return f"projects/{self.project}/serviceAccounts/{self.service_account('builder')}"
 
 
 def cloud_build(cfg: DeployConfig, config_file: str, substitutions: dict[str, str]) -> list[str]:
-    """`gcloud builds submit` of the repository with one of infra/'s Cloud Build configs."""
+    """`gcloud builds submit` of the repository with one of infra/'s Cloud Build configs, as the
+    builder account, with the source and the log in the builds bucket (the config logs GCS_ONLY)."""
     return [
         "gcloud",
         "builds",
@@ -89,6 +107,9 @@ def cloud_build(cfg: DeployConfig, config_file: str, substitutions: dict[str, st
         f"--project={cfg.project}",
         f"--region={cfg.region}",
         f"--config={INFRA_DIR / config_file}",
+        f"--service-account={cfg.builder_service_account}",
+        f"--gcs-source-staging-dir=gs://{cfg.builds_bucket}/source",
+        f"--gcs-log-dir=gs://{cfg.builds_bucket}/logs",
         "--substitutions=" + ",".join(f"{k}={v}" for k, v in substitutions.items()),
     ]
 
@@ -204,7 +225,7 @@ def console_commands(cfg: DeployConfig, console: ConsoleDeploy) -> list[list[str
         f"--project={cfg.project}",
         f"--region={cfg.region}",
         f"--image={cfg.registry}/console:{cfg.tag}",
-        f"--service-account={console.service_account or f'{CONSOLE_SERVICE}@{cfg.project}.iam.gserviceaccount.com'}",
+        f"--service-account={console.service_account or cfg.service_account('console')}",
         "--port=8080",
         "--memory=2Gi",
         "--max-instances=1",

@@ -104,6 +104,8 @@ def _names(args: argparse.Namespace):
     if "project" not in flat:
         flat["project"] = gcp.project_id(None)
     names = config_from_mapping(ResourceNames, flat)
+    if not gcp.using_emulators():  # a real project: bucket names as Terraform gives them
+        names = names.on_project()
     suffix = getattr(args, "suffix", None)
     if suffix:
         try:
@@ -140,8 +142,9 @@ def _infra_destroy(args: argparse.Namespace) -> int:
     names = _names(args)
     if not gcp.using_emulators() and not args.yes:
         raise UserError(
-            f"this deletes the topics, subscriptions, dataset {names.dataset_id()} (with its data) and bucket "
-            f"{names.bucket_uri()} in project {names.project}; re-run with --yes to confirm."
+            f"this deletes the topics, subscriptions, dataset {names.dataset_id()} (with its data) and buckets "
+            f"{', '.join(names.bucket_uri(key) for key in names.bucket_fields())} in project {names.project}; "
+            "re-run with --yes to confirm."
         )
     print(f"destroying Firewatch resources on {_target(names)}:")
     resources.destroy(names, report=lambda action: print(f"  {action}"))

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 
 from firewatch.config.options import _base_type
+from firewatch.core.contract import CAMERA_ID_PATTERN
 
 GCS_URI = r"gs://[a-z0-9][-_.a-z0-9]{1,220}(/.*)?"
 BUCKET = r"[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]"
@@ -26,7 +27,13 @@ BOOL = r"(true|false|True|False)"
 
 
 def _full(pattern: str) -> str:
-    return f"^{pattern}$"
+    """The whole value matches `pattern`: grouped, so `a|b` is `^(a|b)$`, never `^a|b$`."""
+    return f"^({pattern})$"
+
+
+def _or_empty(regex: str) -> str:
+    """`regex` (a `^...$` one), or the empty value: for parameters whose help says "leave empty"."""
+    return f"^(|{regex[1:-1]})$"
 
 
 def _path_or_name(kind: str) -> str:
@@ -38,7 +45,7 @@ SPECIAL: dict[str, tuple[str, str]] = {
     "model": ("GCS_READ_FOLDER", _full(GCS_URI)),
     "subscription": ("PUBSUB_SUBSCRIPTION", _path_or_name("subscriptions")),
     "alerts_topic": ("PUBSUB_TOPIC", _path_or_name("topics")),
-    "dead_letter_topic": ("PUBSUB_TOPIC", f"^$|{_path_or_name('topics')}"),
+    "dead_letter_topic": ("PUBSUB_TOPIC", _path_or_name("topics")),
     "explanations_output": ("GCS_WRITE_FOLDER", _full(GCS_URI)),
     "project": ("TEXT", _full(PROJECT)),
     "dataset": ("TEXT", _full(r"[A-Za-z0-9_]{1,1024}")),
@@ -46,7 +53,7 @@ SPECIAL: dict[str, tuple[str, str]] = {
     "worker_accelerator": ("TEXT", _full(r"type:[a-z0-9-]+;count:[1-9][0-9]*")),
     "input": ("TEXT", _full(r"(gs://|tfrecord:gs://|bq:).+")),
     "output": ("TEXT", _full(f"bigquery|{GCS_URI}")),
-    "camera_id": ("TEXT", _full(r"[-_.:A-Za-z0-9]{1,128}")),
+    "camera_id": ("TEXT", CAMERA_ID_PATTERN.pattern),  # the one the pipeline checks ids with
 }
 for _table in ("predictions_table", "dead_letters_table", "explanations_table", "alerts_table"):
     SPECIAL[_table] = ("TEXT", _full(r"[-_A-Za-z0-9]{1,1024}"))
@@ -98,6 +105,18 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", ")")) else text + "."
 
 
+def local_only(field: FieldInfo) -> bool:
+    """Whether a config field only means something when the job runs locally (not a template parameter)."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get("local_only") is True
+
+
+def leave_empty(param: dict[str, Any]) -> bool:
+    """Whether the parameter's help tells the user that an empty value is allowed (and what it means)."""
+    text = param["helpText"].lower()
+    return "leave empty" in text or "(empty:" in text
+
+
 def enrich(param: dict[str, Any], field: FieldInfo) -> dict[str, Any]:
     """Add paramType, regexes, enumOptions and human help to one `template_parameters` entry."""
     name = param["name"]
@@ -138,4 +157,6 @@ def enrich(param: dict[str, Any], field: FieldInfo) -> dict[str, Any]:
         out["regexes"] = [_full(FLOAT)]
     else:
         out["paramType"] = "TEXT"
+    if leave_empty(out) and "regexes" in out:
+        out["regexes"] = [_or_empty(regex) for regex in out.get("regexes", [])]
     return out

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from firewatch.cli.template_params import enrich
+from firewatch.cli.template_params import enrich, local_only
 from firewatch.config.options import _iter_fields, template_parameters
 from infra.resources import INFRA_DIR
 
@@ -46,9 +46,11 @@ def metadata(job: str) -> dict[str, Any]:
 
 
 def parameters(model: type) -> list[dict[str, Any]]:
-    """Every config field as a flex-template parameter, with its input type, checks and help."""
+    """Every config field as a flex-template parameter, with its input type, checks and help
+    (except the local-only ones, e.g. how long a local run waits on stop: Dataflow drains itself)."""
     fields = [field for _, field in _iter_fields(model)]
-    return [enrich(param, field) for param, field in zip(template_parameters(model), fields, strict=True)]
+    pairs = zip(template_parameters(model), fields, strict=True)
+    return [enrich(param, field) for param, field in pairs if not local_only(field)]
 
 
 def render(job: str) -> str:

@@ -1,5 +1,8 @@
-# One service account per role, each with only what its role needs:
-#   launcher        - deploys: Cloud Build, Artifact Registry push, template specs, launches jobs
+# One service account per role, each with only what its role needs. docs/iam.md is the table of
+# every account, role and reason; tests/deploy/test_iam.py keeps it and these grants equal, and
+# checks that `firewatch deploy --dry-run`'s commands need nothing the launcher is not granted.
+#   launcher        - deploys: Cloud Build, template specs, launches and drains jobs, the console
+#   builder         - Cloud Build's service account: builds the images, pushes them
 #   workers         - the Dataflow workers (and the flex-template launcher VM)
 #   cameras         - publish frames (message or uploaded object)
 #   alert-consumers - read alerts
@@ -8,6 +11,11 @@
 resource "google_service_account" "launcher" {
   account_id   = "firewatch-launcher"
   display_name = "Firewatch deployer: builds images and launches Dataflow jobs"
+}
+
+resource "google_service_account" "builder" {
+  account_id   = "firewatch-builder"
+  display_name = "Firewatch Cloud Build: builds and pushes the images"
 }
 
 resource "google_service_account" "workers" {
@@ -32,6 +40,7 @@ resource "google_service_account" "console" {
 
 locals {
   launcher = "serviceAccount:${google_service_account.launcher.email}"
+  builder  = "serviceAccount:${google_service_account.builder.email}"
   workers  = "serviceAccount:${google_service_account.workers.email}"
   console  = "serviceAccount:${google_service_account.console.email}"
   # The tables the console shows (it writes only the feedback table).
@@ -51,29 +60,45 @@ locals {
 
 # --- launcher --------------------------------------------------------------------------
 resource "google_project_iam_member" "launcher_dataflow" {
-  #checkov:skip=CKV_GCP_49:the deployer must launch Dataflow jobs and Cloud Builds, which are project-level roles; it can act only as the workers account (launcher_acts_as_workers)
+  #checkov:skip=CKV_GCP_49:the deployer must launch Dataflow jobs and Cloud Builds, which are project-level roles; it can act only as the workers, builder and console accounts
   project = var.project_id
   role    = "roles/dataflow.developer"
   member  = local.launcher
 }
 
+# Creating a Dataflow job reads machine types, regions and zones (compute.machineTypes.get ...):
+# Google's Dataflow access-control guide pairs Dataflow Developer with Compute Viewer for that.
+resource "google_project_iam_member" "launcher_compute_viewer" {
+  #checkov:skip=CKV_GCP_49:read-only Compute Engine metadata a Dataflow job launch needs; project-level by nature
+  project = var.project_id
+  role    = "roles/compute.viewer"
+  member  = local.launcher
+}
+
 resource "google_project_iam_member" "launcher_builds" {
-  #checkov:skip=CKV_GCP_49:the deployer must launch Dataflow jobs and Cloud Builds, which are project-level roles; it can act only as the workers account (launcher_acts_as_workers)
+  #checkov:skip=CKV_GCP_49:the deployer must launch Dataflow jobs and Cloud Builds, which are project-level roles; it can act only as the workers, builder and console accounts
   project = var.project_id
   role    = "roles/cloudbuild.builds.editor"
   member  = local.launcher
 }
 
-resource "google_artifact_registry_repository_iam_member" "launcher_pushes" {
-  location   = google_artifact_registry_repository.firewatch.location
-  repository = google_artifact_registry_repository.firewatch.name
-  role       = "roles/artifactregistry.writer"
-  member     = local.launcher
-}
-
 resource "google_storage_bucket_iam_member" "launcher_dataflow_bucket" {
   bucket = google_storage_bucket.dataflow.name
   role   = "roles/storage.objectAdmin"
+  member = local.launcher
+}
+
+# `gcloud builds submit --gcs-source-staging-dir --gcs-log-dir` (both in the builds bucket):
+# it reads the bucket (storage.buckets.get) before uploading the source, then tails the log.
+resource "google_storage_bucket_iam_member" "launcher_builds_bucket" {
+  bucket = google_storage_bucket.builds.name
+  role   = "roles/storage.objectAdmin"
+  member = local.launcher
+}
+
+resource "google_storage_bucket_iam_member" "launcher_reads_builds_bucket" {
+  bucket = google_storage_bucket.builds.name
+  role   = "roles/storage.legacyBucketReader"
   member = local.launcher
 }
 
@@ -83,18 +108,33 @@ resource "google_storage_bucket_iam_member" "launcher_models" {
   member = local.launcher
 }
 
-# Jobs run as the workers' account: the launcher may act as that account and no other.
+# `gcloud storage cp -r MODEL gs://.../vN` first resolves the destination (objects.get and list).
+resource "google_storage_bucket_iam_member" "launcher_reads_models" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer"
+  member = local.launcher
+}
+
+# Jobs run as the workers' account, builds as the builder's, the console as its own: the
+# launcher may act as those three accounts and no other.
 resource "google_service_account_iam_member" "launcher_acts_as_workers" {
   service_account_id = google_service_account.workers.name
   role               = "roles/iam.serviceAccountUser"
   member             = local.launcher
 }
 
-# `firewatch deploy console`: the deployer deploys the Cloud Run service, which runs as the console's account.
+resource "google_service_account_iam_member" "launcher_acts_as_builder" {
+  service_account_id = google_service_account.builder.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.launcher
+}
+
+# `firewatch deploy console`: `--iap` and `--allow-unauthenticated` change the service's IAM
+# policy (run.services.setIamPolicy), which Cloud Run Developer lacks.
 resource "google_project_iam_member" "launcher_run" {
-  #checkov:skip=CKV_GCP_49:deploying a Cloud Run service is a project-level role; the deployer can act only as the console and workers accounts
+  #checkov:skip=CKV_GCP_49:deploying a Cloud Run service is a project-level role; the deployer can act only as the console, builder and workers accounts
   project = var.project_id
-  role    = "roles/run.developer"
+  role    = "roles/run.admin"
   member  = local.launcher
 }
 
@@ -102,6 +142,22 @@ resource "google_service_account_iam_member" "launcher_acts_as_console" {
   service_account_id = google_service_account.console.name
   role               = "roles/iam.serviceAccountUser"
   member             = local.launcher
+}
+
+# --- builder (Cloud Build) ---------------------------------------------------------------
+# Builds run as this account (--service-account), not the legacy Cloud Build account: it reads
+# the uploaded source and writes the build log in the builds bucket and pushes the images.
+resource "google_artifact_registry_repository_iam_member" "builder_pushes" {
+  location   = google_artifact_registry_repository.firewatch.location
+  repository = google_artifact_registry_repository.firewatch.name
+  role       = "roles/artifactregistry.writer"
+  member     = local.builder
+}
+
+resource "google_storage_bucket_iam_member" "builder_builds_bucket" {
+  bucket = google_storage_bucket.builds.name
+  role   = "roles/storage.objectAdmin"
+  member = local.builder
 }
 
 # --- workers ---------------------------------------------------------------------------
@@ -167,6 +223,8 @@ resource "google_storage_bucket_iam_member" "workers_read_frames" {
   member = local.workers
 }
 
+# Overlays are only created, never overwritten or deleted: the explain step writes each under a
+# name of its own (or with ifGenerationMatch=0), so a retried bundle does not need objects.delete.
 resource "google_storage_bucket_iam_member" "workers_write_overlays" {
   bucket = google_storage_bucket.frames.name
   role   = "roles/storage.objectCreator"
@@ -232,4 +290,30 @@ resource "google_storage_bucket_iam_member" "console_reads_models" {
   bucket = google_storage_bucket.models.name
   role   = "roles/storage.objectViewer"
   member = local.console
+}
+
+# $FIREWATCH_CONSOLE_TOKENS (`--identity tokens`): Cloud Run reads the secret as the console.
+resource "google_secret_manager_secret_iam_member" "console_reads_tokens" {
+  secret_id = google_secret_manager_secret.console_tokens.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = local.console
+}
+
+# --- Identity-Aware Proxy in front of the console (`--identity iap`) ---------------------
+# IAP's service agent invokes the console. The service is deployed by gcloud after this apply, so
+# the grant is on the project (what Google's IAP-for-Cloud-Run guide grants on the service); the
+# agent only relays requests IAP has let through, to services with IAP turned on.
+resource "google_project_iam_member" "iap_agent_invokes_console" {
+  #checkov:skip=CKV_GCP_49:the console service is deployed by gcloud after terraform apply, so the invoker grant for IAP's Google-managed agent cannot name it
+  project = var.project_id
+  role    = "roles/run.invoker"
+  member  = "serviceAccount:${google_project_service_identity.iap_agent.email}"
+}
+
+# The operators who may open the console through IAP (var.console_operators).
+resource "google_iap_web_iam_member" "operators_open_console" {
+  for_each = var.console_operators
+  project  = var.project_id
+  role     = "roles/iap.httpsResourceAccessor"
+  member   = each.value
 }

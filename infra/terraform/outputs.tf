@@ -9,10 +9,11 @@ output "workers_service_account" {
 }
 
 output "buckets" {
-  description = "Frames, models and Dataflow (templates, staging, temp) buckets."
+  description = "Frames, models, Dataflow (templates, staging, temp) and Cloud Build (sources, logs) buckets."
   value = {
     frames   = google_storage_bucket.frames.url
     models   = google_storage_bucket.models.url
     dataflow = google_storage_bucket.dataflow.url
+    builds   = google_storage_bucket.builds.url
   }
 }

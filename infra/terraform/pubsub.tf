@@ -75,6 +75,7 @@ resource "google_pubsub_subscription" "dead_letters" {
 resource "google_pubsub_subscription" "alerts_undeliverable" {
   name                       = "alerts-undeliverable-sub"
   topic                      = google_pubsub_topic.alerts_undeliverable.id
+  ack_deadline_seconds       = 30
   message_retention_duration = local.week
   expiration_policy {
     ttl = ""

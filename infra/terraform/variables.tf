@@ -26,3 +26,9 @@ variable "alert_max_delivery_attempts" {
   type        = number
   default     = 10
 }
+
+variable "console_operators" {
+  description = "Who may open the console through IAP: user:EMAIL, group:EMAIL or domain:DOMAIN members."
+  type        = set(string)
+  default     = []
+}

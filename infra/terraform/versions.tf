@@ -8,10 +8,20 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.0"
     }
+    # google_project_service_identity (IAP's service agent) is in the beta provider only.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.0"
+    }
   }
 }
 
 provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
   project = var.project_id
   region  = var.region
 }

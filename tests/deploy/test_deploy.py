@@ -5,6 +5,7 @@ CLI documents for that command (its --help works offline), respecting gcloud's e
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shlex
@@ -221,3 +222,60 @@ def test_console_dry_run_prints_both_commands(capsys):
     assert len(printed) == 2 and "builds submit" in printed[0] and "beta run deploy firewatch-console" in printed[1]
     assert main(["deploy", "console", "--project", "my-proj", "--skip-build", "--dry-run"]) == 0
     assert len([line for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]) == 1
+
+
+GCLOUD_LOADER = """
+import json, sys
+from googlecloudsdk.api_lib.cloudbuild import cloudbuild_util, config
+messages = cloudbuild_util.GetMessagesModule()
+out = {}
+for path in sys.argv[1:]:
+    build = config.LoadCloudbuildConfigFromPath(path, messages, params=dict(json.loads(sys.stdin.read() or "{}")))
+    out[path] = {"logging": str(build.options.logging), "images": list(build.images)}
+print(json.dumps(out))
+"""
+
+
+def gcloud_python() -> tuple[str, dict[str, str]] | None:
+    """The Cloud SDK's bundled Python and the path to its libraries (the code gcloud runs)."""
+    if shutil.which("gcloud") is None:
+        return None
+    env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
+    root = subprocess.run(
+        ["gcloud", "info", "--format=value(installation.sdk_root)"], capture_output=True, text=True, env=env
+    ).stdout.strip()
+    python = Path(root) / "platform" / "bundledpythonunix" / "bin" / "python3"
+    if not python.exists():
+        return None
+    return str(python), {"PYTHONPATH": f"{root}/lib:{root}/lib/third_party"}
+
+
+def test_cloud_build_configs_load_with_gclouds_own_loader_and_log_to_gcs_only():
+    """Builds run as firewatch-builder (--service-account): Cloud Build then requires a logs bucket
+    or Cloud Logging only; `--gcs-log-dir` gives the bucket and GCS_ONLY lets gcloud stream the log
+    from it (api_lib/cloudbuild/logs.py), so neither account needs Logging or project Viewer."""
+    found = gcloud_python()
+    if found is None:
+        pytest.skip("the Cloud SDK's bundled Python is not installed")
+    python, extra = found
+    paths = [str(REPO / "infra" / "cloudbuild.yaml"), str(REPO / "infra" / "cloudbuild-console.yaml")]
+    subs = dict(kv.split("=", 1) for kv in build_commands(CPU)[0][-1].removeprefix("--substitutions=").split(","))
+    proc = subprocess.run(
+        [python, "-c", GCLOUD_LOADER, *paths],
+        input=json.dumps(subs),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **extra},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]  # unknown fields or enum values raise there
+    loaded = json.loads(proc.stdout)
+    assert {v["logging"] for v in loaded.values()} == {"GCS_ONLY"}
+    images = [re.sub(r"\$\{(_[A-Z_]+)\}", lambda m: subs[m.group(1)], i) for i in loaded[paths[0]]["images"]]
+    assert images == [CPU.image("streaming"), CPU.image("batch")]  # what `deploy run` passes the workers
+    for build in (build_commands(CPU)[0], build_commands(GPU)[0]):
+        given = dict(w.split("=", 1) for w in build if w.startswith("--"))
+        builder = "firewatch-builder@my-proj.iam.gserviceaccount.com"
+        assert given["--service-account"] == f"projects/my-proj/serviceAccounts/{builder}"
+        assert given["--gcs-log-dir"] == "gs://my-proj-firewatch-builds/logs"
+        assert given["--gcs-source-staging-dir"] == "gs://my-proj-firewatch-builds/source"

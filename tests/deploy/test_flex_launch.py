@@ -45,7 +45,7 @@ def launch(entry: str, bucket: str, project: str, params: list[str]) -> tuple[su
         f"--template_location={template}",
         f"--staging_location=gs://{bucket}/staging",
         f"--temp_location=gs://{bucket}/tmp",
-        f"--setup_file={REPO / 'setup.py'}",  # FLEX_TEMPLATE_PYTHON_SETUP_FILE
+        # no --setup_file: the image sets no FLEX_TEMPLATE_PYTHON_SETUP_FILE (the package is installed in it)
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(

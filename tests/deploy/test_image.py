@@ -119,3 +119,27 @@ def test_console_target_is_a_small_non_root_web_image_listening_on_cloud_runs_po
     assert not {*DEV_TOOLS, *NOT_USED, "tfx-bsl", "optuna", "ai-edge-litert"} & set(console)
     prod = pins(REPO / "requirements-prod.txt")
     assert all(prod[name] == version for name, version in console.items() if name in prod), "one version each"
+
+
+def test_workers_run_the_installed_package_and_never_pip_build_it_again():
+    """The flex-template image is also the workers' SDK container (issue 21, item 7): Firewatch and its
+    dependencies are installed in it, so the launcher is given no setup or requirements file (with one
+    it builds an sdist, fetching setuptools from PyPI, and every worker pip-installs it at start)."""
+    from firewatch.cli.deploy import DeployConfig, RunConfig, run_command
+
+    for name in ("base", "streaming", "batch"):
+        body = stages()[name]
+        envs = re.findall(r"^ENV (\w+)=", body, re.M)
+        assert not {"FLEX_TEMPLATE_PYTHON_SETUP_FILE", "FLEX_TEMPLATE_PYTHON_REQUIREMENTS_FILE"} & set(envs), name
+        assert "PIP_NO_DEPS" not in envs and "PIP_NO_INDEX" not in envs, name
+    base = stages()["base"]
+    installs = re.findall(r"pip install[^\n\\]*", base)
+    assert any(line.rstrip().endswith("--no-deps .") for line in installs), "the package is installed in the image"
+    assert base.index("requirements-prod.txt") < base.index("COPY --from=source")  # dependencies first
+    assert re.search(r"^ENTRYPOINT \[\"/opt/apache/beam/boot\"\]$", base, re.M), "usable as the SDK container"
+    cfg = DeployConfig(project="p", tag="v1")
+    for job in ("streaming", "batch"):
+        params = next(w for w in run_command(cfg, RunConfig(job=job)) if w.startswith("--parameters="))
+        assert f"sdk_container_image={cfg.image(job)}" in params.removeprefix("--parameters=^~^").split("~"), (
+            "workers run the launcher's image"
+        )

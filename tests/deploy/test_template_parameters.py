@@ -143,3 +143,56 @@ def test_a_bad_boolean_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_known_args(["stream", "--model=m", "--explain=maybe"])
     assert "'maybe' is not a boolean; use true or false" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("job", ["streaming", "batch"])
+def test_every_regex_anchors_the_whole_value(job):
+    # A console checks a value with search semantics (JavaScript's RegExp.test): `^a|b$` then means
+    # "starts with a, or ends with b"; an alternation must be grouped inside the anchors.
+    params = load(job)["parameters"]
+    values = launcher_values(params)
+    checked = 0
+    for param in params:
+        for regex in param.get("regexes", []):
+            value = values[param["name"]] or "x"
+            assert re.search(regex, value) or not value, (param["name"], regex)
+            for wrong in (f"#{value}", f"{value}\n#"):  # ('.' stops at a newline: paths take any tail)
+                assert not re.search(regex, wrong), (param["name"], regex, wrong)
+            checked += 1
+    assert checked > 20
+    for param in (p for p in params if p["paramType"] == "ENUM"):
+        (regex,) = param["regexes"]
+        for option in param["enumOptions"]:
+            assert re.search(regex, option["value"]) and not re.search(regex, option["value"] + "-and-more"), regex
+
+
+@pytest.mark.parametrize("job", ["streaming", "batch"])
+def test_parameters_documented_as_leave_empty_accept_empty_and_mean_the_default(job):
+    params = load(job)["parameters"]
+    empty = [p for p in params if "leave empty" in p["helpText"].lower() or "(empty:" in p["helpText"].lower()]
+    assert {"project", "allowed_buckets", "explanations_output", "worker_accelerator"} <= {p["name"] for p in empty}
+    blank = {p["name"]: "" for p in empty if "defaultValue" not in p}
+    defaults = flat_config(parse(job, launcher_values(params, blank)))
+    for param in empty:
+        for regex in param.get("regexes", []):
+            assert re.fullmatch(regex, ""), f"{param['name']}: help says leave empty, {regex} rejects it"
+        if "defaultValue" not in param:  # no default: empty must mean "unset"
+            assert not defaults[param["name"]], param["name"]
+
+
+def test_local_only_fields_are_not_template_parameters():
+    from streaming.config import StreamingConfig
+
+    names = {p["name"] for p in load("streaming")["parameters"]}
+    assert "drain_seconds" in StreamingConfig.model_fields and "drain_seconds" not in names
+    assert "subscription" in names and "confirm_k" in names
+
+
+def test_camera_id_parameter_takes_every_id_the_pipeline_accepts():
+    from firewatch.core.contract import CAMERA_ID_PATTERN
+
+    (regex,) = next(p for p in load("batch")["parameters"] if p["name"] == "camera_id")["regexes"]
+    assert regex == CAMERA_ID_PATTERN.pattern
+    for camera in ("site@north-7", "cam:01.a_b", "C" * 128):
+        assert CAMERA_ID_PATTERN.match(camera) and re.fullmatch(regex, camera), camera
+    assert not re.fullmatch(regex, "-starts-with-dash") and not re.fullmatch(regex, "")

@@ -48,6 +48,28 @@ def test_subscriptions_point_at_declared_topics() -> None:
         assert spec["topic"] in decl["topics"]
 
 
+def test_on_a_real_project_buckets_are_named_as_terraform_names_them() -> None:
+    names = ResourceNames(project="my-proj-1", models_bucket="shared-models")
+    real = names.on_project()
+    assert real.frames_bucket == "my-proj-1-firewatch-frames" and real.dataflow_bucket == "my-proj-1-firewatch-dataflow"
+    assert real.builds_bucket == "my-proj-1-firewatch-builds" and real.models_bucket == "shared-models"  # given: kept
+    assert (real.location, real.bucket_location) == ("EU", "europe-west1")
+
+
+def test_the_alerts_subscription_dead_letters_undeliverable_alerts() -> None:
+    names = ResourceNames(project="my-proj-1")
+    spec = resources.declaration()["subscriptions"]["alerts_subscription"]
+    request = resources.subscription_request(names, "alerts_subscription", spec)
+    assert request["dead_letter_policy"] == {
+        "dead_letter_topic": "projects/my-proj-1/topics/alerts-undeliverable",
+        "max_delivery_attempts": 10,
+    }
+    assert request["retry_policy"] == {"minimum_backoff": {"seconds": 10}, "maximum_backoff": {"seconds": 600}}
+    declared = resources.declaration()["subscriptions"]["frames_subscription"]
+    frames = resources.subscription_request(names, "frames_subscription", declared)
+    assert "dead_letter_policy" not in frames and frames["ack_deadline_seconds"] == 60
+
+
 def test_overrides_ids_and_suffix() -> None:
     names = ResourceNames(project="my-proj-1", dataset="fw", frames_bucket="my-proj-1-frames")
     assert names.table_id("alerts_table") == "my-proj-1.fw.alerts"
@@ -82,7 +104,7 @@ def test_apply_is_idempotent_and_destroy_removes_everything(local_stack) -> None
     first = resources.apply(names)
     try:
         assert {a.outcome for a in first} == {"created"}
-        assert len(first) == 3 + 4 + 1 + 8 + 1  # topics, subscriptions, dataset, tables, bucket
+        assert len(first) == 4 + 5 + 1 + 8 + 4  # topics, subscriptions, dataset, tables, buckets
         second = resources.apply(names)
         assert [(a.kind, a.name) for a in second] == [(a.kind, a.name) for a in first]
         assert {a.outcome for a in second} == {"exists"}
@@ -92,6 +114,9 @@ def test_apply_is_idempotent_and_destroy_removes_everything(local_stack) -> None
         assert {names.topic_path(k) for k in names.topic_fields()} <= topics
         sub = subscriber.get_subscription(subscription=names.subscription_path())
         assert sub.topic == names.topic_path("frames_topic")
+        alerts = subscriber.get_subscription(subscription=names.subscription_path("alerts_subscription"))
+        assert alerts.dead_letter_policy.dead_letter_topic == names.topic_path("alerts_undeliverable_topic")
+        assert alerts.dead_letter_policy.max_delivery_attempts == 10
         bq = gcp.bigquery_client()
         table = bq.get_table(names.table_id("explanations_table"))
         assert [f.name for f in table.schema] == [f["name"] for f in resources.schema_for_table("explanations")]
