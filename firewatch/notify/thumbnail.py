@@ -2,8 +2,9 @@
 
 The peak frame is the entry of `frame_uris` that names the event's `peak_frame_key` (the frame id
 after the camera's `/`); when none does, the explanation overlay (`explanation_uri`, of the most
-probable explained frame), labelled as such. Objects are read with `firewatch.cloud.storage`
-(gs:// or local, with its retries) and scaled with PIL. Anything that fails gives no thumbnail
+probable explained frame), labelled as such. gs:// objects are read with the project's storage
+client (`firewatch.cloud.clients.storage_client`: the GCS emulator or real GCS; no Beam needed),
+local paths from disk, and scaled with PIL. Anything that fails gives no thumbnail
 and a reason: a notice is never held back for its picture.
 """
 
@@ -32,6 +33,20 @@ def peak_picture(event: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def read_picture(uri: str, timeout: float = 10.0) -> bytes:
+    """The bytes of a gs:// object or a local file (at most MAX_SOURCE_BYTES + 1 of a file)."""
+    if uri.startswith("gs://"):
+        from firewatch.cloud.clients import storage_client
+
+        bucket, _, name = uri[len("gs://") :].partition("/")
+        blob = storage_client().bucket(bucket).blob(name)
+        return blob.download_as_bytes(timeout=timeout)
+    if "://" in uri:
+        raise ValueError(f"cannot read {uri}: only gs:// and local paths")
+    with open(uri, "rb") as handle:
+        return handle.read(MAX_SOURCE_BYTES + 1)
+
+
 def scale_jpeg(data: bytes, max_px: int) -> bytes:
     from PIL import Image
 
@@ -49,12 +64,7 @@ def fetch_thumbnail(event: dict[str, Any], max_px: int, read=None) -> tuple[Thum
         return None, "the event names no frame picture"
     uri, label = picture
     try:
-        if read is None:
-            from firewatch.cloud.storage import read_object
-
-            data = read_object(uri, MAX_SOURCE_BYTES, attempts=2, initial_backoff=0.2)
-        else:
-            data = read(uri)
+        data = (read or read_picture)(uri)
         if len(data) > MAX_SOURCE_BYTES:
             return None, f"{uri} is larger than {MAX_SOURCE_BYTES} bytes"
         return Thumbnail(jpeg=scale_jpeg(data, max_px), source_uri=uri, label=label), None
