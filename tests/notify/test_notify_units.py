@@ -263,3 +263,40 @@ def test_an_unreadable_message_is_reported_not_dropped():
     outcome = notifier(rec).handle(b"\xff not json", {"event": "open"}, "m9")
     assert outcome.ack and rec.sent == []
     assert rec.published[0][1]["reason"].startswith("unreadable event")
+
+
+# -- the push endpoint (Cloud Run) --------------------------------------------------------------
+
+
+def test_the_push_endpoint_acks_only_what_was_delivered_or_reported():
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from firewatch.notify.push import create_app
+
+    rec = Recorder()
+    published_ok = [True]
+
+    def publish(data, attributes):
+        if not published_ok[0]:
+            raise RuntimeError("topic unavailable")
+        rec.published.append((data, attributes))
+
+    client = TestClient(create_app(notifier(rec, publish=publish)))
+    data, attrs = parts(event())
+    envelope = {"message": {"data": base64.b64encode(data).decode(), "attributes": attrs, "messageId": "7"},
+                "subscription": "projects/p/subscriptions/notify"}  # fmt: skip
+    answer = client.post("/", json=envelope)
+    assert answer.status_code == 200 and answer.json()["sent"] == ["hook", "chat", "mail"]
+    assert client.post("/", json={"message": {"data": "%%%"}}).status_code == 400
+    assert client.post("/", content=b"not json").status_code == 400
+    rec.failing.add("email")
+    published_ok[0] = False
+    closing = parts(event("close", T0 + timedelta(minutes=1)))
+    envelope["message"].update(data=base64.b64encode(closing[0]).decode(), attributes=closing[1])
+    assert client.post("/pubsub", json=envelope).status_code == 503  # Pub/Sub delivers it again
+    published_ok[0] = True
+    again = client.post("/pubsub", json=envelope)
+    assert again.status_code == 200 and again.json() == {"sent": [], "undeliverable": ["mail"], "skipped": None}
+    assert rec.published[0][1]["reason"] == "email channel mail: ConnectionError: refused"
