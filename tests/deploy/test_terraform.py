@@ -116,6 +116,7 @@ PROJECT_ROLES = {
     "cameras": set(),
     "alert_consumers": set(),
     "console": {"roles/bigquery.jobUser"},
+    "notifier": set(),  # its grants: tests/deploy/test_terraform_notify.py
 }
 
 
@@ -137,6 +138,7 @@ def test_one_service_account_per_role_with_least_privilege():
         "cameras": "firewatch-cameras",
         "alert_consumers": "firewatch-alert-consumers",
         "console": "firewatch-console",
+        "notifier": "firewatch-notifier",
     }
     assert DeployConfig(project="p").workers_service_account.startswith(accounts["workers"] + "@")
     grants: list[tuple[str, str, str]] = []
