@@ -21,6 +21,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    wall: float
     verified: bool | None = None
 
 
@@ -36,7 +37,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                item = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                item = Received(self.path, headers, body, time.monotonic(), time.time())
                 status, answer = receiver.answer(item)
                 receiver.received.append(item)
                 self.send_response(status)
@@ -83,12 +85,13 @@ class SmtpServer:
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
-        self.messages: list[tuple[float, object]] = []
+        self.messages: list[tuple[float, object, float]] = []  # (monotonic, message, wall clock)
         outer = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-                outer.messages.append((time.monotonic(), message_from_bytes(envelope.content, policy=policy.default)))
+                parsed = message_from_bytes(envelope.content, policy=policy.default)
+                outer.messages.append((time.monotonic(), parsed, time.time()))
                 return "250 Message accepted for delivery"
 
         self.port = free_port()
