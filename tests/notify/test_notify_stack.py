@@ -6,8 +6,8 @@ with the box, the link and the peak frame's thumbnail (read from the GCS emulato
 throttled; the close arrives; a channel that cannot be reached leaves the message on the
 undeliverable topic with its reason.
 
-The streaming pipeline itself is not run here (on this machine its Pub/Sub read adds up to ~30 s
-per bundle); its confirmation and message format are the same code."""
+The streaming pipeline itself is run in test_notify_pipeline.py; here event times are chosen freely
+(the throttle reads them), with the confirmation and message format the pipeline uses."""
 
 from __future__ import annotations
 
