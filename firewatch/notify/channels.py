@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+import ssl
 import time
 from typing import Any
 
@@ -77,13 +78,15 @@ def send_email(ch: EmailChannel, note: Notice, thumb: Thumbnail | None, timeout:
     msg = message.email_message(note, thumb, ch.sender, ch.to)
     try:
         with smtplib.SMTP(ch.host, ch.port, timeout=timeout) as smtp:
-            if ch.starttls:
-                smtp.starttls()
+            if ch.starttls:  # the server's certificate and name are verified (smtplib's default does not)
+                smtp.starttls(context=ssl.create_default_context(cafile=ch.ca_file))
             if ch.username and ch.password:
                 smtp.login(ch.username, ch.password)
             smtp.send_message(msg)
     except (smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
         raise ChannelError(f"SMTP refused: {exc}", permanent=True) from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise ChannelError(f"SMTP server certificate not trusted: {exc}", permanent=True) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise ChannelError(f"SMTP server does not support it: {exc}", permanent=True) from exc
     except (smtplib.SMTPException, OSError) as exc:

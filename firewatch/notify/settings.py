@@ -72,6 +72,9 @@ class EmailChannel(_Channel):
     host: str
     port: int = Field(587, ge=1, le=65535)
     starttls: bool = True
+    ca_file: str | None = Field(
+        None, description="CA bundle that signs the server's certificate (default: the system's)"
+    )
     username: str | None = None
     password: str | None = None
     sender: str

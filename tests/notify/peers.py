@@ -82,8 +82,12 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    """aiosmtpd on a free port. With `tls` (an ssl server context) it requires STARTTLS; with
+    `login` (user, password) it requires that login (over TLS)."""
+
+    def __init__(self, tls=None, login: tuple[str, str] | None = None) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
 
         self.messages: list[tuple[float, object, float]] = []  # (monotonic, message, wall clock)
         outer = self
@@ -94,8 +98,17 @@ class SmtpServer:
                 outer.messages.append((time.monotonic(), parsed, time.time()))
                 return "250 Message accepted for delivery"
 
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == login
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+        options = {}
+        if tls is not None:
+            options.update(tls_context=tls, require_starttls=True)
+        if login is not None:
+            options.update(auth_required=True, authenticator=authenticator)
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     def close(self) -> None:
