@@ -99,7 +99,10 @@ class Notifier:
             if not send_now:
                 log.info("%s %s of alert %s not sent: %s", camera, kind, event["alert_id"], why)
                 return Outcome(ack=True, skipped=why)
-        note = message.notice(event, self.policy.console_url)
+        try:
+            note = message.notice(event, self.policy.console_url)
+        except (KeyError, TypeError, ValueError) as exc:
+            return self._report(data, attributes, message_id, [("none", f"unreadable event: {exc!r}", 0)])
         thumb = None
         if note.kind == "alert" and kind == "open":
             thumb, why_not = self._thumbnail(event, self.policy.thumbnail_px)

@@ -180,3 +180,49 @@ def test_a_missing_subscription_ends_the_notifier_with_one_clear_line(local_stac
     assert proc.returncode != 0
     assert "subscription no-such-sub not found" in proc.stderr, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_notify_serve_takes_pub_sub_pushes_and_delivers(gcp_resources, peers, tmp_path):
+    """`firewatch notify serve` (the Cloud Run entry point) as a process: a push envelope as Pub/Sub
+    sends it is delivered to every channel and answered 200; a bad envelope is answered 400."""
+    import base64
+
+    import requests
+
+    from firewatch.core.confirm import alert_message_parts
+    from tests.notify.harness import notifier_env
+
+    hook, slack, telegram, smtp = peers
+    names = gcp_resources
+    event = alert_events("ridge-7", names.frames_bucket, datetime.now(UTC).replace(microsecond=0))[0]
+    config = write_config(tmp_path / "notify.yaml", hook, slack, telegram, smtp, "ridge-*")
+    port, log_path = free_port(), tmp_path / "serve.log"
+    cmd = [sys.executable, "-m", "firewatch.cli", "notify", "serve", "--config", str(config), "--host", "127.0.0.1",
+           "--port", str(port), "--undeliverable-topic", names.topic_path("dead_letter_topic"),
+           "--console-url", CONSOLE]  # fmt: skip
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=notifier_env(slack), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return proc.poll() is not None
+
+        wait_for(up, 60, log_path)
+        assert proc.poll() is None, log_path.read_text()
+        data, attributes = alert_message_parts(event)
+        envelope = {"message": {"data": base64.b64encode(data).decode(), "attributes": attributes, "messageId": "1"},
+                    "subscription": "projects/p/subscriptions/notify-sub"}  # fmt: skip
+        answer = requests.post(f"{url}/pubsub", json=envelope, timeout=30)
+        assert answer.status_code == 200 and answer.json()["sent"] == ["hook", "chat", "phone", "mail"]
+        assert {c: len(items) for c, items in received(peers, "open").items()} == dict.fromkeys(
+            ("webhook", "slack", "telegram", "smtp"), 1
+        )
+        check_open_message(peers, event, thumbnail=False)  # no frame object was uploaded: sent without one
+        assert requests.post(f"{url}/pubsub", json={"message": {"data": "%%"}}, timeout=10).status_code == 400
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

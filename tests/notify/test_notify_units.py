@@ -263,6 +263,9 @@ def test_an_unreadable_message_is_reported_not_dropped():
     outcome = notifier(rec).handle(b"\xff not json", {"event": "open"}, "m9")
     assert outcome.ack and rec.sent == []
     assert rec.published[0][1]["reason"].startswith("unreadable event")
+    broken = {**event(), "peak_box": {"x_min": 0.1}}  # a box without its other corners
+    assert notifier(rec).handle(json.dumps(broken).encode(), {}, "m10").ack and rec.sent == []
+    assert rec.published[1][1]["reason"] == "unreadable event: KeyError('x_max')"
 
 
 # -- the push endpoint (Cloud Run) --------------------------------------------------------------
