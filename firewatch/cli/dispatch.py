@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "firewatch.console.cli",
     "firewatch.monitoring.cli",
     "firewatch.monitoring.baselines_cli",
+    "firewatch.notify.cli",
     "firewatch.cli.templates",
     "firewatch.cli.deploy",
 )

@@ -166,6 +166,7 @@ def test_one_service_account_per_role_with_additive_grants_only():
         "cameras": "firewatch-cameras",
         "alert_consumers": "firewatch-alert-consumers",
         "console": "firewatch-console",
+        "notifier": "firewatch-notifier",
     }
     deploy = DeployConfig(project="p")
     assert deploy.workers_service_account.startswith(accounts["workers"] + "@")
