@@ -303,7 +303,11 @@ def create_app(
         )
         peak_key = state.get("peak_frame_key")
         peak = next((f for f in frames if f["frame_key"] == peak_key), None)
+        # The peak frame's own evidence when it was explained; else the alert's (another frame's,
+        # named on the page by the explanations table; unnamed while that row is not there yet).
         explanation = store.explanation(peak_key) if peak_key else None
+        if explanation is None and state.get("explanation_uri"):
+            explanation = store.explanation_by_overlay(state["explanation_uri"])
         overlay = (explanation or {}).get("overlay_uri") or state.get("explanation_uri")
         threshold = frames[0]["threshold"] if frames else None
         rows = store.feedback(alert_id)

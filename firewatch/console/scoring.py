@@ -2,9 +2,11 @@
 
 Decode with `firewatch.core.imaging` (same limits), score the frame by its full-resolution regions
 (`firewatch.core.regions.score_pixels`, the pipelines' rule) with the exported model's float
-signature (`firewatch.cloud.models.load_exported`), explain the peak region with
+signature (`firewatch.cloud.models.load_exported`); for a fire result, explain the peak region with
 `firewatch.core.explain.explain_image`, placed where it is in the frame, and draw
-`firewatch.core.overlay.render_overlay`.
+`firewatch.core.overlay.render_overlay`. A result below the threshold has nothing to explain: no
+heat map and no regions are drawn (they would point at "evidence" of a fire the model did not see),
+only the frame.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from firewatch.core.explain import ExplainConfig, explain_image, in_frame
 from firewatch.core.imaging import DecodeLimits, decode_image
-from firewatch.core.overlay import render_overlay
+from firewatch.core.overlay import render_frame, render_overlay
 from firewatch.core.prediction import label_for
 from firewatch.core.regions import Box, RegionConfig, score_pixels
 
@@ -29,9 +31,9 @@ class UploadResult:
     model_version: str
     width: int
     height: int
-    overlay_png: bytes
-    regions: list[tuple[float, float, float, float, float]]
-    approximation_error: float
+    overlay_png: bytes  # fire: frame | heat map with XRAI regions; no fire: the frame alone
+    regions: list[tuple[float, float, float, float, float]]  # XRAI regions (none without fire)
+    approximation_error: float | None  # of the explanation (None: not explained)
     fire_boxes: list[tuple[Box, float]]  # the firing regions (fractions of the frame) and their probabilities
     regions_scored: int
 
@@ -70,12 +72,27 @@ class UploadScorer:
             model.predict_images, decoded.pixels, meta.image_size, meta.threshold, self.regions, locate=locate
         )
         probability = scored.scores.probability
+        label = label_for(probability, meta.threshold)
+        if label != "fire":
+            return UploadResult(
+                label=label,
+                probability=probability,
+                threshold=meta.threshold,
+                model_version=meta.model_version,
+                width=decoded.width,
+                height=decoded.height,
+                overlay_png=render_frame(decoded.pixels),
+                regions=[],
+                approximation_error=None,
+                fire_boxes=[],
+                regions_scored=scored.scores.regions_scored,
+            )
         explanation = explain_image(model.float_fn, scored.peak_input, self.explain)
         explanation = in_frame(explanation, scored.scores.peak_box, decoded.pixels.shape[:2])
         title = f"p(fire)={probability:.2f}  IG {explanation.steps} steps + XRAI"
         png = render_overlay(decoded.pixels, explanation.attributions, explanation.top_regions, title=title)
         return UploadResult(
-            label=label_for(probability, meta.threshold),
+            label=label,
             probability=probability,
             threshold=meta.threshold,
             model_version=meta.model_version,

@@ -130,6 +130,16 @@ class ConsoleStore:
         )
         return rows[0] if rows else None
 
+    def explanation_by_overlay(self, overlay_uri: str) -> dict[str, Any] | None:
+        """The explanation whose overlay is at this URI (which frame an alert's evidence belongs to)."""
+        rows = self._query(
+            f"SELECT frame_key, method, overlay_uri, fire_probability, approximation_error, model_version, "
+            f"created_at FROM {self._table(self.config.explanations_table)} WHERE overlay_uri = @uri "
+            "ORDER BY created_at DESC LIMIT 1",
+            QueryParam("uri", "STRING", overlay_uri),
+        )
+        return rows[0] if rows else None
+
     def feedback(self, subject_id: str) -> list[dict[str, Any]]:
         return self._query(
             f"SELECT * FROM {self._table(self.config.feedback_table)} WHERE subject_id = @s ORDER BY judged_at",

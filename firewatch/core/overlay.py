@@ -67,6 +67,13 @@ def render_overlay(
     return buffer.getvalue()
 
 
+def render_frame(original: np.ndarray) -> bytes:
+    """PNG bytes of the frame alone, at the overlay's panel size (a result with nothing to explain)."""
+    buf = io.BytesIO()
+    _panel(Image.fromarray(_as_rgb_uint8(original))).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def heat_intensity(attributions: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Positive attributions smoothed, resized to `size` (w, h) and scaled to [0, 1]."""
     positive = np.clip(attributions, 0.0, None).astype(np.float32)

@@ -212,8 +212,14 @@ def test_upload_shows_label_probability_and_overlay(served, browser, tmp_path, f
     probability = float(browser.find_element(By.ID, "probability").text)
     assert label.text == ("fire" if fire else "no_fire")
     assert probability > 0.99 if fire else probability < 0.01
-    overlay = browser.find_element(By.ID, "overlay")
-    assert browser.execute_script("return arguments[0].naturalWidth", overlay) >= 2 * 256  # original | heat map
+    if fire:
+        overlay = browser.find_element(By.ID, "overlay")
+        assert browser.execute_script("return arguments[0].naturalWidth", overlay) >= 2 * 256  # original | heat map
+    else:  # nothing to explain: the image alone, no heat map or regions
+        assert not browser.find_elements(By.ID, "overlay")
+        assert "nothing to explain" in browser.find_element(By.ID, "not-explained").text
+        shown = browser.find_element(By.ID, "frame")
+        assert 0 < browser.execute_script("return arguments[0].naturalWidth", shown) < 2 * 256
     _screenshot(browser, tmp_path, f"upload-{label.text}")
 
 

@@ -3,6 +3,7 @@ verdicts written once per form, history kept, refusals (CSRF, bucket allow-list,
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -241,3 +242,38 @@ def test_upload_refuses_what_is_not_an_image_and_oversized_files(gcp_resources, 
         assert big.status_code == 413 and "larger than 1000 bytes" in big.text
         no_csrf = client.post("/upload", files={"image": ("x.png", b"<svg/>", "image/png")})
         assert no_csrf.status_code == 403
+
+
+def test_every_picture_on_the_alert_page_names_its_frame(console) -> None:
+    """The peak frame and the explanation overlay each say which frame they are. When the peak frame
+    was not explained, the overlay shown (the alert's evidence, another frame's) is named as that frame,
+    never under the peak frame's name."""
+    from firewatch.cloud.bigquery_rows import insert_rows
+
+    client, seeded, _, names = console
+    html = client.get(f"/alerts/{seeded.alert_id}").text
+    peak = html[html.index('id="peak-caption"') :]
+    assert peak[: peak.index("</figcaption>")].count(seeded.peak_key) == 1
+    caption = html[html.index('id="overlay-caption"') :]
+    caption = caption[: caption.index("</figcaption>")]
+    assert "explanation of the peak frame" in caption and seeded.peak_key in caption
+
+    # a later alert whose peak frame (f5) was not explained: its evidence is f4's overlay
+    later = seeded.frame_keys[5]
+    event = {
+        "alert_id": f"{seeded.alert_id}-b", "camera_id": seeded.camera_id, "event": "open",
+        "event_time": (seeded.started + dt.timedelta(seconds=6)).isoformat(),
+        "first_frame_at": (seeded.started + dt.timedelta(seconds=2)).isoformat(),
+        "last_frame_at": (seeded.started + dt.timedelta(seconds=5)).isoformat(), "fire_frames": 3,
+        "peak_probability": 0.999, "mean_probability": 0.97, "peak_frame_key": later,
+        "explanation_uri": seeded.overlay_uri, "model_version": "controlled-v1",
+    }  # fmt: skip
+    insert_rows(names.table_id("alerts_table"), [event])
+    html = client.get(f"/alerts/{seeded.alert_id}-b").text
+    peak = html[html.index('id="peak-caption"') :]
+    assert later in peak[: peak.index("</figcaption>")]
+    caption = html[html.index('id="overlay-caption"') :]
+    caption = caption[: caption.index("</figcaption>")]
+    assert "explanation of frame" in caption and "not the peak frame" in caption
+    assert seeded.peak_key in caption and later not in caption
+    assert f'alt="explanation overlay of {seeded.peak_key}"' in html
