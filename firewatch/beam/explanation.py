@@ -61,8 +61,9 @@ ModelLoader = Callable[[str], Any]  # model_dir -> object with .float_fn and .me
 
 
 def _default_loader(model_dir: str) -> Any:
-    from firewatch.cloud.models import load_exported  # lazy: workers without the explain branch skip TF
+    from firewatch.cloud.models import allow_gpu_memory_growth, load_exported  # lazy: no TF without explaining
 
+    allow_gpu_memory_growth()  # this process's inference shares the GPU
     return load_exported(model_dir)
 
 

@@ -40,15 +40,9 @@ _PRELOAD_LOCK = threading.Lock()
 
 def load_scoring_model(model_dir: str) -> Any:
     """The exported model, on the GPU when there is one (taking its memory as needed, not all of it)."""
-    import tensorflow as tf
+    from firewatch.cloud.models import allow_gpu_memory_growth, load_exported
 
-    from firewatch.cloud.models import load_exported
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # TF already initialised the device in this process
-            pass
+    allow_gpu_memory_growth()
     return load_exported(model_dir)
 
 
