@@ -7,7 +7,10 @@ across threads) and scores batches of frames through the model's float signature
 batch go to the model together, and each frame gets back its R probabilities (`RegionOutputs`; with
 the fire maps of a model that has the optional `locate_images` signature, from the same call). Batches are
 capped in frames (`max_batch_size`) and in regions (`max_batch_regions`, Beam's batch
-weight), so a batch of 1080p frames stays a bounded amount of memory. Wrap it in
+weight), so a batch of 1080p frames stays a bounded amount of memory. With
+`max_batch_duration_secs` (streaming on Dataflow, `--max-batch-wait-seconds`) Beam batches across
+bundles, waiting at most that long: Dataflow's streaming bundles hold about one frame, which would
+leave a GPU idle. Wrap it in
 `KeyedModelHandler` to carry each frame's metadata through inference. TensorFlow places
 the model on a GPU when the worker has one and on the CPU otherwise; nothing else changes.
 
@@ -65,6 +68,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         *,
         min_batch_size: int = 1,
         max_batch_size: int = 256,
+        max_batch_duration_secs: float = 0.0,
         loader: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
@@ -75,6 +79,8 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             "max_batch_size": max_batch_size,
             "element_size_fn": regions_in,
         }
+        if max_batch_duration_secs > 0:  # batches across bundles (Beam's stateful BatchElements)
+            self._batch["max_batch_duration_secs"] = max_batch_duration_secs
         self._batch_sizes = Metrics.distribution("firewatch", "inference_batch_size")
 
     def load_model(self) -> Any:

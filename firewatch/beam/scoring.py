@@ -368,6 +368,7 @@ class ScoreFrames(beam.PTransform):
         mode: str,
         *,
         max_batch_size: int = 256,
+        max_batch_wait_seconds: float = 0.0,
         explain: ExplainConfig | None = None,
         loader: Callable[[str], Any] | None = None,
         masks: MaskSource | None = None,
@@ -379,6 +380,7 @@ class ScoreFrames(beam.PTransform):
         self._info, self._limits, self._mode = info, limits, mode
         self._baselines, self._baseline_config = baselines, baseline_config
         self._max_batch = max_batch_size
+        self._max_wait = max_batch_wait_seconds
         self._explain = explain
         self._loader = loader
         self._masks = masks
@@ -393,6 +395,7 @@ class ScoreFrames(beam.PTransform):
             FirewatchModelHandler(
                 self._info.model_dir,
                 max_batch_size=self._max_batch,
+                max_batch_duration_secs=self._max_wait,
                 loader=self._loader,
             )
         )
