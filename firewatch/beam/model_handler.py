@@ -99,11 +99,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         with _SIZES_LOCK:
             BATCH_SIZES[sum(counts)] += 1
         images = np.concatenate(frames).astype(np.float32, copy=False)
-        maps = None
-        if getattr(model, "locates", False):  # one call gives the probabilities and where each region fired
-            probabilities, maps = model.locate_images(images)
-        else:
-            probabilities = np.asarray(model.predict_images(images))
+        probabilities, maps = self._score(model, images)
         version = model.metadata.model_version
         ends = np.cumsum(counts)
         return [
@@ -117,6 +113,22 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             )
             for example, count, end in zip(batch, counts, ends, strict=True)
         ]
+
+    def _score(self, model: Any, images: np.ndarray) -> tuple[np.ndarray, Any]:
+        """(probabilities, fire maps or None) of the regions, at most `max_batch_size` per model call:
+        Beam's stateful batching (`max_batch_duration_secs`) counts frames, not regions, so a batch
+        of many-region frames is split here to keep each call a bounded amount of memory."""
+        limit = self._batch["max_batch_size"]
+        probabilities, maps = [], []
+        for start in range(0, len(images), limit):
+            chunk = images[start : start + limit]
+            if getattr(model, "locates", False):  # one call: the probabilities and where each region fired
+                chunk_probabilities, chunk_maps = model.locate_images(chunk)
+                maps.append(np.asarray(chunk_maps))
+            else:
+                chunk_probabilities = model.predict_images(chunk)
+            probabilities.append(np.asarray(chunk_probabilities))
+        return np.concatenate(probabilities), (np.concatenate(maps) if maps else None)
 
     def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
         return sum(x.nbytes for x in batch)
