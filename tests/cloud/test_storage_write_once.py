@@ -74,7 +74,8 @@ def client_over(fake: FakeGCS) -> storage.Client:
     return storage.Client(project="p", credentials=AnonymousCredentials(), _http=session)
 
 
-def test_a_retried_overlay_write_is_already_there_not_a_403():
+def test_a_retried_overlay_write_is_already_there_not_a_403(monkeypatch):
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)  # the real endpoint, answered by the fake
     fake = FakeGCS()
     client = client_over(fake)
     uri = "gs://frames/explanations/v1/cam_1-abcd1234.png"
