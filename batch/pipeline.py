@@ -45,7 +45,11 @@ def destinations(cfg: BatchConfig) -> Destinations:
         "dead_letters": cfg.dead_letters_table,
         "explanations": cfg.explanations_table,
     }
-    return Destinations(tables={name: cfg.table(table) for name, table in tables.items()})
+    return Destinations(
+        tables={name: cfg.table(table) for name, table in tables.items()},
+        write_batch_rows=cfg.write_batch_rows,
+        write_buffer_seconds=cfg.write_buffer_seconds or 0.0,  # batch: big bundles; only when asked
+    )
 
 
 def score(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo) -> tuple[dict, list]:

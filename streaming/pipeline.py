@@ -11,6 +11,7 @@ local runner (emulators) and on Dataflow.
 from __future__ import annotations
 
 import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
 
 from firewatch.beam.confirmation import ConfirmAndAlert
 from firewatch.beam.dead_letters import DEAD
@@ -23,7 +24,7 @@ from streaming.config import StreamingConfig
 MODE = "streaming"
 
 
-def destinations(cfg: StreamingConfig) -> Destinations:
+def destinations(cfg: StreamingConfig, *, local: bool = True) -> Destinations:
     tables = {
         "predictions": cfg.predictions_table,
         "dead_letters": cfg.dead_letters_table,
@@ -35,11 +36,20 @@ def destinations(cfg: StreamingConfig) -> Destinations:
         alerts_topic=cfg.alerts_topic_path(),
         dead_letter_topic=cfg.dead_letter_topic_path(),
         streaming=True,
+        write_batch_rows=cfg.write_batch_rows,
+        write_buffer_seconds=cfg.write_buffer(local=local),
     )
+
+
+def runs_locally(pipeline: beam.Pipeline) -> bool:
+    """Whether the graph is built for Beam's local runner (no runner given means the local one)."""
+    runner = pipeline.options.view_as(StandardOptions).runner or "DirectRunner"
+    return "Direct" in str(runner)
 
 
 def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None = None) -> None:
     info = info or ModelInfo.read(cfg.model)
+    local = runs_locally(pipeline)
     messages = pipeline | "ReadFrames" >> beam.io.ReadFromPubSub(
         subscription=cfg.subscription_path(), with_attributes=True
     )
@@ -49,6 +59,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         cfg.limits(),
         MODE,
         max_batch_size=cfg.max_batch_size,
+        max_batch_wait_seconds=cfg.batch_wait_seconds(local=local),
         explain=cfg.explanation if cfg.explain else None,
         masks=cfg.mask_source(),
         regions=cfg.regions,
@@ -68,4 +79,4 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         results["explanations"] = explained["rows"]
         dead.append(explained["dead_letters"])
     results["dead_letters"] = tuple(dead) | "AllDeadLetters" >> beam.Flatten()
-    results | "Write" >> WriteResults(destinations(cfg))
+    results | "Write" >> WriteResults(destinations(cfg, local=local))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
 from firewatch.core.confirm import STALE, CameraState, ConfirmConfig, FrameObservation, expire, flush, step
@@ -23,6 +25,12 @@ from firewatch.core.overlay import overlay_uri
 from firewatch.core.prediction import Prediction
 
 _LOG = logging.getLogger(__name__)
+
+
+def keyed_by_camera(prediction: Prediction) -> tuple[str, Prediction]:
+    """(camera_id, prediction): the state key is plain text, so the runner encodes it with a
+    deterministic coder (StrUtf8Coder), the same bytes after `--update`, not a pickle."""
+    return str(prediction.camera_id), prediction
 
 
 class ConfirmFire(beam.DoFn):
@@ -111,6 +119,6 @@ class ConfirmAndAlert(beam.PTransform):
     def expand(self, rows):
         return (
             rows
-            | "KeyByCamera" >> beam.Map(lambda prediction: (prediction.camera_id, prediction))
+            | "KeyByCamera" >> beam.Map(keyed_by_camera).with_output_types(KV[str, Any])
             | "Confirm" >> beam.ParDo(ConfirmFire(self._config, self._prefix, self._clock))
         )

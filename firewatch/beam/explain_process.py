@@ -12,7 +12,9 @@ CPU first and explanations take what is left.
 the child and loads and traces the model ahead of the first fire frame. A child that dies (killed,
 out of memory) is replaced at the next call; the frames of the failed call get the error, which
 the explain step turns into dead letters like any other explain failure. A child whose worker
-process dies stops by itself within seconds.
+process dies stops by itself within seconds. On a GPU worker the child takes GPU memory as it needs
+it (`firewatch.cloud.models.allow_gpu_memory_growth`), like the worker process, so the two share
+the GPU instead of the first one taking all of it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,16 @@ _POOLS_LOCK = threading.Lock()
 _CHILD_MODELS: dict[str, Any] = {}
 
 
+def _child_environment() -> None:
+    """Before the child imports TensorFlow: GPU memory is taken as needed, so the child's model does
+    not take the GPU's memory from the worker process's inference (issue 21, item 4)."""
+    from firewatch.cloud.models import GPU_GROWTH_ENV
+
+    os.environ[GPU_GROWTH_ENV] = "true"
+
+
 def _child_init() -> None:
+    _child_environment()
     try:
         os.setpriority(os.PRIO_PROCESS, 0, LOW_PRIORITY)
     except (AttributeError, OSError) as exc:  # not Linux/Unix: normal priority
@@ -61,9 +72,10 @@ def _exit_with_parent(parent: int, every_s: float = 2.0) -> None:
 def _child_model(model_dir: str) -> Any:
     model = _CHILD_MODELS.get(model_dir)
     if model is None:
-        from firewatch.cloud.models import load_exported
+        from firewatch.cloud.models import allow_gpu_memory_growth, load_exported
         from firewatch.core.explain import warm_up
 
+        allow_gpu_memory_growth()  # before the first TF GPU use in this process
         model = load_exported(model_dir)
         warm_up(model.float_fn)
         _CHILD_MODELS[model_dir] = model

@@ -18,9 +18,10 @@ the rest decided by a hash of the frame key, so retries choose the same frames),
 
 * computes Integrated Gradients + XRAI regions (`firewatch.core.explain.explain_images`),
 * writes the overlay PNG (`firewatch.core.overlay.render_overlay`) to
-  `firewatch.beam.confirmation.overlay_uri(output_prefix, model_version, frame_key)` with Beam's
-  `FileSystems` (local paths, `gs://`, the GCS emulator via STORAGE_EMULATOR_HOST); alerts
-  compute their peak frame's explanation URI with the same function,
+  `firewatch.core.overlay.overlay_uri(output_prefix, model_version, frame_key)`, create-only
+  (`firewatch.cloud.storage.write_new_object`: on gs:// `ifGenerationMatch=0`, a 412 meaning a
+  retried bundle already wrote it, so workers need no overwrite permission; local paths through
+  Beam's `FileSystems`); alerts compute their peak frame's explanation URI with the same function,
 * yields one row of the explanations table (infra/schemas/explanations.json),
 * records the time spent in the Distribution metric `firewatch.explain/explain_ms`.
 
@@ -41,13 +42,13 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from firewatch.beam.batching_worker import BatchingWorker
 from firewatch.beam.dead_letters import DEAD
 from firewatch.beam.explain_process import explain_in_child, warm_up_child
+from firewatch.cloud.storage import write_new_object
 from firewatch.core.contract import first_line
 from firewatch.core.explain import ExplainConfig, Explanation, explain_images, in_frame, warm_up
 from firewatch.core.overlay import overlay_uri, render_overlay
@@ -61,8 +62,9 @@ ModelLoader = Callable[[str], Any]  # model_dir -> object with .float_fn and .me
 
 
 def _default_loader(model_dir: str) -> Any:
-    from firewatch.cloud.models import load_exported  # lazy: workers without the explain branch skip TF
+    from firewatch.cloud.models import allow_gpu_memory_growth, load_exported  # lazy: no TF without explaining
 
+    allow_gpu_memory_growth()  # this process's inference shares the GPU
     return load_exported(model_dir)
 
 
@@ -209,8 +211,9 @@ class ExplainFrames(beam.DoFn):
         title = f"p(fire)={explanation.probability:.2f}  IG {explanation.steps} steps + XRAI"
         png = render_overlay(picture, explanation.attributions, explanation.top_regions, title=title)
         uri = overlay_uri(self._output_prefix, model_version, prediction.frame_key)
-        with FileSystems.create(uri, mime_type="image/png") as handle:
-            handle.write(png)
+        # Create-only: a retried bundle finds its overlay there (same name, same frame) and moves on;
+        # the workers may create objects, not overwrite them (issue 21, item 10).
+        write_new_object(uri, png, "image/png")
         return uri
 
     def _dead_letter(self, prediction: Prediction, exc: BaseException) -> dict[str, Any]:

@@ -15,25 +15,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from firewatch.beam.table_cache import Reader, Rows, TableCache, TableSource, query_rows, shared_cache
+from firewatch.beam.table_cache import Reader, Rows, TableCache, TableSource, list_table_rows, shared_cache
 from firewatch.core.masks import CameraMask, latest_masks
 
 NAMESPACE = "firewatch.masks"
-MASKS_SQL = "SELECT camera_id, mask_version, rectangles, created_at FROM `{table}`"
+MASK_COLUMNS = ("camera_id", "mask_version", "rectangles", "created_at")
 
-__all__ = ["NAMESPACE", "MaskCache", "MaskSource", "Reader", "read_mask_rows", "shared_masks"]
+__all__ = ["MASK_COLUMNS", "NAMESPACE", "MaskCache", "MaskSource", "Reader", "read_mask_rows", "shared_masks"]
 
 
 @dataclass(frozen=True)
 class MaskSource(TableSource):
-    """Where a job's masks come from: `table` (project.dataset.table) or `reader()` (tests)."""
+    """Where a job's masks come from: `table` (project.dataset.table) or `reader()` (tests). The
+    table is read with tabledata.list, not a query: every worker process re-reads it every
+    `refresh_seconds`, and a query job each time would be billed at least 10 MB."""
 
-    sql: str = MASKS_SQL
+    sql: str | None = None
+    columns: tuple[str, ...] = MASK_COLUMNS
 
 
 def read_mask_rows(table: str) -> Rows:
     """Every row of the masks table (small: one row per saved mask), through the official client."""
-    return query_rows(table, MASKS_SQL.format(table=table))
+    return list_table_rows(table, MASK_COLUMNS)
 
 
 def _versions(masks: dict[str, CameraMask]) -> str:

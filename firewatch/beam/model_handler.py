@@ -7,7 +7,10 @@ across threads) and scores batches of frames through the model's float signature
 batch go to the model together, and each frame gets back its R probabilities (`RegionOutputs`; with
 the fire maps of a model that has the optional `locate_images` signature, from the same call). Batches are
 capped in frames (`max_batch_size`) and in regions (`max_batch_regions`, Beam's batch
-weight), so a batch of 1080p frames stays a bounded amount of memory. Wrap it in
+weight), so a batch of 1080p frames stays a bounded amount of memory. With
+`max_batch_duration_secs` (streaming on Dataflow, `--max-batch-wait-seconds`) Beam batches across
+bundles, waiting at most that long: Dataflow's streaming bundles hold about one frame, which would
+leave a GPU idle. Wrap it in
 `KeyedModelHandler` to carry each frame's metadata through inference. TensorFlow places
 the model on a GPU when the worker has one and on the CPU otherwise; nothing else changes.
 
@@ -40,15 +43,9 @@ _PRELOAD_LOCK = threading.Lock()
 
 def load_scoring_model(model_dir: str) -> Any:
     """The exported model, on the GPU when there is one (taking its memory as needed, not all of it)."""
-    import tensorflow as tf
+    from firewatch.cloud.models import allow_gpu_memory_growth, load_exported
 
-    from firewatch.cloud.models import load_exported
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # TF already initialised the device in this process
-            pass
+    allow_gpu_memory_growth()
     return load_exported(model_dir)
 
 
@@ -71,6 +68,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         *,
         min_batch_size: int = 1,
         max_batch_size: int = 256,
+        max_batch_duration_secs: float = 0.0,
         loader: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
@@ -81,6 +79,8 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             "max_batch_size": max_batch_size,
             "element_size_fn": regions_in,
         }
+        if max_batch_duration_secs > 0:  # batches across bundles (Beam's stateful BatchElements)
+            self._batch["max_batch_duration_secs"] = max_batch_duration_secs
         self._batch_sizes = Metrics.distribution("firewatch", "inference_batch_size")
 
     def load_model(self) -> Any:
@@ -99,11 +99,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         with _SIZES_LOCK:
             BATCH_SIZES[sum(counts)] += 1
         images = np.concatenate(frames).astype(np.float32, copy=False)
-        maps = None
-        if getattr(model, "locates", False):  # one call gives the probabilities and where each region fired
-            probabilities, maps = model.locate_images(images)
-        else:
-            probabilities = np.asarray(model.predict_images(images))
+        probabilities, maps = self._score(model, images)
         version = model.metadata.model_version
         ends = np.cumsum(counts)
         return [
@@ -117,6 +113,22 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             )
             for example, count, end in zip(batch, counts, ends, strict=True)
         ]
+
+    def _score(self, model: Any, images: np.ndarray) -> tuple[np.ndarray, Any]:
+        """(probabilities, fire maps or None) of the regions, at most `max_batch_size` per model call:
+        Beam's stateful batching (`max_batch_duration_secs`) counts frames, not regions, so a batch
+        of many-region frames is split here to keep each call a bounded amount of memory."""
+        limit = self._batch["max_batch_size"]
+        probabilities, maps = [], []
+        for start in range(0, len(images), limit):
+            chunk = images[start : start + limit]
+            if getattr(model, "locates", False):  # one call: the probabilities and where each region fired
+                chunk_probabilities, chunk_maps = model.locate_images(chunk)
+                maps.append(np.asarray(chunk_maps))
+            else:
+                chunk_probabilities = model.predict_images(chunk)
+            probabilities.append(np.asarray(chunk_probabilities))
+        return np.concatenate(probabilities), (np.concatenate(maps) if maps else None)
 
     def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
         return sum(x.nbytes for x in batch)

@@ -11,10 +11,9 @@ one dead-letter row, so in = predictions + dead letters), and the frames to expl
 
 from __future__ import annotations
 
+import dataclasses
 import io
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +22,11 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
+from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.typehints import KV
 
 from firewatch.beam.baselines import NAMESPACE as BASELINES_NAMESPACE
 from firewatch.beam.baselines import BaselineCache, BaselineSource, shared_baselines
@@ -36,7 +38,7 @@ from firewatch.cloud.storage import ReadFailure, read_object
 from firewatch.core.baselines import BaselineConfig, hour_of, recorded_scores, region_key, region_thresholds
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
-from firewatch.core.explain_policy import ExplainPolicy
+from firewatch.core.explain_policy import decide_camera
 from firewatch.core.imaging import DecodeLimits, decode_image
 from firewatch.core.masks import CameraMask
 from firewatch.core.prediction import Prediction, ScoredFrame, label_for
@@ -52,6 +54,7 @@ from firewatch.core.rows import dead_letter_for_request, sha256_hex
 from firewatch.errors import UserError
 
 EXPLAIN = "explain"
+CANDIDATE = "explain_candidate"  # streaming fire frames, decided per camera by GateExplanations
 MAX_BOXES = RegionConfig().max_boxes
 
 
@@ -213,11 +216,9 @@ class Postprocess(beam.DoFn):
         self._baselines: BaselineCache | None = None
         self._selected = Metrics.counter("firewatch.explain", "selected")
         self._not_selected = Metrics.counter("firewatch.explain", "not_selected")
-        self._rate_limited = Metrics.counter("firewatch.explain", "rate_limited")
         self._raised = Metrics.counter(BASELINES_NAMESPACE, "frames_judged_above_the_model_threshold")
         self._baseline_refreshes = Metrics.counter(BASELINES_NAMESPACE, "refreshes")
         self._baseline_failures = Metrics.counter(BASELINES_NAMESPACE, "refresh_failures")
-        self._policy_id = uuid.uuid4().hex  # this graph's policy: the same in every copy of this DoFn
 
     def setup(self) -> None:
         if self._baseline_source is not None:
@@ -238,6 +239,7 @@ class Postprocess(beam.DoFn):
         scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes, outputs.fire_maps)
         if scores.threshold > self._info.threshold:
             self._raised.inc()
+        chosen = self._chosen(frame, scores.probability, scores.threshold)
         prediction = Prediction.of(
             frame,
             scores.probability,
@@ -245,21 +247,27 @@ class Postprocess(beam.DoFn):
             model_version=model_version,
             mode=self._mode,
             processed_at=datetime.now(UTC),
-            explain=self._chosen(frame, scores.probability, scores.threshold),
+            explain=bool(chosen),
             boxes=scores.boxes,
             regions_scored=scores.regions_scored,
             peak_box=scores.peak_box,
             region_scores=recorded_scores(keys, probabilities, self._baseline_config.record_floor),
         )
+        if not prediction.explain:
+            if self._explain is not None:
+                self._not_selected.inc()
+            yield prediction
+            return
+        # The explanation looks at the region of the peak, at the resolution it was scored at;
+        # the overlay places it where that region is in the frame (prediction.peak_box).
+        model_input = peak_input(result.example, scores.peak_index)
+        explained = (prediction, model_input, preview_pixels(frame.request.image_bytes))
+        if chosen == CANDIDATE:  # the camera's policy decides, in keyed state (GateExplanations)
+            yield pvalue.TaggedOutput(CANDIDATE, (prediction.camera_id, explained))
+            return
+        self._selected.inc()
         yield prediction
-        if prediction.explain:
-            self._selected.inc()
-            # The explanation looks at the region of the peak, at the resolution it was scored at;
-            # the overlay places it where that region is in the frame (prediction.peak_box).
-            model_input = peak_input(result.example, scores.peak_index)
-            yield pvalue.TaggedOutput(EXPLAIN, (prediction, model_input, preview_pixels(frame.request.image_bytes)))
-        elif self._explain is not None:
-            self._not_selected.inc()
+        yield pvalue.TaggedOutput(EXPLAIN, explained)
 
     def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str) -> np.ndarray:
         """Each region's threshold: the model's, raised by the camera's baselines when the job reads them."""
@@ -275,11 +283,10 @@ class Postprocess(beam.DoFn):
         hour = hour_of(frame.request.event_time or datetime.now(UTC))
         return region_thresholds(keys, hour, baselines, model_version, self._info.threshold, self._baseline_config)
 
-    def _chosen(self, frame: ScoredFrame, probability: float, threshold: float) -> bool:
-        """Decided once, here: in streaming, fire frames by the per-camera policy (the frames that
-        open an episode, new peaks, then at most one per min_interval_seconds); in batch, every fire
-        frame; other frames by the hashed sample.
-        A fire frame the policy skips is counted (`firewatch.explain/rate_limited`)."""
+    def _chosen(self, frame: ScoredFrame, probability: float, threshold: float) -> bool | str:
+        """Decided once: in batch, every fire frame; in streaming, fire frames by the per-camera
+        policy, so they are CANDIDATEs for `GateExplanations` (with `min_interval_seconds` 0, every
+        fire frame); other frames by the hashed sample."""
         if self._explain is None:
             return False
         label = label_for(probability, threshold)
@@ -287,34 +294,54 @@ class Postprocess(beam.DoFn):
             return False
         if label not in self._explain.fire_labels:
             return True  # a sampled negative
-        if self._mode != "streaming":
+        if self._mode != "streaming" or self._explain.min_interval_seconds <= 0:
             return True  # batch has no real-time budget: every fire frame, deterministically
-        request = frame.request
-        event_time = request.event_time or datetime.now(UTC)
-        chosen, _ = explain_policy(self._policy_id, self._explain).decide(
-            request.camera_id or "", event_time, probability, now=time.monotonic()
+        return CANDIDATE
+
+
+class GateExplanations(beam.DoFn):
+    """(camera_id, (Prediction, model input, preview)) of streaming fire frames -> the prediction,
+    with `explain` as the camera's policy decides (`firewatch.core.explain_policy.decide_camera`),
+    and the chosen frames on the EXPLAIN output.
+
+    The policy's state is Beam's keyed state, keyed by camera: every frame of a camera is decided
+    against the same state, whichever worker process scored it, so a camera is explained at most
+    at the configured rate however many processes the job runs (a per-process policy would let N
+    processes explain it N times as often). The wall clock is `time.time()`, comparable on every
+    worker the state moves to. A fire frame it skips is counted (`firewatch.explain/rate_limited`)."""
+
+    POLICY = ReadModifyWriteStateSpec("explain_policy", PickleCoder())
+
+    def __init__(self, config: ExplainConfig, clock: Callable[[], float] = time.time) -> None:
+        self._config = config
+        self._clock = clock
+        self._selected = Metrics.counter("firewatch.explain", "selected")
+        self._rate_limited = Metrics.counter("firewatch.explain", "rate_limited")
+
+    def process(self, element, state=beam.DoFn.StateParam(POLICY)):
+        _camera, (prediction, model_input, preview) = element
+        camera_state, chosen, _reason = decide_camera(
+            state.read(),
+            prediction.event_time,
+            prediction.probability,
+            self._clock(),
+            min_interval_seconds=self._config.min_interval_seconds,
+            peak_margin=self._config.peak_margin,
         )
-        if not chosen:
+        state.write(camera_state)
+        prediction = dataclasses.replace(prediction, explain=chosen)
+        yield prediction
+        if chosen:
+            self._selected.inc()
+            yield pvalue.TaggedOutput(EXPLAIN, (prediction, model_input, preview))
+        else:
             self._rate_limited.inc()
-        return chosen
 
 
 def peak_input(example: Any, peak_index: int) -> np.ndarray:
     """The model input [S, S, 3] of the peak region from a frame's regions [R, S, S, 3] (or the one input)."""
     inputs = np.asarray(example)
     return inputs[peak_index] if inputs.ndim == 4 else inputs
-
-
-_POLICIES: dict[str, ExplainPolicy] = {}
-_POLICIES_LOCK = threading.Lock()
-
-
-def explain_policy(policy_id: str, config: ExplainConfig) -> ExplainPolicy:
-    """One policy per graph and worker process (the local runner copies a DoFn for every bundle)."""
-    with _POLICIES_LOCK:
-        if policy_id not in _POLICIES:
-            _POLICIES[policy_id] = ExplainPolicy(config.min_interval_seconds, peak_margin=config.peak_margin)
-        return _POLICIES[policy_id]
 
 
 PREVIEW_MAX_SIDE = 640
@@ -368,6 +395,7 @@ class ScoreFrames(beam.PTransform):
         mode: str,
         *,
         max_batch_size: int = 256,
+        max_batch_wait_seconds: float = 0.0,
         explain: ExplainConfig | None = None,
         loader: Callable[[str], Any] | None = None,
         masks: MaskSource | None = None,
@@ -379,6 +407,7 @@ class ScoreFrames(beam.PTransform):
         self._info, self._limits, self._mode = info, limits, mode
         self._baselines, self._baseline_config = baselines, baseline_config
         self._max_batch = max_batch_size
+        self._max_wait = max_batch_wait_seconds
         self._explain = explain
         self._loader = loader
         self._masks = masks
@@ -393,6 +422,7 @@ class ScoreFrames(beam.PTransform):
             FirewatchModelHandler(
                 self._info.model_dir,
                 max_batch_size=self._max_batch,
+                max_batch_duration_secs=self._max_wait,
                 loader=self._loader,
             )
         )
@@ -409,6 +439,16 @@ class ScoreFrames(beam.PTransform):
                 self._baselines,
                 self._baseline_config,
             )
-        ).with_outputs(EXPLAIN, main="predictions")
+        ).with_outputs(EXPLAIN, CANDIDATE, main="predictions")
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
-        return {"predictions": post.predictions, "dead_letters": dead, "to_explain": post[EXPLAIN]}
+        if self._mode != "streaming" or self._explain is None:
+            return {"predictions": post.predictions, "dead_letters": dead, "to_explain": post[EXPLAIN]}
+        gated = (
+            post[CANDIDATE]
+            | "TypeCameraKey" >> beam.Map(lambda kv: kv).with_output_types(KV[str, Any])
+            | "GateExplanations"
+            >> beam.ParDo(GateExplanations(self._explain)).with_outputs(EXPLAIN, main="predictions")
+        )
+        predictions = (post.predictions, gated.predictions) | "AllPredictions" >> beam.Flatten()
+        to_explain = (post[EXPLAIN], gated[EXPLAIN]) | "AllToExplain" >> beam.Flatten()
+        return {"predictions": predictions, "dead_letters": dead, "to_explain": to_explain}

@@ -1,8 +1,12 @@
 """Sinks, one home for both jobs: BigQuery tables, JSONL / Parquet files, and Pub/Sub topics.
 
 * `WriteToBigQueryRows(table)`: insertAll through the official client (`RowWriter`), the
-  emulator and real BigQuery alike; rows are buffered per bundle, their insertIds come from
-  the row itself (`firewatch.core.rows.*_row_id`).
+  emulator and real BigQuery alike; their insertIds come from the row itself
+  (`firewatch.core.rows.*_row_id`). With `buffer_seconds` > 0 (Dataflow streaming) rows are
+  batched across bundles: keyed by a shard of their row id and grouped (`GroupIntoBatches`, at
+  most `batch_size` rows or `buffer_seconds` of waiting), which is also a fusion break, so the
+  writes are their own stage and a BigQuery outage holds rows in the runner's state instead of
+  stalling scoring. With 0 (the local runner, batch) rows are buffered per bundle.
 * `WriteRowsToFiles(output, name, format)`: `OUTPUT/<name>-SSSSS-of-NNNNN.jsonl|parquet`, with
   an Arrow schema derived from the same BigQuery schema files, so both hold the same columns.
 * `WriteResults(destinations)`: the results of a job (typed predictions, dead letters, alert
@@ -10,12 +14,15 @@
   dead-letter topics. Predictions become rows here, and only here. A row a table cannot take
   becomes a dead letter (stage `sink`, BigQuery's reason); in streaming, transient failures are
   retried until BigQuery is back, and a message is acknowledged once its row is written
-  (`firewatch.beam.local_pubsub`, on the local runner).
+  (`firewatch.beam.local_pubsub`, on the local runner). A dead letter the dead-letters table
+  cannot take, and a refused access (`BigQueryAccessError`), fail the bundle: the runner retries
+  it and nothing is acknowledged, instead of a log line for a frame that is gone.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -25,10 +32,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage
 from apache_beam.transforms.window import GlobalWindows
+from apache_beam.typehints import KV
 
 from firewatch.beam.dead_letters import dead_letter_message
 from firewatch.beam.local_pubsub import ack_written_rows
-from firewatch.cloud.bigquery_rows import ROW_ID_KEY, Rejected, RowWriter, check_table_id
+from firewatch.cloud.bigquery_rows import ROW_ID_KEY, BigQueryWriteError, Rejected, RowWriter, check_table_id
 from firewatch.core.confirm import alert_message_parts
 from firewatch.core.rows import (
     alert_row_id,
@@ -101,6 +109,15 @@ def shared_writer(table: str, validate: bool, max_attempts: int | None) -> RowWr
     return RowWriter(table, validate=validate, max_attempts=max_attempts)
 
 
+WRITE_SHARDS = 32  # keys of the cross-bundle batches of one table: how many writes run in parallel
+
+
+def write_shard(row: Mapping[str, Any], shards: int = WRITE_SHARDS) -> int:
+    """The shard of a row (a stable hash of its insertId, or of the row): rows spread evenly."""
+    text = str(row.get(ROW_ID_KEY) or json.dumps(row, sort_keys=True, default=str))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % shards
+
+
 class _WriteRowsFn(beam.DoFn):
     """Buffers rows per bundle and inserts them; outputs the dead letters of rows that cannot be
     written. With `ack`, the Pub/Sub messages of written rows are acknowledged (local runner)."""
@@ -114,9 +131,11 @@ class _WriteRowsFn(beam.DoFn):
         *,
         retry_forever: bool = False,
         ack: bool = False,
+        fail_on_reject: bool = False,
     ) -> None:
         self.table = check_table_id(table)
         self.row_id = row_id
+        self.fail_on_reject = fail_on_reject
         self.batch_size = batch_size
         self.validate = validate
         self.retry_forever, self.ack = retry_forever, ack
@@ -143,17 +162,34 @@ class _WriteRowsFn(beam.DoFn):
     def _flush(self) -> list[dict[str, Any]]:
         if not self.buffer:
             return []
-        assert self.writer is not None, "setup() not called"
         rows, self.buffer = self.buffer, []
+        return self._write(rows)
+
+    def _write(self, rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Insert rows; the dead letters of the rows the table cannot take (or raise, see above)."""
+        assert self.writer is not None, "setup() not called"
         rejected = self.writer.write_or_reject(rows, batch_size=self.batch_size)
         self.rows_written.inc(len(rows) - len(rejected))
         if rejected:
             self.rows_rejected.inc(len(rejected))
             _LOG.error("%d row(s) could not be written to %s: %s", len(rejected), self.table, rejected[0].reason)
+            if self.fail_on_reject:  # the last stop of a frame: failing the bundle keeps its message
+                raise BigQueryWriteError(
+                    f"{len(rejected)} row(s) could not be written to {self.table}, which has no dead "
+                    f"letter of its own; the bundle is retried: {rejected[0].reason}"
+                )
         if self.ack:
             refused = {r.row.get("message_id") for r in rejected}
             ack_written_rows([row for row in rows if row.get("message_id") not in refused])
         return [rejected_dead_letter(r, self.table) for r in rejected]
+
+
+class _WriteBatchesFn(_WriteRowsFn):
+    """(shard, rows) batches from `GroupIntoBatches` -> one write each (rows carry their ids)."""
+
+    def process(self, element: tuple[int, Iterable[Mapping[str, Any]]]) -> Iterable[dict[str, Any]]:
+        _, rows = element
+        yield from self._write(list(rows))
 
 
 class WriteToBigQueryRows(beam.PTransform):
@@ -163,7 +199,11 @@ class WriteToBigQueryRows(beam.PTransform):
     row) becomes its insertId, so a retried bundle or a redelivered message is de-duplicated by
     BigQuery. Transient failures are retried (for ever with `retry_forever`, as a streaming job
     should: it waits out an outage); a row the table cannot take (schema, BigQuery's refusal, a
-    missing table) is never retried: the output is its dead letter, so nothing stalls or is lost.
+    missing table) is never retried: the output is its dead letter, so nothing stalls or is lost;
+    with `fail_on_reject` (the dead-letters table) it fails the bundle instead.
+
+    `buffer_seconds` > 0 batches rows across bundles (see the module docstring): up to
+    `batch_size` rows per shard, waiting at most that long for a batch to fill.
     """
 
     def __init__(
@@ -175,19 +215,35 @@ class WriteToBigQueryRows(beam.PTransform):
         *,
         retry_forever: bool = False,
         ack: bool = False,
+        fail_on_reject: bool = False,
+        buffer_seconds: float = 0.0,
     ) -> None:
         super().__init__()
         if batch_size < 1 or batch_size > 10_000:
             raise ValueError(f"batch_size must be in 1..10000, got {batch_size}")
+        if buffer_seconds < 0:
+            raise ValueError(f"buffer_seconds must be >= 0, got {buffer_seconds}")
         self.table = check_table_id(table)
         self.batch_size = batch_size
         self.validate = validate
         self.row_id = row_id
-        self.options = {"retry_forever": retry_forever, "ack": ack}
+        self.buffer_seconds = buffer_seconds
+        self.options = {"retry_forever": retry_forever, "ack": ack, "fail_on_reject": fail_on_reject}
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        fn = _WriteRowsFn(self.table, self.batch_size, self.validate, self.row_id, **self.options)
-        return rows | "InsertRows" >> beam.ParDo(fn)
+        if not self.buffer_seconds:
+            fn = _WriteRowsFn(self.table, self.batch_size, self.validate, self.row_id, **self.options)
+            return rows | "InsertRows" >> beam.ParDo(fn)
+        row_id = self.row_id
+        with_ids = rows | "WithRowIds" >> beam.Map(lambda row: {**row, ROW_ID_KEY: row_id(row)} if row_id else row)
+        batches = (
+            with_ids
+            | "ShardByRowId" >> beam.Map(lambda row: (write_shard(row), row)).with_output_types(KV[int, Any])
+            | "BatchAcrossBundles"
+            >> beam.GroupIntoBatches(self.batch_size, max_buffering_duration_secs=self.buffer_seconds)
+        )
+        fn = _WriteBatchesFn(self.table, self.batch_size, self.validate, None, **self.options)
+        return batches | "InsertBatches" >> beam.ParDo(fn)
 
 
 class WriteRowsToFiles(beam.PTransform):
@@ -221,6 +277,8 @@ class Destinations:
     alerts_topic: str | None = None
     dead_letter_topic: str | None = None
     streaming: bool = False  # wait out outages; acknowledge messages once their rows are written
+    write_batch_rows: int = 500  # rows per insertAll request (and per cross-bundle batch)
+    write_buffer_seconds: float = 0.0  # > 0: batch rows across bundles (WriteToBigQueryRows)
 
     def __post_init__(self) -> None:
         if bool(self.tables) == bool(self.folder):
@@ -246,7 +304,7 @@ class WriteResults(beam.PTransform):
         else:
             rejected = [self._to_table(name, pcoll) for name, pcoll in rows.items()]
             dead = (dead, *rejected) | "WithRejectedRows" >> beam.Flatten()
-            self._to_table("dead_letters", dead)  # its own rejects are logged and counted
+            self._to_table("dead_letters", dead)  # a dead letter it cannot take fails the bundle
         if to.alerts_topic and "alerts" in rows:
             (
                 rows["alerts"]
@@ -265,8 +323,13 @@ class WriteResults(beam.PTransform):
         streaming = self._to.streaming
         write = WriteToBigQueryRows(
             self._to.tables[name],
+            batch_size=self._to.write_batch_rows,
             row_id=ROW_IDS[name],
             retry_forever=streaming,
             ack=streaming and name in ("predictions", "dead_letters"),
+            fail_on_reject=name == "dead_letters",
+            # Dead letters are few, and some are made by the batched writes' timers, with the window's
+            # last timestamp: a second grouping could drop them as late, a per-bundle write cannot.
+            buffer_seconds=0.0 if name == "dead_letters" else self._to.write_buffer_seconds,
         )
         return rows | f"Write_{name}" >> write

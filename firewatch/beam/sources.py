@@ -243,6 +243,10 @@ class ReadFrames(beam.PTransform):
                 | "QueryUris"
                 >> beam.ParDo(QueryUris(self._project or "", self._limits, self._camera)).with_outputs(DEAD, main="ok")
             )
+            # One DoFn call emits every row of the query: without a fusion break the whole job would
+            # run on the worker that made that call. Reshuffle spreads the requests over the workers.
+            spread = parsed.ok | "SpreadQueryRows" >> beam.Reshuffle()
+            return {"requests": spread, "dead_letters": parsed[DEAD]}
         else:
             parsed = (
                 pbegin

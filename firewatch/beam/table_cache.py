@@ -16,7 +16,8 @@ Beam 2.77's local streaming runner (`BundleBasedDirectRunner`) refuses a graph w
 ("Transform node ...GroupByKey... was not replaced as expected"). The cache runs the same on the local
 runner and on Dataflow, needs no change to the graph (batch and streaming share `ScoreFrames`), and a
 failed read keeps the last value instead of failing a bundle; it costs one small query per worker
-process every `refresh_seconds`.
+process every `refresh_seconds`: a free tabledata.list for a source without SQL (the masks), a
+query job for one that needs SQL (the baselines' latest computation, every 10 minutes by default).
 """
 
 from __future__ import annotations
@@ -45,14 +46,29 @@ class TableSource:
     refresh_seconds: float = 30.0
     reader: Reader | None = field(default=None, compare=True)
     first_read_timeout: float = 30.0
-    sql: str = "SELECT * FROM `{table}`"
+    sql: str | None = "SELECT * FROM `{table}`"
+    columns: tuple[str, ...] = ()  # with sql None: the columns tabledata.list reads (all when empty)
 
     def read_rows(self) -> Rows:
         if self.reader is not None:
             return list(self.reader())
         if not self.table:
             return []
+        if self.sql is None:
+            return list_table_rows(self.table, self.columns)
         return query_rows(self.table, self.sql.format(table=self.table))
+
+
+def list_table_rows(table: str, columns: tuple[str, ...] = ()) -> Rows:
+    """Every row of a small table, read with tables.get + tabledata.list: no query job, so nothing
+    is billed (a query is billed at least 10 MB, and every worker process re-reads its tables)."""
+    from firewatch.cloud.bigquery_rows import check_table_id
+    from firewatch.cloud.clients import bigquery_client
+
+    client = bigquery_client(check_table_id(table).split(".")[0])
+    meta = client.get_table(table, timeout=QUERY_TIMEOUT_S)
+    fields = [field for field in meta.schema if field.name in columns] if columns else None
+    return [dict(row) for row in client.list_rows(meta, selected_fields=fields, timeout=QUERY_TIMEOUT_S)]
 
 
 def query_rows(table: str, sql: str) -> Rows:

@@ -8,8 +8,11 @@ real BigQuery; the emulator ignores it) and is stripped.
 
 Rows are checked against the table's schema before sending (unknown columns, missing REQUIRED
 values, wrong shapes/types), because the emulator accepts rows real BigQuery rejects. Transient
-errors are retried with backoff; anything persistent RAISES with the table, row index and reason:
-rows are never dropped silently.
+errors are retried with backoff, including the HTTP 403s whose reason is a rate limit or quota
+(`rateLimitExceeded`, `quotaExceeded`); a 403 for access (`accessDenied`, billing, ...) raises
+`BigQueryAccessError` (no row is at fault); only a row's own fault (schema, BigQuery's `invalid`)
+makes it a rejected row. Anything persistent RAISES with the table, row index and reason: rows are
+never dropped silently.
 
 - `RowWriter(table)`: validates and inserts, with retries (the Beam sink wraps it:
   `firewatch.beam.sinks.WriteToBigQueryRows`).
@@ -31,13 +34,43 @@ _LOG = logging.getLogger(__name__)
 
 ROW_ID_KEY = "_row_id"
 MAX_REQUEST_BYTES = 9 * 1024 * 1024  # insertAll caps a request at 10 MB
-TRANSIENT_REASONS = frozenset({"backendError", "internalError", "rateLimitExceeded", "timeout", "stopped"})
+# Reasons (https://cloud.google.com/bigquery/docs/error-messages) that waiting fixes. BigQuery answers
+# rate limits and quotas with HTTP 403, like a refused permission: the reason tells them apart.
+TRANSIENT_REASONS = frozenset(
+    {"backendError", "internalError", "rateLimitExceeded", "quotaExceeded", "timeout", "stopped", "tableUnavailable"}
+)
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?|UTC)?$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9.:\-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_\-]+$")
 
 
 class BigQueryWriteError(RuntimeError):
     """Rows could not be written (invalid rows, or errors that outlived the retries)."""
+
+
+class BigQueryAccessError(BigQueryWriteError):
+    """BigQuery refused the request itself (HTTP 401/403 that is not a rate limit or quota: access
+    denied, billing, a disabled API). No row is at fault and waiting does not fix it: it is raised,
+    so the bundle fails, nothing is acknowledged, and the runner retries it once access is fixed."""
+
+
+def error_reasons(exc: BaseException) -> list[str]:
+    """The `reason`s of an API error (`errors[].reason` of BigQuery's JSON error body)."""
+    return [str(e.get("reason", "")) for e in getattr(exc, "errors", None) or [] if isinstance(e, Mapping)]
+
+
+def refusal_kind(exc: BaseException) -> str:
+    """How to treat an HTTP error of insertAll / tables.get: 'transient' (retry with backoff),
+    'access' (raise: the request, not a row, is refused) or 'rows' (the rows' fault: dead letters)."""
+    from google.api_core import exceptions as gexc
+
+    reasons = error_reasons(exc)
+    if reasons and all(reason in TRANSIENT_REASONS for reason in reasons):
+        return "transient"
+    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized):
+        return "access"
+    if isinstance(exc, gexc.BadRequest):
+        return "rows"
+    return "transient"
 
 
 # -- pure helpers ----------------------------------------------------------------------------------
@@ -224,8 +257,13 @@ class RowWriter:
                     f"table {self.table} not found; create it with `firewatch infra apply` "
                     "(and check --project/--dataset)."
                 ) from exc
-            except (gexc.BadRequest, gexc.Forbidden):
-                raise
+            except (gexc.BadRequest, gexc.Forbidden, gexc.Unauthorized) as exc:
+                if refusal_kind(exc) != "transient":
+                    raise BigQueryAccessError(f"reading the schema of {self.table} refused: {exc}") from exc
+                if self.max_attempts is not None and attempt >= self.max_attempts:
+                    raise BigQueryWriteError(f"could not read the schema of {self.table}: {exc}") from exc
+                _LOG.warning("reading the schema of %s: %s (attempt %d)", self.table, exc, attempt)
+                self._sleep(attempt)
             except (gexc.GoogleAPICallError, gexc.RetryError, ConnectionError, OSError) as exc:
                 if self.max_attempts is not None and attempt >= self.max_attempts:
                     raise BigQueryWriteError(f"could not read the schema of {self.table}: {exc}") from exc
@@ -299,9 +337,21 @@ class RowWriter:
                 )
             except gexc.NotFound as exc:
                 raise TableMissing(f"insert into {self.table} failed: table not found ({exc.message})") from exc
-            except (gexc.BadRequest, gexc.Forbidden) as exc:
-                reason = f"insert into {self.table} refused: {exc}"
-                return refused + [Rejected(rows[i], reason, type(exc).__name__) for i in pending]
+            except (gexc.BadRequest, gexc.Forbidden, gexc.Unauthorized) as exc:
+                kind = refusal_kind(exc)
+                if kind == "access":
+                    raise BigQueryAccessError(
+                        f"insert into {self.table} refused ({', '.join(error_reasons(exc)) or exc.code}): {exc}. "
+                        "Check the writer's role on the dataset (roles/bigquery.dataEditor) and that the "
+                        "BigQuery API is enabled."
+                    ) from exc
+                if kind == "rows":
+                    reason = f"insert into {self.table} refused: {exc}"
+                    return refused + [Rejected(rows[i], reason, type(exc).__name__) for i in pending]
+                last_error = f"{type(exc).__name__} ({', '.join(error_reasons(exc))}): {exc}"
+                _LOG.warning("insert into %s: %s (attempt %d), backing off", self.table, last_error, attempt)
+                self._sleep(attempt)
+                continue
             except (gexc.GoogleAPICallError, gexc.RetryError, ConnectionError, OSError) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 limit = "" if self.max_attempts is None else f"/{self.max_attempts}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from firewatch.cloud.storage import download_dir, is_remote, read_bytes
 from firewatch.core.model_contract import (
@@ -20,7 +21,17 @@ from firewatch.core.model_contract import (
 )
 from firewatch.errors import ModelError
 
-__all__ = ["METADATA_FILE", "ExportedModel", "ModelMetadata", "load_exported", "read_metadata"]
+__all__ = [
+    "GPU_GROWTH_ENV",
+    "METADATA_FILE",
+    "ExportedModel",
+    "ModelMetadata",
+    "allow_gpu_memory_growth",
+    "load_exported",
+    "read_metadata",
+]
+
+GPU_GROWTH_ENV = "TF_FORCE_GPU_ALLOW_GROWTH"
 
 
 def read_metadata(model_dir: str) -> ModelMetadata:
@@ -42,6 +53,24 @@ def read_metadata(model_dir: str) -> ModelMetadata:
         raise ModelError(
             f"{path} is not valid Firewatch model metadata ({exc}); re-export the model with `firewatch train`"
         ) from None
+
+
+def allow_gpu_memory_growth(tf: Any = None) -> int:
+    """Let TensorFlow take GPU memory as it needs it, not all of it at its first GPU use: on a GPU
+    worker the scoring process and the explaining child each load a model on the same GPU, and the
+    first to start would otherwise take the memory the other needs. Call it before any TF GPU use;
+    sets TF_FORCE_GPU_ALLOW_GROWTH for processes started later too. Returns the GPUs set."""
+    os.environ[GPU_GROWTH_ENV] = "true"
+    if tf is None:
+        import tensorflow as tf
+    done = 0
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+            done += 1
+        except RuntimeError:  # TF already initialised the device in this process: too late to change
+            pass
+    return done
 
 
 def load_exported(model_dir: str) -> ExportedModel:

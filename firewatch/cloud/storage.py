@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
+from typing import Any
 
 
 def is_remote(path: str) -> bool:
@@ -48,6 +50,41 @@ def upload_dir(local_dir: str, prefix: str) -> None:
                 ) as dst,
             ):
                 dst.write(f.read())
+
+
+@functools.cache
+def _shared_storage_client() -> Any:
+    """One storage client per process (a client per object would cost a session per frame)."""
+    from firewatch.cloud.clients import storage_client
+
+    return storage_client()
+
+
+def write_new_object(
+    uri: str, data: bytes, content_type: str = "application/octet-stream", client: Any | None = None
+) -> bool:
+    """Create an object whose name says what it holds (a frame's overlay), never overwriting one.
+
+    On gs:// the upload carries `ifGenerationMatch=0` (create only): a retried bundle that writes the
+    same name again gets HTTP 412, which means the object is already there, so the writer needs
+    `storage.objects.create` only (roles/storage.objectCreator), not the delete permission an
+    overwrite takes. Returns False when it was already there. Other paths go through Beam's
+    FileSystems (local folders, tests)."""
+    if uri.startswith("gs://"):
+        from google.api_core import exceptions as gexc
+
+        bucket, _, name = uri[len("gs://") :].partition("/")
+        blob = (client or _shared_storage_client()).bucket(bucket).blob(name)
+        try:
+            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+        except gexc.PreconditionFailed:
+            return False
+        return True
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.create(uri, mime_type=content_type) as handle:
+        handle.write(data)
+    return True
 
 
 def read_bytes(path: str) -> bytes:

@@ -38,6 +38,13 @@ def with_project(args: list[str], project: str | None, *, need_project: bool) ->
     return list(args)
 
 
+# Streaming defaults on Dataflow: a frame waits at most this long for a fuller batch (GPU) and its
+# row for a fuller insertAll. Off on the local runner: there a processing-time timer fires only
+# after the blocking Pub/Sub pull returns (~30 s; shared notes), and bundles are small anyway.
+DATAFLOW_BATCH_WAIT_SECONDS = 1.0
+DATAFLOW_WRITE_BUFFER_SECONDS = 2.0
+
+
 class ScoringConfig(BaseModel):
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
@@ -58,6 +65,24 @@ class ScoringConfig(BaseModel):
         le=4096,
         description="most model inputs in one RunInference batch: "
         "the regions of as many frames as fit (one frame at least)",
+    )
+    max_batch_wait_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=60,
+        description="streaming: how long RunInference waits to fill a batch across bundles (Beam's "
+        "max_batch_duration_secs); 0: batches within a bundle only; default: 1 on Dataflow, 0 on the "
+        "local runner (its timers fire only between pulls there)",
+    )
+    write_batch_rows: int = Field(
+        500, ge=1, le=10000, description="rows per BigQuery insertAll request (and per cross-bundle write batch)"
+    )
+    write_buffer_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=60,
+        description="streaming: how long rows wait to fill a BigQuery write batch across bundles "
+        "(GroupIntoBatches, its own stage); 0: written per bundle; default: 2 on Dataflow, 0 on the local runner",
     )
     worker_accelerator: str | None = Field(
         None,
@@ -154,6 +179,18 @@ class ScoringConfig(BaseModel):
         from firewatch.beam.masks import MaskSource
 
         return MaskSource(table=self.table(self.masks_table), refresh_seconds=self.mask_refresh_seconds)
+
+    def batch_wait_seconds(self, *, local: bool) -> float:
+        """RunInference's `max_batch_duration_secs` (0: off) for a streaming job on this runner."""
+        if self.max_batch_wait_seconds is not None:
+            return self.max_batch_wait_seconds
+        return 0.0 if local else DATAFLOW_BATCH_WAIT_SECONDS
+
+    def write_buffer(self, *, local: bool) -> float:
+        """How long a streaming job's rows wait for a cross-bundle write batch (0: per bundle)."""
+        if self.write_buffer_seconds is not None:
+            return self.write_buffer_seconds
+        return 0.0 if local else DATAFLOW_WRITE_BUFFER_SECONDS
 
     def table(self, name: str) -> str:
         return f"{self.resolved_project()}.{self.dataset}.{name}"

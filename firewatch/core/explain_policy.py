@@ -17,10 +17,12 @@ frame of a camera is explained when it is
 otherwise it is `rate_limited`: a recorded decision (the caller counts it), never a silent drop.
 `min_interval_seconds = 0` explains every fire frame (the behaviour before this policy).
 
-Pure and deterministic for a given order of frames; the state is per camera and bounded
-(`max_cameras`, least recently seen forgotten first). On the local runner one policy serves the
-process; on Dataflow each worker process keeps its own (a camera's frames may be scored on
-several workers: the rate is then per camera and worker).
+Pure and deterministic for a given order of frames. `decide_camera(state, ...)` decides for one
+camera from its state (`CameraExplainState`, None for a camera not seen): the streaming job keeps
+that state in Beam's keyed state, keyed by camera (`firewatch.beam.scoring.GateExplanations`), so
+the rate holds per camera however many worker processes score its frames. `ExplainPolicy` keeps
+the states of many cameras in one process (bounded: `max_cameras`, least recently seen forgotten
+first), for callers without a runner.
 """
 
 from __future__ import annotations
@@ -34,11 +36,57 @@ EPISODE_START, NEW_PEAK, INTERVAL, RATE_LIMITED = "episode_start", "new_peak", "
 
 
 @dataclass
-class _Camera:
+class CameraExplainState:
+    """What the policy remembers of one camera (small: it lives in keyed state)."""
+
     last_fire: datetime
     last_explained: datetime | None = None
     last_explained_wall: float | None = None
     peak: float = -1.0
+
+
+def decide_camera(
+    state: CameraExplainState | None,
+    frame_time: datetime,
+    probability: float,
+    now: float | None,
+    *,
+    min_interval_seconds: float,
+    peak_margin: float = 0.0,
+) -> tuple[CameraExplainState, bool, str]:
+    """One camera's fire frame -> (its new state, explain?, reason); see the module docstring.
+    `now`: wall-clock seconds, comparable wherever the state is read next (time.time() when the
+    state moves between processes); None compares frame time only."""
+    reason = _reason(state, frame_time, probability, now, min_interval_seconds, peak_margin)
+    if state is None or reason == EPISODE_START:
+        state = CameraExplainState(last_fire=frame_time)
+    state.last_fire = max(state.last_fire, frame_time)
+    if reason != RATE_LIMITED:
+        state.last_explained = max(filter(None, (state.last_explained, frame_time)))
+        state.last_explained_wall = now
+        state.peak = max(state.peak, probability)
+    return state, reason != RATE_LIMITED, reason
+
+
+def _reason(
+    state: CameraExplainState | None,
+    frame_time: datetime,
+    probability: float,
+    now: float | None,
+    min_interval: float,
+    peak_margin: float,
+) -> str:
+    if min_interval <= 0:
+        return INTERVAL
+    if state is None or (frame_time - state.last_fire).total_seconds() > min_interval:
+        return EPISODE_START
+    if probability > state.peak + peak_margin:
+        return NEW_PEAK
+    if state.last_explained is not None and (frame_time - state.last_explained).total_seconds() < min_interval:
+        return RATE_LIMITED
+    if now is not None and state.last_explained_wall is not None and now - state.last_explained_wall < min_interval:
+        return RATE_LIMITED
+    return INTERVAL
 
 
 class ExplainPolicy:
@@ -52,7 +100,7 @@ class ExplainPolicy:
         self.min_interval = min_interval_seconds
         self.peak_margin = peak_margin
         self.max_cameras = max_cameras
-        self._cameras: OrderedDict[str, _Camera] = OrderedDict()
+        self._cameras: OrderedDict[str, CameraExplainState] = OrderedDict()
         self._lock = threading.Lock()
 
     def decide(
@@ -62,31 +110,15 @@ class ExplainPolicy:
         if self.min_interval <= 0:
             return True, INTERVAL
         with self._lock:
-            state = self._cameras.pop(camera, None)
-            reason = self._reason(state, frame_time, probability, now)
-            if state is None or reason == EPISODE_START:
-                state = _Camera(last_fire=frame_time)
-            state.last_fire = max(state.last_fire, frame_time)
-            if reason != RATE_LIMITED:
-                state.last_explained = max(filter(None, (state.last_explained, frame_time)))
-                state.last_explained_wall = now
-                state.peak = max(state.peak, probability)
+            state, explain, reason = decide_camera(
+                self._cameras.pop(camera, None),
+                frame_time,
+                probability,
+                now,
+                min_interval_seconds=self.min_interval,
+                peak_margin=self.peak_margin,
+            )
             self._cameras[camera] = state
             while len(self._cameras) > self.max_cameras:
                 self._cameras.popitem(last=False)
-        return reason != RATE_LIMITED, reason
-
-    def _reason(self, state: _Camera | None, frame_time: datetime, probability: float, now: float | None) -> str:
-        if state is None or (frame_time - state.last_fire).total_seconds() > self.min_interval:
-            return EPISODE_START
-        if probability > state.peak + self.peak_margin:
-            return NEW_PEAK
-        if state.last_explained is not None and (frame_time - state.last_explained).total_seconds() < self.min_interval:
-            return RATE_LIMITED
-        if (
-            now is not None
-            and state.last_explained_wall is not None
-            and now - state.last_explained_wall < self.min_interval
-        ):
-            return RATE_LIMITED
-        return INTERVAL
+        return explain, reason

@@ -148,3 +148,19 @@ def test_predictions_firing_in_far_apart_places_do_not_confirm_and_near_ones_car
         equal_to([("cam-y", "open", 3, 0.5)]),
     )
     pipeline.run().wait_until_finish()
+
+
+def test_the_state_key_is_encoded_as_utf8_text_not_pickled():
+    """Dataflow keys the camera's state by the encoded key: a pickled key is not stable across
+    `--update` (issue 21, item 14). The coder the pipeline gives the keyed PCollection is the one
+    the runner uses; its key component must be StrUtf8Coder."""
+    pipeline = beam.Pipeline()
+    _ = pipeline | beam.Create([prediction("cam-a", 0, 0.9)]) | ConfirmAndAlert(CONFIG)
+    proto = pipeline.to_runner_api()
+    components = proto.components
+    [key_by] = [t for t in components.transforms.values() if t.unique_name.endswith("KeyByCamera")]
+    [output] = key_by.outputs.values()
+    kv_coder = components.coders[components.pcollections[output].coder_id]
+    assert kv_coder.spec.urn == "beam:coder:kv:v1"
+    key_coder = components.coders[kv_coder.component_coder_ids[0]]
+    assert key_coder.spec.urn == "beam:coder:string_utf8:v1"

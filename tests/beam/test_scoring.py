@@ -199,3 +199,11 @@ def test_the_handler_batches_the_regions_of_several_frames_and_gives_each_frame_
     assert all(r.inference.fire_maps is None for r in results)  # a model without locate_images
     assert [regions_in(("key", f)) for f in frames] == [3, 1, 5]
     assert handler.batch_elements_kwargs()["element_size_fn"] is regions_in
+
+    # Beam's stateful batching (max_batch_duration_secs) counts frames: the regions are split so
+    # that no model call exceeds max_batch_size, and every frame still gets its own.
+    model.calls.clear()
+    capped = FirewatchModelHandler("/m", max_batch_size=4, max_batch_duration_secs=1.0, loader=lambda _: model)
+    results = list(capped.run_inference(frames, model))
+    assert model.calls == [4, 4, 1]
+    assert [r.inference.probabilities.tolist() for r in results] == [[0.5, 1.0, 0.5], [1.0], [0.5] * 5]

@@ -76,3 +76,23 @@ def test_query_with_an_invalid_project_says_so(capsys):
 
     assert main(["query", "fire-rate", "--project", "My_Bad"]) == 2
     assert "--project My_Bad" in capsys.readouterr().err
+
+
+def test_bq_input_rows_are_spread_over_workers_by_a_reshuffle():
+    """The bq: source emits every row from one DoFn call; the requests must pass a Reshuffle
+    (a fusion break) before scoring, or the whole job runs on one worker (issue 21, item 12)."""
+    import apache_beam as beam
+
+    from firewatch.beam.sources import ReadFrames
+
+    pipeline = beam.Pipeline()
+    read = pipeline | ReadFrames("bq:SELECT uri FROM `p.d.frames`", MessageLimits(), None, "p")
+    _ = read["requests"] | "Score" >> beam.Map(lambda request: request)
+    components = pipeline.to_runner_api().components
+    leaves = {t.unique_name: t for t in components.transforms.values() if not t.subtransforms}
+    producer = {out: name for name, t in leaves.items() for out in t.outputs.values()}
+    path, name = [], "Score"
+    while not name.endswith("QueryUris/ParDo(QueryUris)"):  # walk back from scoring to the query
+        name = producer[next(iter(leaves[name].inputs.values()))]
+        path.append(name)
+    assert any("SpreadQueryRows/" in step for step in path), path

@@ -27,6 +27,8 @@ SAMPLES = {
     "output": "bigquery",
     "explanations_output": "gs://my-frames/overlays",
     "allowed_buckets": "my-project-firewatch-frames,my-frames",
+    "max_batch_wait_seconds": "1.5",
+    "write_buffer_seconds": "2",
 }
 
 

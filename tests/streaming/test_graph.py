@@ -54,3 +54,70 @@ def test_batch_graph_builds_for_files_and_bigquery(tmp_path):
         names = labels(pipeline)
         assert any(n.startswith("Write/Write_predictions") for n in names)
         assert any(n.startswith("Write/Write_explanations") for n in names)
+
+
+def dataflow_pipeline() -> beam.Pipeline:
+    """A graph built for Dataflow (`--runner=DataflowRunner`, what the job reads), held by a local
+    runner object so that building it needs no credentials (nothing is submitted or run)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
+
+    options = PipelineOptions(["--runner=DataflowRunner", "--streaming"])
+    return beam.Pipeline(runner=BundleBasedDirectRunner(), options=options)
+
+
+def test_on_dataflow_inference_and_writes_batch_across_bundles():
+    """Dataflow streaming bundles hold about one frame: RunInference waits for a batch
+    (max_batch_duration_secs, item 8) and every table's rows are grouped across bundles by a
+    sharded key in their own stage (GroupIntoBatches, item 6)."""
+    pipeline = dataflow_pipeline()
+    streaming_graph.build(pipeline, StreamingConfig(model="/models/m", project="p-test"), INFO)
+    names = labels(pipeline)
+    assert any("Score/Infer" in n and "_StatefulBatchElementsDoFn" in n for n in names), names
+    for table in ("predictions", "alerts", "explanations"):
+        assert f"Write/Write_{table}/ShardByRowId" in names
+        assert f"Write/Write_{table}/BatchAcrossBundles" in names
+        assert f"Write/Write_{table}/InsertBatches" in names
+    # dead letters (few; some made by the batched writes' timers) are written per bundle, ungrouped
+    assert "Write/Write_dead_letters/InsertRows" in names
+
+
+def test_on_the_local_runner_both_wait_for_nothing_unless_asked():
+    """Locally a processing-time timer fires only after the blocking pull (shared notes): off."""
+    pipeline = beam.Pipeline()
+    streaming_graph.build(pipeline, StreamingConfig(model="/models/m", project="p-test"), INFO)
+    names = labels(pipeline)
+    assert not any("_StatefulBatchElementsDoFn" in n for n in names)
+    assert not any("BatchAcrossBundles" in n for n in names)
+    assert "Write/Write_predictions/InsertRows" in names
+
+    pipeline = beam.Pipeline()
+    cfg = StreamingConfig(model="/models/m", project="p-test", write_buffer_seconds=3, max_batch_wait_seconds=0.5)
+    streaming_graph.build(pipeline, cfg, INFO)
+    names = labels(pipeline)
+    assert any("_StatefulBatchElementsDoFn" in n for n in names)
+    assert "Write/Write_predictions/BatchAcrossBundles" in names
+
+
+def test_the_flags_reach_the_model_handler_and_the_sink():
+    from firewatch.beam.model_handler import FirewatchModelHandler
+    from firewatch.config.options import config_from_mapping
+
+    cfg = config_from_mapping(
+        StreamingConfig,
+        {
+            "model": "/m",
+            "project": "p",
+            "max_batch_wait_seconds": "0.25",
+            "write_buffer_seconds": "4",
+            "write_batch_rows": "200",
+        },
+    )
+    handler = FirewatchModelHandler("/m", max_batch_duration_secs=cfg.batch_wait_seconds(local=False))
+    assert handler.batch_elements_kwargs()["max_batch_duration_secs"] == 0.25
+    assert "max_batch_duration_secs" not in FirewatchModelHandler("/m").batch_elements_kwargs()
+    to = streaming_graph.destinations(cfg, local=False)
+    assert (to.write_batch_rows, to.write_buffer_seconds) == (200, 4.0)
+    defaults = StreamingConfig(model="/m", project="p")
+    assert (defaults.batch_wait_seconds(local=False), defaults.write_buffer(local=False)) == (1.0, 2.0)
+    assert (defaults.batch_wait_seconds(local=True), defaults.write_buffer(local=True)) == (0.0, 0.0)
