@@ -14,7 +14,8 @@ class NotifyConfig(BaseModel):
         None, description="pull: subscription to the alerts topic (name or projects/P/subscriptions/S)"
     )
     undeliverable_topic: str = Field(
-        description="topic for messages no channel would take, with their reason (name or projects/P/topics/T)"
+        "notify-undeliverable",  # infra/resources.json's notify_undeliverable_topic, as Terraform names it
+        description="topic for messages no channel would take, with their reason (name or projects/P/topics/T)",
     )
     project: str | None = Field(None, description="Google Cloud project (default: the environment's)")
     console_url: str | None = Field(None, description="the console's base URL, for links to an alert's page")

@@ -56,3 +56,16 @@ def test_the_service_runs_notify_serve_with_flags_the_command_has():
     known = {opt for action in parser._actions for opt in action.option_strings}
     for flag in ("--config", "--undeliverable-topic", "--console-url"):
         assert flag in known and flag + "=" in args, flag
+
+
+def test_the_local_stack_declares_the_notifier_s_topics_as_terraform_names_them():
+    # infra/resources.json (firewatch infra apply) and notify.tf: the same names; firewatch notify's
+    # default --undeliverable-topic is that topic, so the pull notifier needs no flag for it locally.
+    from infra.resources import ResourceNames
+
+    names = ResourceNames()
+    topic = value(of_type("google_pubsub_topic")["notify_undeliverable"], "name")
+    assert names.notify_undeliverable_topic == topic == NotifyConfig.model_fields["undeliverable_topic"].default
+    subscriptions = of_type("google_pubsub_subscription")
+    assert names.notify_subscription == value(subscriptions["notify"], "name")
+    assert names.notify_undeliverable_subscription == value(subscriptions["notify_undeliverable"], "name")
