@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from infra.resources import ResourceNames
+
+# Resource names are declared once (infra/resources.json, as infra/terraform names them).
+DEFAULT_NAMES = ResourceNames()
+
 
 class NotifyConfig(BaseModel):
     config: str = Field(description="the notifier's config file (YAML): channels, routes, update_every_minutes")
@@ -14,7 +19,7 @@ class NotifyConfig(BaseModel):
         None, description="pull: subscription to the alerts topic (name or projects/P/subscriptions/S)"
     )
     undeliverable_topic: str = Field(
-        "notify-undeliverable",  # infra/resources.json's notify_undeliverable_topic, as Terraform names it
+        DEFAULT_NAMES.notify_undeliverable_topic,
         description="topic for messages no channel would take, with their reason (name or projects/P/topics/T)",
     )
     project: str | None = Field(None, description="Google Cloud project (default: the environment's)")
