@@ -81,6 +81,7 @@ class ResourceNames(BaseModel):
     alerts_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_topic"))
     dead_letter_topic: str = Field(default_factory=partial(_declared, "topics", "dead_letter_topic"))
     alerts_undeliverable_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_undeliverable_topic"))
+    notify_undeliverable_topic: str = Field(default_factory=partial(_declared, "topics", "notify_undeliverable_topic"))
     frames_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "frames_subscription"))
     alerts_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "alerts_subscription"))
     dead_letter_subscription: str = Field(
@@ -91,6 +92,10 @@ class ResourceNames(BaseModel):
     )
     alerts_undeliverable_subscription: str = Field(
         default_factory=partial(_declared, "subscriptions", "alerts_undeliverable_subscription")
+    )
+    notify_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "notify_subscription"))
+    notify_undeliverable_subscription: str = Field(
+        default_factory=partial(_declared, "subscriptions", "notify_undeliverable_subscription")
     )
     dataset: str = Field(default_factory=lambda: str(declaration()["dataset"]["name"]))
     predictions_table: str = Field(default_factory=partial(_declared, "tables", "predictions_table"))
@@ -113,11 +118,14 @@ class ResourceNames(BaseModel):
         "alerts_topic",
         "dead_letter_topic",
         "alerts_undeliverable_topic",
+        "notify_undeliverable_topic",
         "frames_subscription",
         "alerts_subscription",
         "dead_letter_subscription",
         "console_alerts_subscription",
         "alerts_undeliverable_subscription",
+        "notify_subscription",
+        "notify_undeliverable_subscription",
     )
     @classmethod
     def _pubsub_name(cls, value: str) -> str:
@@ -285,7 +293,8 @@ def _apply_pubsub(names: ResourceNames, done: _Recorder) -> None:
 
 def subscription_request(names: ResourceNames, key: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The Pub/Sub CreateSubscription request for one declared subscription (infra/terraform's settings:
-    retention, ack deadline, never expiring, and for alerts a dead-letter topic with retry backoff)."""
+    retention, ack deadline, never expiring, and for alerts-sub and notify-sub a dead-letter topic with retry
+    backoff). notify-sub is a push subscription on Google Cloud (notify.tf); here it is pulled."""
     request: dict[str, Any] = {
         "name": names.subscription_path(key),
         "topic": names.topic_path(spec["topic"]),

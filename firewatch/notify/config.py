@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from infra.resources import ResourceNames
+
+# Resource names are declared once (infra/resources.json, as infra/terraform names them).
+DEFAULT_NAMES = ResourceNames()
+
 
 class NotifyConfig(BaseModel):
     config: str = Field(description="the notifier's config file (YAML): channels, routes, update_every_minutes")
@@ -14,7 +19,8 @@ class NotifyConfig(BaseModel):
         None, description="pull: subscription to the alerts topic (name or projects/P/subscriptions/S)"
     )
     undeliverable_topic: str = Field(
-        description="topic for messages no channel would take, with their reason (name or projects/P/topics/T)"
+        DEFAULT_NAMES.notify_undeliverable_topic,
+        description="topic for messages no channel would take, with their reason (name or projects/P/topics/T)",
     )
     project: str | None = Field(None, description="Google Cloud project (default: the environment's)")
     console_url: str | None = Field(None, description="the console's base URL, for links to an alert's page")

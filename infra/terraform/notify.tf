@@ -65,6 +65,7 @@ resource "google_pubsub_topic" "notify_undeliverable" {
 resource "google_pubsub_subscription" "notify_undeliverable" {
   name                       = "notify-undeliverable-sub"
   topic                      = google_pubsub_topic.notify_undeliverable.id
+  ack_deadline_seconds       = 30
   message_retention_duration = local.week
   expiration_policy {
     ttl = ""

@@ -58,6 +58,16 @@ def member_account(member: str, body: dict) -> str:
     raise AssertionError(f"unknown member {member}")
 
 
+def _for_each_local(body: dict) -> str:
+    """The local a grant's `for_each` runs over: `${local.notify_secrets}` -> "notify_secrets". A map
+    of resource references (the console's tables) is expanded by its caller; a set Terraform only
+    knows from variables (the notifier's secrets) is named by its local: one row for all of them."""
+    match = re.fullmatch(r"\$\{local\.(\w+)\}", unq(body.get("for_each", "")))
+    assert match, f"for_each over something other than a local: {body.get('for_each')}"
+    assert match.group(1) in LOCALS, f"no local {match.group(1)}"
+    return match.group(1)
+
+
 def grant_scope(rtype: str, body: dict) -> str:
     kind = rtype.removeprefix("google_").removesuffix("_iam_member")
     if kind == "project":
@@ -81,12 +91,15 @@ def grant_scope(rtype: str, body: dict) -> str:
     if kind == "artifact_registry_repository":
         return "repository " + _attribute(unq(body["repository"]), "repository_id")
     if kind == "secret_manager_secret":
+        if unq(body["secret_id"]) == "${each.value}":
+            return "secrets " + _for_each_local(body)
         return "secret " + _ref(unq(body["secret_id"]))[1]
+    if kind == "cloud_run_v2_service":
+        return "service " + _ref(unq(body["name"]))[1]
     if kind == "bigquery_dataset":
         return "dataset " + _attribute(unq(body["dataset_id"]), "dataset_id")
     if kind == "bigquery_table":
-        local = re.fullmatch(r"\$\{local\.(\w+)\}", unq(body["for_each"])).group(1)
-        tables = [_attribute(ref, "table_id") for ref in LOCALS[local].values()]
+        tables = [_attribute(ref, "table_id") for ref in LOCALS[_for_each_local(body)].values()]
         return normalise("tables " + ", ".join(tables))
     raise AssertionError(f"no scope rule for {rtype}")
 
@@ -97,6 +110,19 @@ def terraform_rows() -> list[Row]:
         if rtype.endswith("_iam_member"):
             rows.append((member_account(unq(body["member"]), body), unq(body["role"]), grant_scope(rtype, body)))
     return rows
+
+
+def acts_as(rtype: str, body: dict) -> str | None:
+    """The account a resource runs or signs as, for which whoever creates it needs
+    `iam.serviceAccounts.actAs`: a Cloud Run service's identity, a push subscription's OIDC account."""
+    if rtype == "google_cloud_run_v2_service":
+        email = unq(body["template"][0].get("service_account"))
+    elif rtype == "google_pubsub_subscription" and "push_config" in body:
+        email = unq(body["push_config"][0].get("oidc_token", [{}])[0].get("service_account_email"))
+    else:
+        return None
+    assert email, f"{rtype} runs as Compute Engine's default account: name one of Firewatch's"
+    return "account " + _ref(email)[1].replace("_", "-")
 
 
 # --- what each predefined role allows (the permissions that matter here) -------------------------

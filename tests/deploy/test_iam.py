@@ -15,6 +15,7 @@ from tests.deploy.iam_model import (
     RESOURCES,
     ROLE_PERMISSIONS,
     Names,
+    acts_as,
     doc_rows,
     missing,
     needs,
@@ -52,7 +53,8 @@ def test_the_table_in_docs_is_what_terraform_grants():
     assert documented - set(granted) == set(), "in docs/iam.md, not granted by Terraform"
     assert set(granted) - documented == set(), "granted by Terraform, missing from docs/iam.md"
     accounts = {row[0] for row in table}
-    assert {"deployer", "launcher", "builder", "workers", "console", "cameras", "alert-consumers"} <= accounts
+    expected = {"deployer", "launcher", "builder", "workers", "console", "cameras", "alert-consumers", "notifier"}
+    assert expected <= accounts
     roles = {row[1] for row in table}
     assert not roles & {"roles/owner", "roles/editor", "roles/viewer"}, "no primitive roles"
 
@@ -85,7 +87,12 @@ CREATED_WITH = {
     "google_secret_manager_secret": "roles/secretmanager.admin",
     "google_secret_manager_secret_iam_member": "roles/secretmanager.admin",
     "google_iap_web_iam_member": "roles/iap.admin",
+    "google_cloud_run_v2_service": "roles/run.admin",
+    "google_cloud_run_v2_service_iam_member": "roles/run.admin",
 }
+# Creating a resource that runs or signs as a service account (the notifier's service and its push
+# subscription's OIDC token) also needs iam.serviceAccounts.actAs on it, which no role above has.
+ACTS_AS = "roles/iam.serviceAccountUser"
 
 
 def test_the_deployer_can_create_every_resource_terraform_declares():
@@ -93,7 +100,14 @@ def test_the_deployer_can_create_every_resource_terraform_declares():
     for rtype in {t for t, _ in RESOURCES}:
         assert rtype in CREATED_WITH, f"which deployer role creates {rtype}? add it here and to docs/iam.md"
         assert CREATED_WITH[rtype] in deployer, f"{rtype} needs {CREATED_WITH[rtype]}, not in docs/iam.md"
-    assert set(CREATED_WITH.values()) == deployer, "a deployer role no resource needs"
+    acting = {(rtype, name): acts_as(rtype, body) for (rtype, name), body in RESOURCES.items()}
+    acting = {resource: account for resource, account in acting.items() if account}
+    assert acting == {
+        ("google_cloud_run_v2_service", "notify"): "account notifier",
+        ("google_pubsub_subscription", "notify"): "account notifier",
+    }
+    assert "iam.serviceAccounts.actAs" in ROLE_PERMISSIONS[ACTS_AS] and ACTS_AS in deployer
+    assert set(CREATED_WITH.values()) | {ACTS_AS} == deployer, "a deployer role no resource needs"
 
 
 @pytest.mark.parametrize("deploy", sorted(DEPLOYS))

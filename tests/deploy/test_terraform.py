@@ -102,6 +102,8 @@ def test_topics_and_subscriptions_match_the_declaration():
         assert body["topic"] == f"${{google_pubsub_topic.{topics[topic_name]}.id}}", spec["name"]
         assert value(body, "ack_deadline_seconds") == spec["ack_deadline_seconds"]
         assert value(body, "message_retention_duration") == f"{spec['retention_seconds']}s" == "604800s"
+        # The notifier's subscription is a push one on Google Cloud (its Cloud Run service), pulled locally.
+        assert ("push_config" in body) == ("push_on_cloud" in spec), spec["name"]
     dead_letter = block(subs[DECL["subscriptions"]["alerts_subscription"]["name"]], "dead_letter_policy")
     target = dead_letter["dead_letter_topic"].split(".")[1]
     assert target in of_type("google_pubsub_topic") and target != topics["alerts"]

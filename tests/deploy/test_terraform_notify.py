@@ -7,28 +7,26 @@ from __future__ import annotations
 
 from firewatch.config.options import add_config_arguments
 from firewatch.notify.config import NotifyConfig
-from tests.deploy.iam_model import member_account
-from tests.deploy.test_terraform import RESOURCES, block, of_type, unq, value
-
-
-def grants_of(account: str) -> set[tuple[str, str, str]]:
-    found = set()
-    for (rtype, _), body in RESOURCES.items():
-        if rtype.endswith("_iam_member") and member_account(unq(body["member"]), body) == account:
-            target = next(unq(body[k]) for k in ("subscription", "topic", "secret_id", "name", "project") if k in body)
-            found.add((rtype, unq(body["role"]), target))
-    return found
+from tests.deploy.iam_model import doc_rows, terraform_rows
+from tests.deploy.test_terraform import LOCALS, block, of_type, unq, value
 
 
 def test_the_notifier_has_exactly_the_roles_it_needs():
-    assert grants_of("notifier") == {
-        ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", "${google_pubsub_subscription.notify.id}"),
-        ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", "${google_pubsub_topic.notify_undeliverable.id}"),
-        ("google_secret_manager_secret_iam_member", "roles/secretmanager.secretAccessor", "${each.value}"),
-        ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", "${google_cloud_run_v2_service.notify.name}"),
+    # In docs/iam.md's terms (test_iam.py keeps the doc and Terraform equal): nothing project-wide.
+    notifier = {(role, on) for account, role, on in terraform_rows() if account == "notifier"}
+    assert notifier == {
+        ("roles/pubsub.subscriber", "subscription notify"),
+        ("roles/pubsub.publisher", "topic notify_undeliverable"),
+        ("roles/secretmanager.secretAccessor", "secrets notify_secrets"),
+        ("roles/run.invoker", "service notify"),
     }
-    (secrets,) = [b for (t, _), b in RESOURCES.items() if t == "google_secret_manager_secret_iam_member"]
-    assert unq(secrets["for_each"]) == "${local.notify_secrets}"
+    assert notifier == {(role, on) for account, role, on in doc_rows() if account == "notifier"}
+    # One secretAccessor grant per secret: the config file's and those its ${ENV_VAR} references name.
+    secrets = of_type("google_secret_manager_secret_iam_member")["notifier_reads_secrets"]
+    assert unq(secrets["for_each"]) == "${local.notify_secrets}" and unq(secrets["secret_id"]) == "${each.value}"
+    assert LOCALS["notify_secrets"] == "${toset(concat([var.notify_config_secret], values(var.notify_secret_env)))}"
+    invoker = of_type("google_cloud_run_v2_service_iam_member")["push_invokes_notifier"]
+    assert unq(invoker["location"]) == "${google_cloud_run_v2_service.notify.location}"
 
 
 def test_the_push_subscription_signs_with_the_notifier_and_dead_letters_to_the_undeliverable_topic():
@@ -58,3 +56,16 @@ def test_the_service_runs_notify_serve_with_flags_the_command_has():
     known = {opt for action in parser._actions for opt in action.option_strings}
     for flag in ("--config", "--undeliverable-topic", "--console-url"):
         assert flag in known and flag + "=" in args, flag
+
+
+def test_the_local_stack_declares_the_notifier_s_topics_as_terraform_names_them():
+    # infra/resources.json (firewatch infra apply) and notify.tf: the same names; firewatch notify's
+    # default --undeliverable-topic is that topic, so the pull notifier needs no flag for it locally.
+    from infra.resources import ResourceNames
+
+    names = ResourceNames()
+    topic = value(of_type("google_pubsub_topic")["notify_undeliverable"], "name")
+    assert names.notify_undeliverable_topic == topic == NotifyConfig.model_fields["undeliverable_topic"].default
+    subscriptions = of_type("google_pubsub_subscription")
+    assert names.notify_subscription == value(subscriptions["notify"], "name")
+    assert names.notify_undeliverable_subscription == value(subscriptions["notify_undeliverable"], "name")

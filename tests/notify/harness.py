@@ -1,4 +1,4 @@
-"""Running `firewatch notify` as a process in tests: its Pub/Sub resources on the emulator, a config
+"""Running `firewatch notify` as a process in tests: its Pub/Sub resources (declared ones), a config
 file for the peers of `tests.notify.peers`, the process itself, and waiting/pulling helpers."""
 
 from __future__ import annotations
@@ -25,26 +25,14 @@ class NotifyPaths:
     undeliverable_subscription: str
 
 
-@contextlib.contextmanager
-def notify_resources(project: str, alerts_topic: str, suffix: str) -> Iterator[NotifyPaths]:
-    """The notifier's own subscription on `alerts_topic`, and the undeliverable topic + a subscription."""
-    from firewatch.cloud.clients import publisher_client, subscriber_client
-
-    paths = NotifyPaths(
-        f"projects/{project}/subscriptions/notify-{suffix}",
-        f"projects/{project}/topics/notify-undeliverable-{suffix}",
-        f"projects/{project}/subscriptions/notify-undeliverable-{suffix}",
+def notify_paths(names) -> NotifyPaths:
+    """The notifier's subscription on the alerts topic, and the undeliverable topic + its subscription:
+    declared in infra/resources.json, so applying `names` (the gcp_resources fixture) created them."""
+    return NotifyPaths(
+        names.subscription_path("notify_subscription"),
+        names.topic_path("notify_undeliverable_topic"),
+        names.subscription_path("notify_undeliverable_subscription"),
     )
-    publisher, subscriber = publisher_client(), subscriber_client()
-    publisher.create_topic(name=paths.undeliverable)
-    subscriber.create_subscription(name=paths.undeliverable_subscription, topic=paths.undeliverable)
-    subscriber.create_subscription(name=paths.subscription, topic=alerts_topic, ack_deadline_seconds=30)
-    try:
-        yield paths
-    finally:
-        subscriber.delete_subscription(subscription=paths.subscription)
-        subscriber.delete_subscription(subscription=paths.undeliverable_subscription)
-        publisher.delete_topic(topic=paths.undeliverable)
 
 
 def write_config(path: Path, hook, slack, telegram, smtp, cameras: str, extra: str = "") -> Path:

@@ -18,7 +18,7 @@ from firewatch.cloud.clients import publisher_client, storage_client
 from streaming.local import start_stream, stop_stream
 from tests.fixtures.controlled_model import colour_png
 from tests.fixtures.streaming_helpers import stream_args
-from tests.notify.harness import notifier_process, notify_resources, pull_one, wait_for, write_config
+from tests.notify.harness import notifier_process, notify_paths, pull_one, wait_for, write_config
 from tests.notify.test_notify_stack import DEADLINE_S, check_open_message, received
 
 pytestmark = pytest.mark.stack
@@ -45,12 +45,8 @@ def test_an_alert_the_pipeline_opens_reaches_every_channel_within_5_s(
 
     config = write_config(tmp_path / "notify.yaml", hook, slack, telegram, smtp, "cam-*")
     notify_log, stream_log = tmp_path / "notify.log", tmp_path / "stream.log"
-    alerts_topic = names.topic_path("alerts_topic")
-    suffix = names.alerts_topic.rsplit("-", 1)[-1]
-    with (
-        notify_resources(project, alerts_topic, suffix) as paths,
-        notifier_process(config, paths, slack, notify_log) as notifier,
-    ):
+    paths = notify_paths(names)
+    with notifier_process(config, paths, slack, notify_log) as notifier:
         args = stream_args(names, confirm_clear_seconds="3", confirm_update_every="1")
         stream = start_stream(controlled_model_dir, stream_log, args)
         try:

@@ -25,7 +25,7 @@ from tests.notify.harness import (
     REPO,
     TOKEN,
     notifier_process,
-    notify_resources,
+    notify_paths,
     pull_one,
     wait_for,
     write_config,
@@ -84,11 +84,8 @@ def test_alerts_reach_every_channel_once_within_5_s_and_an_unreachable_one_is_re
     config.write_text(config.read_text() + '  - {cameras: ["lost-*"], channels: [gone]}\n')
     log_path = tmp_path / "notify.log"
     publisher = publisher_client()
-    suffix = names.alerts_topic.rsplit("-", 1)[-1]
-    with (
-        notify_resources(names.project, alerts_topic, suffix) as paths,
-        notifier_process(config, paths, slack, log_path) as proc,
-    ):
+    paths = notify_paths(names)
+    with notifier_process(config, paths, slack, log_path) as proc:
 
         def publish(event: dict) -> float:
             data, attributes = alert_message_parts(event)
