@@ -253,10 +253,13 @@ class Postprocess(beam.DoFn):
             peak_box=scores.peak_box,
             region_scores=recorded_scores(keys, probabilities, self._baseline_config.record_floor),
         )
+        # With a per-camera policy (streaming), every prediction takes the keyed path through
+        # GateExplanations, candidates or not: a camera's frames must reach confirmation together,
+        # not its fire frames a bundle after its clear ones (they would be too late to count).
         if not prediction.explain:
             if self._explain is not None:
                 self._not_selected.inc()
-            yield prediction
+            yield self._route(prediction)
             return
         # The explanation looks at the region of the peak, at the resolution it was scored at;
         # the overlay places it where that region is in the frame (prediction.peak_box).
@@ -266,8 +269,19 @@ class Postprocess(beam.DoFn):
             yield pvalue.TaggedOutput(CANDIDATE, (prediction.camera_id, explained))
             return
         self._selected.inc()
-        yield prediction
+        yield self._route(prediction)
         yield pvalue.TaggedOutput(EXPLAIN, explained)
+
+    def _route(self, prediction: Prediction) -> Any:
+        """A prediction as Postprocess emits it: on the keyed path when gated, else as is."""
+        if self._gated:
+            return pvalue.TaggedOutput(CANDIDATE, (prediction.camera_id, (prediction, None, None)))
+        return prediction
+
+    @property
+    def _gated(self) -> bool:
+        """Whether fire frames are decided per camera by GateExplanations (streaming, a rate limit)."""
+        return self._mode == "streaming" and self._explain is not None and self._explain.min_interval_seconds > 0
 
     def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str) -> np.ndarray:
         """Each region's threshold: the model's, raised by the camera's baselines when the job reads them."""
@@ -302,7 +316,9 @@ class Postprocess(beam.DoFn):
 class GateExplanations(beam.DoFn):
     """(camera_id, (Prediction, model input, preview)) of streaming fire frames -> the prediction,
     with `explain` as the camera's policy decides (`firewatch.core.explain_policy.decide_camera`),
-    and the chosen frames on the EXPLAIN output.
+    and the chosen frames on the EXPLAIN output. The camera's other predictions come this way too,
+    as (camera_id, (Prediction, None, None)), and pass through unchanged: a camera's frames leave
+    together, so confirmation sees them in the order it would without the gate.
 
     The policy's state is Beam's keyed state, keyed by camera: every frame of a camera is decided
     against the same state, whichever worker process scored it, so a camera is explained at most
@@ -320,6 +336,9 @@ class GateExplanations(beam.DoFn):
 
     def process(self, element, state=beam.DoFn.StateParam(POLICY)):
         _camera, (prediction, model_input, preview) = element
+        if model_input is None:  # not a candidate: passes through (on this path to keep the camera's order)
+            yield prediction
+            return
         camera_state, chosen, _reason = decide_camera(
             state.read(),
             prediction.event_time,
