@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from firewatch.cloud.storage import is_remote
+from firewatch.config.scoring import DEFAULT_NAMES
 
 Backbone = Literal["small_cnn", "mobilenet_v2"]
 
@@ -193,11 +194,11 @@ class RegistryConfig(_Config):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
 
     registry: str = Field(description="the model registry folder (local path or gs://)")
-    by: str | None = Field(None, description="who acts, recorded in the lineage (default: $FIREWATCH_USER or the login)")
+    by: str | None = Field(None, description="who acts, for the lineage (default: $FIREWATCH_USER or the login)")
     project: str | None = Field(None, description="Google Cloud project of the model_versions table")
-    dataset: str = Field("firewatch", description="BigQuery dataset")
+    dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset")
     model_versions_table: str = Field(
-        "model_versions", description="table each registry event is written to (empty: the folder only)"
+        DEFAULT_NAMES.model_versions_table, description="table each registry event goes to (empty: none)"
     )
 
     _r = field_validator("registry")(_no_trailing_slash)

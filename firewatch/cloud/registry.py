@@ -140,9 +140,9 @@ def file_hashes(root: str, limit: int = 10_000) -> list[dict[str, Any]]:
     if is_remote(root):
         from apache_beam.io.filesystems import FileSystems
 
-        metas = FileSystems.match([root.rstrip("/") + "/**"])[0].metadata_list or FileSystems.match([root])[
-            0
-        ].metadata_list
+        metas = (
+            FileSystems.match([root.rstrip("/") + "/**"])[0].metadata_list or FileSystems.match([root])[0].metadata_list
+        )
         paths = sorted(m.path for m in metas)
     elif os.path.isfile(root):
         paths = [root]
@@ -156,7 +156,10 @@ def _hash_file(path: str, chunk: int = 1 << 20) -> dict[str, Any]:
     from apache_beam.io.filesystems import CompressionTypes, FileSystems
 
     digest, size = hashlib.sha256(), 0
-    handle = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) if is_remote(path) else open(path, "rb")  # noqa: SIM115
+    if is_remote(path):
+        handle = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    else:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
     with handle:
         while block := handle.read(chunk):
             digest.update(block)
