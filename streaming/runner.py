@@ -57,13 +57,13 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
     if is_local(options):
         preflight.check(cfg)  # a missing subscription, topic or table: one line and exit, before anything loads
-    info = ModelInfo.read(cfg.model)
+    info = ModelInfo.read(cfg.model_dir())
     if is_local(options):
         # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
         model_handler.preload(info.model_dir, info.image_size)
         if cfg.explain:
             # Not at the first fire frame, while every camera waits.
-            explanation.preload(cfg.model, cfg.explanation.separate_process)
+            explanation.preload(info.model_dir, cfg.explanation.separate_process)
     pipeline = beam.Pipeline(options=options)
     graph.build(pipeline, cfg, info)
     result = pipeline.run()
