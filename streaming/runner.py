@@ -94,6 +94,8 @@ def print_metrics(result: PipelineResult) -> None:
                 summary[name] = {"count": value.count, "mean": value.mean, "min": value.min, "max": value.max}
     if model_handler.BATCH_SIZES:
         summary["inference_batch_sizes"] = dict(sorted(model_handler.BATCH_SIZES.items()))
+    if model_handler.MODEL_EVENTS:  # --model-registry: versions swapped in, versions that failed to load
+        summary["model_registry"] = dict(model_handler.MODEL_EVENTS)
     print(f"firewatch stream: metrics {json.dumps(summary, sort_keys=True)}", flush=True)
 
 

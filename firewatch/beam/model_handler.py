@@ -40,6 +40,9 @@ from firewatch.core.regions import RegionOutputs
 # stops (its metrics API does not aggregate a running streaming job's distributions).
 BATCH_SIZES: Counter[int] = Counter()
 _SIZES_LOCK = threading.Lock()
+# Registry follower events of this process ("swaps", "load_failures"), printed the same way; on
+# Dataflow the Beam counters firewatch.model/swaps and firewatch.model/load_failures report them.
+MODEL_EVENTS: Counter[str] = Counter()
 
 
 _PRELOADED: dict[str, Any] = {}
@@ -138,6 +141,9 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             self._swaps.inc(swaps)
         if failures:
             self._load_failures.inc(failures)
+        if swaps or failures:
+            with _SIZES_LOCK:
+                MODEL_EVENTS.update(swaps=swaps, load_failures=failures)
         return model.current()
 
     def run_inference(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from firewatch.beam import model_handler
 from firewatch.beam.model_follower import ModelFollower
 from firewatch.beam.model_handler import FirewatchModelHandler
 from firewatch.cloud import registry as store
@@ -108,7 +109,9 @@ def test_the_handler_scores_each_batch_with_one_version_and_names_it(tmp_path: P
     assert [(r.model_id, r.inference.threshold) for r in first] == [("v1", 0.5), ("v1", 0.5)]
     store.write_pointer(str(registry), "current", "v2")
     assert model.check_now()
+    swaps = model_handler.MODEL_EVENTS["swaps"]
     second = list(handler.run_inference(batch, model))
+    assert model_handler.MODEL_EVENTS["swaps"] == swaps + 1  # printed when a local job stops
     assert [(r.model_id, r.inference.threshold) for r in second] == [("v2", 0.7), ("v2", 0.7)]
     assert [len(r.inference.probabilities) for r in second] == [1, 2]
     assert float(second[1].inference.probabilities[0]) == pytest.approx(0.2)
