@@ -41,10 +41,10 @@ def test_apply_and_destroy_via_cli(local_stack, capsys: pytest.CaptureFixture[st
     suffix = uuid.uuid4().hex[:8]
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
     out = capsys.readouterr().out
-    # 4 topics, 5 subscriptions, the dataset, 8 tables, 4 buckets
-    assert "the local emulators" in out and out.count("created") == 4 + 5 + 1 + 8 + 4
+    # 4 topics, 5 subscriptions, the dataset, 9 tables, 4 buckets
+    assert "the local emulators" in out and out.count("created") == 4 + 5 + 1 + 9 + 4
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
-    assert capsys.readouterr().out.count("exists") == 22
+    assert capsys.readouterr().out.count("exists") == 23
     assert cli.main(["infra", "destroy", "--suffix", suffix]) == 0
     assert capsys.readouterr().out.count("deleted") == 5 + 4 + 1 + 4  # subscriptions, topics, dataset, buckets
     datasets = {d.dataset_id for d in gcp.bigquery_client().list_datasets()}
