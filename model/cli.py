@@ -297,7 +297,10 @@ def register_registry_commands(model_sub: argparse._SubParsersAction) -> None:
 
 
 def _registry_command(args: argparse.Namespace) -> int:
+    from firewatch.cloud.clients import prepare_beam_offline_auth
     from model import registry
+
+    prepare_beam_offline_auth()  # gs:// registries through Beam's FileSystems, on the emulator too
 
     config = _config(args.registry_config, _fields(args, args.registry_config))
     name = args.registry_command
