@@ -3,6 +3,7 @@
 Layout (rules in `firewatch.core.registry`):
 
     REGISTRY/<version>/            the export (saved_model.pb, variables/, firewatch_model.json) + lineage.json
+                                   (written last: a folder without it is an interrupted register)
     REGISTRY/current               the version the running jobs score with (one line)
     REGISTRY/shadow                the version scored alongside it, never alerting (one line, may be absent)
     REGISTRY/history.json          the versions `current` named, oldest first (rollback pops)
@@ -20,7 +21,6 @@ import tempfile
 from typing import Any
 
 from firewatch.cloud.storage import download_dir, is_remote, read_bytes, upload_dir
-from firewatch.core.model_contract import METADATA_FILE
 from firewatch.core.registry import (
     HISTORY_FILE,
     LINEAGE_FILE,
@@ -97,21 +97,22 @@ def write_history(registry: str, history: list[dict[str, Any]]) -> None:
 
 
 def list_versions(registry: str) -> list[str]:
-    """The versions registered (sub-folders with `firewatch_model.json`), sorted by name."""
+    """The versions registered, sorted by name: sub-folders with `lineage.json`, which `register`
+    writes last (a copy interrupted halfway is not a version, and registering it again completes it)."""
     if is_remote(registry):
         from apache_beam.io.filesystems import FileSystems
 
-        found = FileSystems.match([join(registry, "*", METADATA_FILE)])[0].metadata_list
+        found = FileSystems.match([join(registry, "*", LINEAGE_FILE)])[0].metadata_list
         names = {m.path[len(registry.rstrip("/")) + 1 :].split("/")[0] for m in found}
     elif os.path.isdir(registry):
-        names = {n for n in os.listdir(registry) if os.path.isfile(os.path.join(registry, n, METADATA_FILE))}
+        names = {n for n in os.listdir(registry) if os.path.isfile(os.path.join(registry, n, LINEAGE_FILE))}
     else:
         names = set()
     return sorted(n for n in names if n not in RESERVED)
 
 
 def exists(registry: str, version: str) -> bool:
-    return read_text(join(version_dir(registry, version), METADATA_FILE)) is not None
+    return read_text(join(version_dir(registry, version), LINEAGE_FILE)) is not None
 
 
 def read_lineage(registry: str, version: str) -> dict[str, Any] | None:
@@ -131,7 +132,7 @@ def copy_model(model_dir: str, registry: str, version: str) -> str:
     else:
         import shutil
 
-        shutil.copytree(local, dest, dirs_exist_ok=False)
+        shutil.copytree(local, dest, dirs_exist_ok=True)  # completes an interrupted copy
     return dest
 
 

@@ -85,6 +85,17 @@ def test_register_copies_the_export_with_its_lineage(tmp_path: Path, reg: str) -
         registry.register(RegisterConfig(registry=reg, model_dir=str(model_dir)), rows)
 
 
+def test_an_interrupted_register_is_not_a_version_and_can_be_completed(tmp_path: Path, reg: str) -> None:
+    model_dir = fake_export(tmp_path / "m1", "v1", 0.9, 0.8)
+    (Path(reg) / "v1").mkdir(parents=True)
+    (Path(reg) / "v1" / "firewatch_model.json").write_text((model_dir / "firewatch_model.json").read_text())
+    assert store.list_versions(reg) == []
+    with pytest.raises(UserError, match="not registered"):
+        registry.promote(PromoteConfig(registry=reg, version="v1", model_versions_table=""))
+    registry.register(RegisterConfig(registry=reg, model_dir=str(model_dir), model_versions_table=""))
+    assert store.list_versions(reg) == ["v1"] and (Path(reg) / "v1" / "saved_model.pb").exists()
+
+
 def test_promote_refuses_a_worse_version_unless_forced_and_rollback_returns(tmp_path: Path, reg: str) -> None:
     rows = Rows()
     for name, recall in (("v1", 0.9), ("v2", 0.91), ("v3", 0.5)):
