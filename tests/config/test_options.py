@@ -94,3 +94,11 @@ def test_bucket_defaults_come_from_the_project_never_a_fixed_bucket(monkeypatch)
     assert parse(["--model", "m", "--project", "p-one"]).limits().allowed_buckets == ("stack-bucket",)
     explicit = parse(["--model", "m", "--allowed-buckets", "a", "--explanations-output", "gs://a/x"])
     assert explicit.limits().allowed_buckets == ("a",) and explicit.overlay_prefix() == "gs://a/x"
+
+
+def test_a_registry_without_current_is_a_clear_error(tmp_path):
+    from firewatch.errors import UserError
+
+    cfg = parse(["--model-registry", str(tmp_path)])
+    with pytest.raises(UserError, match=r"has no `current`: run `firewatch model promote"):
+        cfg.model_dir()
