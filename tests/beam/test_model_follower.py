@@ -126,3 +126,23 @@ def test_a_registry_pointer_file_round_trips(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a usable model version"):
         store.read_pointer(str(tmp_path), "current")
     assert json.loads(json.dumps(store.list_versions(str(tmp_path)))) == []
+
+
+def test_a_frame_is_judged_by_the_threshold_of_the_version_that_scored_it() -> None:
+    from apache_beam.ml.inference.base import PredictionResult
+
+    from firewatch.beam.scoring import ModelInfo, Postprocess
+    from firewatch.core.contract import FrameRequest
+    from firewatch.core.prediction import ScoredFrame
+    from firewatch.core.regions import RegionOutputs
+
+    post = Postprocess(ModelInfo("/reg/v1", "v1", 4, 0.5), "streaming")
+    frame = ScoredFrame(FrameRequest(camera_id="cam-1", frame_id="f1", image_bytes=b"x"), "00", 4, 4)
+
+    def judged(version: str, threshold: float | None):
+        outputs = RegionOutputs(np.array([0.6], np.float32), threshold=threshold)
+        (prediction,) = post.process((frame, PredictionResult(np.zeros((4, 4, 3)), outputs, model_id=version)))
+        return prediction.model_version, prediction.threshold, prediction.label
+
+    assert judged("v1", None) == ("v1", 0.5, "fire")  # the job's model's threshold
+    assert judged("v2", 0.7) == ("v2", 0.7, "no_fire")  # v2 was exported with 0.7: 0.6 is below it
