@@ -106,6 +106,7 @@ class ResourceNames(BaseModel):
     monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
     masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
     baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
+    model_versions_table: str = Field(default_factory=partial(_declared, "tables", "model_versions_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
     models_bucket: str = Field(default_factory=partial(_declared, "buckets", "models_bucket"))
     dataflow_bucket: str = Field(default_factory=partial(_declared, "buckets", "dataflow_bucket"))
@@ -149,6 +150,7 @@ class ResourceNames(BaseModel):
         "monitoring_table",
         "masks_table",
         "baselines_table",
+        "model_versions_table",
     )
     @classmethod
     def _table(cls, value: str) -> str:

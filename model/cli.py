@@ -24,8 +24,13 @@ from model.config import (
     FeedbackReportConfig,
     FineTuneConfig,
     IngestConfig,
+    PromoteConfig,
+    RegisterConfig,
+    RollbackConfig,
+    ShadowConfig,
     SynthConfig,
     TrainConfig,
+    VersionsConfig,
 )
 
 # Beam options accepted directly by `data ingest` (anything else: --beam-arg=--flag=value).
@@ -266,3 +271,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_arguments(fr, FeedbackReportConfig)
     fr.set_defaults(func=_feedback_report)
+    register_registry_commands(model_sub)
+
+
+# -- the model registry (model.registry) ---------------------------------------------------------
+
+REGISTRY_COMMANDS = {
+    "register": (RegisterConfig, ("registry", "model_dir"), "copy MODEL_DIR into REGISTRY as a version + lineage"),
+    "promote": (PromoteConfig, ("registry", "version"), "point REGISTRY's `current` at VERSION (streams follow)"),
+    "shadow": (ShadowConfig, ("registry", "version"), "point REGISTRY's `shadow` at VERSION (`none` clears it)"),
+    "rollback": (RollbackConfig, ("registry",), "point REGISTRY's `current` back at the version it named before"),
+    "versions": (VersionsConfig, ("registry",), "list REGISTRY's versions, their pointers and evaluation"),
+}
+
+
+def register_registry_commands(model_sub: argparse._SubParsersAction) -> None:
+    """`firewatch model register|promote|shadow|rollback|versions`: positional REGISTRY (and MODEL_DIR
+    or VERSION), every other field of the command's config as a flag."""
+    for name, (cls, positionals, help_text) in REGISTRY_COMMANDS.items():
+        parser = model_sub.add_parser(name, help=help_text, description=cls.__doc__)
+        for field in positionals:
+            parser.add_argument(field, metavar=field.upper(), help=cls.model_fields[field].description)
+        add_config_arguments(parser, cls, skip=positionals)
+        parser.set_defaults(func=_registry_command, registry_command=name, registry_config=cls)
+
+
+def _registry_command(args: argparse.Namespace) -> int:
+    from firewatch.cloud.clients import prepare_beam_offline_auth
+    from model import registry
+
+    prepare_beam_offline_auth()  # gs:// registries through Beam's FileSystems, on the emulator too
+
+    config = _config(args.registry_config, _fields(args, args.registry_config))
+    name = args.registry_command
+    with user_errors():
+        if name == "versions":
+            print(registry.format_versions(registry.versions(config)))
+            return 0
+        result = getattr(registry, name)(config)
+    if name == "register":
+        print(
+            f"registered {result['model_version']} in {config.registry} (parent {result['parent_version'] or '-'}, "
+            f"{len(result['data'])} data file(s) hashed)"
+        )
+    elif name == "promote":
+        forced = f" (forced past: {'; '.join(result['problems'])})" if result["forced"] else ""
+        print(f"current: {result['previous'] or '-'} -> {result['version']}{forced}")
+    elif name == "rollback":
+        print(f"current: {result['previous'] or '-'} -> {result['version']} (rolled back)")
+    else:
+        print(f"shadow: {result['previous'] or '-'} -> {result['version'] or '-'}")
+    return 0

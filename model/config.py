@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from firewatch.cloud.storage import is_remote
+from firewatch.config.scoring import DEFAULT_NAMES
 
 Backbone = Literal["small_cnn", "mobilenet_v2"]
 
@@ -184,3 +185,59 @@ class DemoConfig(_Config):
     force: bool = False
 
     _v = field_validator("output")(_local_folder)
+
+
+class RegistryConfig(_Config):
+    """What every `firewatch model` registry command shares: the registry folder, who acts, and the
+    `model_versions` table each event is also written to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    registry: str = Field(description="the model registry folder (local path or gs://)")
+    by: str | None = Field(None, description="who acts, for the lineage (default: $FIREWATCH_USER or the login)")
+    project: str | None = Field(None, description="Google Cloud project of the model_versions table")
+    dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset")
+    model_versions_table: str = Field(
+        DEFAULT_NAMES.model_versions_table, description="table each registry event goes to (empty: none)"
+    )
+
+    _r = field_validator("registry")(_no_trailing_slash)
+
+
+class RegisterConfig(RegistryConfig):
+    """`firewatch model register REGISTRY MODEL_DIR`: copy an export in as a new version, with its lineage."""
+
+    model_dir: str = Field(description="the exported model folder (local path or gs://)")
+    data: tuple[str, ...] = Field(
+        (), description="what it was trained on (TFRecord folders, the from-feedback folder): hashed into the lineage"
+    )
+    training_config: str | None = Field(None, description="JSON file of the training options (e.g. best_config.json)")
+    parent_version: str | None = Field(
+        None, description="the version it was fine-tuned from (default: the export's metrics.fine_tuned_from)"
+    )
+
+    _m = field_validator("model_dir")(_no_trailing_slash)
+
+
+class PromoteConfig(RegistryConfig):
+    """`firewatch model promote REGISTRY VERSION`: point `current` at a version (the running jobs follow)."""
+
+    version: str = Field(description="the registered version")
+    margin: float = Field(
+        0.02, ge=0, le=1, description="how much worse than current's recall, precision or false-alarm rate is accepted"
+    )
+    force: bool = Field(False, description="promote even when its evaluation is worse than current's")
+
+
+class ShadowConfig(RegistryConfig):
+    """`firewatch model shadow REGISTRY VERSION`: point `shadow` at a version (`none` clears it)."""
+
+    version: str = Field(description="the registered version, or none")
+
+
+class RollbackConfig(RegistryConfig):
+    """`firewatch model rollback REGISTRY`: point `current` back at the version it named before."""
+
+
+class VersionsConfig(RegistryConfig):
+    """`firewatch model versions REGISTRY`: the registered versions, their evaluation and pointers."""

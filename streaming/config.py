@@ -3,7 +3,7 @@ flex-template parameters (see `firewatch.config.options`)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from firewatch.config.scoring import DEFAULT_NAMES, ScoringConfig
 from firewatch.core.confirm import ConfirmConfig
@@ -11,6 +11,18 @@ from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES
 
 
 class StreamingConfig(ScoringConfig):
+    model: str | None = Field(
+        None,
+        description="exported model directory (local path or gs://), fixed for the job's life; or --model-registry",
+    )
+    model_registry: str | None = Field(
+        None,
+        description="model registry folder (firewatch model register; local path or gs://): the job scores with "
+        "the version its `current` names and follows it while it runs (firewatch model promote|rollback)",
+    )
+    model_refresh_seconds: float = Field(
+        10.0, ge=1.0, le=3600.0, description="how often a job with --model-registry re-reads `current`"
+    )
     subscription: str = Field(DEFAULT_NAMES.frames_subscription, description="frames subscription (name or full path)")
     alerts_topic: str = Field(DEFAULT_NAMES.alerts_topic, description="topic for alert events (name or full path)")
     dead_letter_topic: str = Field(
@@ -34,6 +46,31 @@ class StreamingConfig(ScoringConfig):
         "for a supervisor (`firewatch liveness FILE`)",
         json_schema_extra={"local_only": True},  # Dataflow reports liveness itself: not a template parameter
     )
+
+    @model_validator(mode="after")
+    def _one_model(self) -> StreamingConfig:
+        if bool(self.model) == bool(self.model_registry):
+            raise ValueError("give exactly one of --model (a fixed model) and --model-registry (follow `current`)")
+        return self
+
+    def model_dir(self) -> str:
+        """The model folder the job starts with: --model, or the version the registry's `current` names now."""
+        if self.model:
+            return self.model
+        from firewatch.cloud.registry import read_pointer, version_dir
+        from firewatch.core.registry import CURRENT
+        from firewatch.errors import UserError
+
+        registry = str(self.model_registry)
+        try:
+            version = read_pointer(registry, CURRENT)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--model-registry {registry}: cannot read `current`: {exc}") from None
+        if not version:
+            raise UserError(
+                f"--model-registry {registry} has no `current`: run `firewatch model promote {registry} VERSION`"
+            )
+        return version_dir(registry, version)
 
     def message_limit(self) -> int:
         return self.max_message_bytes

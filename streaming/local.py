@@ -15,8 +15,12 @@ from pathlib import Path
 from infra import procs
 
 
-def start_stream(model_dir: str | Path, log_path: Path, extra_args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-u", "-m", "firewatch.cli", "stream", "--model", str(model_dir), *extra_args]
+def start_stream(
+    model_dir: str | Path | None, log_path: Path, extra_args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """`model_dir` None: the model comes from `extra_args` (`--model-registry REGISTRY`)."""
+    model = ["--model", str(model_dir)] if model_dir is not None else []
+    argv = [sys.executable, "-u", "-m", "firewatch.cli", "stream", *model, *extra_args]
     return procs.start_group(argv, log_path)
 
 

@@ -48,7 +48,7 @@ def runs_locally(pipeline: beam.Pipeline) -> bool:
 
 
 def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None = None) -> None:
-    info = info or ModelInfo.read(cfg.model)
+    info = info or ModelInfo.read(cfg.model_dir())
     local = runs_locally(pipeline)
     messages = pipeline | "ReadFrames" >> beam.io.ReadFromPubSub(
         subscription=cfg.subscription_path(), with_attributes=True
@@ -65,6 +65,8 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         regions=cfg.regions,
         baselines=cfg.baseline_source(),
         baseline_config=cfg.baselines,
+        model_registry=cfg.model_registry,
+        model_refresh_seconds=cfg.model_refresh_seconds,
     )
     prefix = cfg.overlay_prefix() if cfg.explain else None
     results = {
@@ -74,7 +76,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     dead = [parsed[DEAD], scored["dead_letters"]]
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(
-            cfg.model, cfg.overlay_prefix(), cfg.explanation, MODE
+            info.model_dir, cfg.overlay_prefix(), cfg.explanation, MODE
         )
         results["explanations"] = explained["rows"]
         dead.append(explained["dead_letters"])

@@ -57,13 +57,13 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
     if is_local(options):
         preflight.check(cfg)  # a missing subscription, topic or table: one line and exit, before anything loads
-    info = ModelInfo.read(cfg.model)
+    info = ModelInfo.read(cfg.model_dir())
     if is_local(options):
         # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
         model_handler.preload(info.model_dir, info.image_size)
         if cfg.explain:
             # Not at the first fire frame, while every camera waits.
-            explanation.preload(cfg.model, cfg.explanation.separate_process)
+            explanation.preload(info.model_dir, cfg.explanation.separate_process)
     pipeline = beam.Pipeline(options=options)
     graph.build(pipeline, cfg, info)
     result = pipeline.run()
@@ -94,6 +94,8 @@ def print_metrics(result: PipelineResult) -> None:
                 summary[name] = {"count": value.count, "mean": value.mean, "min": value.min, "max": value.max}
     if model_handler.BATCH_SIZES:
         summary["inference_batch_sizes"] = dict(sorted(model_handler.BATCH_SIZES.items()))
+    if model_handler.MODEL_EVENTS:  # --model-registry: versions swapped in, versions that failed to load
+        summary["model_registry"] = dict(model_handler.MODEL_EVENTS)
     print(f"firewatch stream: metrics {json.dumps(summary, sort_keys=True)}", flush=True)
 
 

@@ -16,6 +16,11 @@ the model on a GPU when the worker has one and on the CPU otherwise; nothing els
 
 `loader(model_dir)` may replace the real loader (tests): it returns any object with
 `predict_images(float32 [N,S,S,3]) -> [N]` and `metadata.model_version`.
+
+With `registry` (`firewatch stream --model-registry`), the model handed to `run_inference` is the
+process's `ModelFollower` (`firewatch.beam.model_follower`), which follows the registry's `current`
+pointer while the job runs; each batch takes the follower's current model once, so every frame is
+scored by exactly one version, named in its result (`model_id`) with that version's threshold.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from firewatch.core.regions import RegionOutputs
 # stops (its metrics API does not aggregate a running streaming job's distributions).
 BATCH_SIZES: Counter[int] = Counter()
 _SIZES_LOCK = threading.Lock()
+# Registry follower events of this process ("swaps", "load_failures"), printed the same way; on
+# Dataflow the Beam counters firewatch.model/swaps and firewatch.model/load_failures report them.
+MODEL_EVENTS: Counter[str] = Counter()
 
 
 _PRELOADED: dict[str, Any] = {}
@@ -70,10 +78,16 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         max_batch_size: int = 256,
         max_batch_duration_secs: float = 0.0,
         loader: Callable[[str], Any] | None = None,
+        registry: str | None = None,
+        image_size: int = 0,
+        refresh_seconds: float = 10.0,
     ) -> None:
         super().__init__()
         self._model_dir = model_dir
         self._loader = loader
+        self._registry = registry
+        self._image_size = image_size
+        self._refresh_seconds = refresh_seconds
         self._batch: dict[str, Any] = {
             "min_batch_size": min_batch_size,
             "max_batch_size": max_batch_size,
@@ -82,17 +96,60 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         if max_batch_duration_secs > 0:  # batches across bundles (Beam's stateful BatchElements)
             self._batch["max_batch_duration_secs"] = max_batch_duration_secs
         self._batch_sizes = Metrics.distribution("firewatch", "inference_batch_size")
+        self._swaps = Metrics.counter("firewatch.model", "swaps")
+        self._load_failures = Metrics.counter("firewatch.model", "load_failures")
 
     def load_model(self) -> Any:
+        if self._registry is None:
+            return self._load(self._model_dir)
+        from firewatch.beam.model_follower import ModelFollower, shared_follower
+
+        registry = self._registry
+        return shared_follower(
+            registry,
+            lambda: ModelFollower(
+                registry,
+                image_size=self._image_size,
+                loader=self._load_version,
+                initial=self._load(self._model_dir),
+                refresh_seconds=self._refresh_seconds,
+            ),
+        )
+
+    def _load(self, model_dir: str) -> Any:
         if self._loader is not None:
-            return self._loader(self._model_dir)
+            return self._loader(model_dir)
         with _PRELOAD_LOCK:
-            preloaded = _PRELOADED.pop(self._model_dir, None)  # handed over once: Beam's Shared keeps it
-        return preloaded if preloaded is not None else load_scoring_model(self._model_dir)
+            preloaded = _PRELOADED.pop(model_dir, None)  # handed over once: Beam's Shared keeps it
+        return preloaded if preloaded is not None else load_scoring_model(model_dir)
+
+    def _load_version(self, model_dir: str) -> Any:
+        """A registry version, ready to score: loaded and its first call traced (off the scoring path)."""
+        model = self._loader(model_dir) if self._loader is not None else load_scoring_model(model_dir)
+        size = int(getattr(model.metadata, "image_size", self._image_size) or 1)
+        model.predict_images(np.zeros((1, size, size, 3), np.float32))
+        return model
+
+    def _serving(self, model: Any) -> Any:
+        """The model that scores this batch: the follower's current one (its counts become counters)."""
+        from firewatch.beam.model_follower import ModelFollower
+
+        if not isinstance(model, ModelFollower):
+            return model
+        swaps, failures = model.take_counts()
+        if swaps:
+            self._swaps.inc(swaps)
+        if failures:
+            self._load_failures.inc(failures)
+        if swaps or failures:
+            with _SIZES_LOCK:
+                MODEL_EVENTS.update(swaps=swaps, load_failures=failures)
+        return model.current()
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
+        model = self._serving(model)  # one version for the whole batch
         frames = [as_regions(x) for x in batch]
         counts = [len(x) for x in frames]
         self._batch_sizes.update(sum(counts))  # what actually reaches the model (README "Real time")
@@ -101,6 +158,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         images = np.concatenate(frames).astype(np.float32, copy=False)
         probabilities, maps = self._score(model, images)
         version = model.metadata.model_version
+        threshold = getattr(model.metadata, "threshold", None)
         ends = np.cumsum(counts)
         return [
             PredictionResult(
@@ -108,6 +166,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
                 RegionOutputs(
                     probabilities[end - count : end].astype(np.float32),
                     None if maps is None else maps[end - count : end],
+                    threshold=None if threshold is None else float(threshold),
                 ),
                 model_id=version,
             )

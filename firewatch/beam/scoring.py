@@ -235,9 +235,10 @@ class Postprocess(beam.DoFn):
         width, height = max(frame.width, 1), max(frame.height, 1)
         regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
         keys = [region_key(r, width, height) for r in regions]
-        thresholds = self._thresholds(frame, keys, model_version)
+        model_threshold = self._info.threshold if outputs.threshold is None else outputs.threshold
+        thresholds = self._thresholds(frame, keys, model_version, model_threshold)
         scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes, outputs.fire_maps)
-        if scores.threshold > self._info.threshold:
+        if scores.threshold > model_threshold:
             self._raised.inc()
         chosen = self._chosen(frame, scores.probability, scores.threshold)
         prediction = Prediction.of(
@@ -283,7 +284,9 @@ class Postprocess(beam.DoFn):
         """Whether fire frames are decided per camera by GateExplanations (streaming, a rate limit)."""
         return self._mode == "streaming" and self._explain is not None and self._explain.min_interval_seconds > 0
 
-    def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str) -> np.ndarray:
+    def _thresholds(
+        self, frame: ScoredFrame, keys: list[str], model_version: str, model_threshold: float
+    ) -> np.ndarray:
         """Each region's threshold: the model's, raised by the camera's baselines when the job reads them."""
         camera = frame.request.camera_id or ""
         baselines = None
@@ -295,7 +298,7 @@ class Postprocess(beam.DoFn):
                 self._baseline_failures.inc(failures)
             baselines = self._baselines.current().get(camera)
         hour = hour_of(frame.request.event_time or datetime.now(UTC))
-        return region_thresholds(keys, hour, baselines, model_version, self._info.threshold, self._baseline_config)
+        return region_thresholds(keys, hour, baselines, model_version, model_threshold, self._baseline_config)
 
     def _chosen(self, frame: ScoredFrame, probability: float, threshold: float) -> bool | str:
         """Decided once: in batch, every fire frame; in streaming, fire frames by the per-camera
@@ -404,7 +407,9 @@ class ScoreFrames(beam.PTransform):
     """FrameRequests -> {"predictions", "dead_letters", "to_explain"} PCollections.
 
     `loader(model_dir)` replaces the model loader (tests inject a model whose output they control);
-    `masks` blanks each camera's exclusion mask before inference (`firewatch.beam.masks`).
+    `masks` blanks each camera's exclusion mask before inference (`firewatch.beam.masks`);
+    `model_registry` follows that registry's `current` version while the job runs
+    (`firewatch.beam.model_follower`), starting from `info`'s.
     """
 
     def __init__(
@@ -421,9 +426,12 @@ class ScoreFrames(beam.PTransform):
         regions: RegionConfig | None = None,
         baselines: BaselineSource | None = None,
         baseline_config: BaselineConfig | None = None,
+        model_registry: str | None = None,
+        model_refresh_seconds: float = 10.0,
     ) -> None:
         super().__init__()
         self._info, self._limits, self._mode = info, limits, mode
+        self._registry, self._refresh = model_registry, model_refresh_seconds
         self._baselines, self._baseline_config = baselines, baseline_config
         self._max_batch = max_batch_size
         self._max_wait = max_batch_wait_seconds
@@ -443,6 +451,9 @@ class ScoreFrames(beam.PTransform):
                 max_batch_size=self._max_batch,
                 max_batch_duration_secs=self._max_wait,
                 loader=self._loader,
+                registry=self._registry,
+                image_size=self._info.image_size,
+                refresh_seconds=self._refresh,
             )
         )
         inferred, failed = decoded.ok | "Infer" >> RunInference(handler).with_exception_handling()

@@ -43,6 +43,7 @@ def _path_or_name(kind: str) -> str:
 # paramType and regex by parameter name, where the Python type alone does not say it.
 SPECIAL: dict[str, tuple[str, str]] = {
     "model": ("GCS_READ_FOLDER", _full(GCS_URI)),
+    "model_registry": ("GCS_READ_FOLDER", _full(GCS_URI)),
     "subscription": ("PUBSUB_SUBSCRIPTION", _path_or_name("subscriptions")),
     "alerts_topic": ("PUBSUB_TOPIC", _path_or_name("topics")),
     "dead_letter_topic": ("PUBSUB_TOPIC", _path_or_name("topics")),
@@ -62,6 +63,9 @@ for _table in ("predictions_table", "dead_letters_table", "explanations_table", 
 HELP: dict[str, str] = {
     "model": "Cloud Storage folder of the exported Firewatch model (the folder holding firewatch_model.json), "
     "e.g. gs://my-project-firewatch-models/v3.",
+    "model_registry": "Cloud Storage folder of a Firewatch model registry (firewatch model register), e.g. "
+    "gs://my-project-firewatch-models/registry: the job scores with the version its `current` pointer names "
+    "and follows `firewatch model promote` and `rollback` without a restart. Give this or Model, not both.",
     "project": "Google Cloud project holding the BigQuery dataset and Pub/Sub resources. "
     "Leave empty to use the project the job runs in.",
     "allowed_buckets": "Cloud Storage buckets that frames may reference as gs:// URIs, comma-separated "

@@ -303,10 +303,12 @@ def refine_box(region_box: Sequence[float], fire_map: np.ndarray, level: float =
 @dataclass(frozen=True)
 class RegionOutputs:
     """The model's answer for one frame's regions: a probability each, and where in each region it saw
-    fire when the model can say (`locate_images`: fire maps [R, h, w]; None otherwise)."""
+    fire when the model can say (`locate_images`: fire maps [R, h, w]; None otherwise), and the
+    threshold of the model version that scored them (None: the job's model's)."""
 
     probabilities: np.ndarray
     fire_maps: np.ndarray | None = None
+    threshold: float | None = None
 
 
 def summarise(

@@ -120,3 +120,17 @@ resource "google_bigquery_table" "region_baselines" {
   }
   clustering = ["camera_id"]
 }
+
+resource "google_bigquery_table" "model_versions" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "model_versions"
+  description         = "Model registry events (registered, promoted, shadowed, rolled_back_to), each with the version's lineage: data hashes, training config, parent version, evaluation; alerts and predictions join on model_version."
+  schema              = file("${path.module}/../schemas/model_versions.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "event_at"
+  }
+  clustering = ["model_version"]
+}

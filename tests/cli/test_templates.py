@@ -12,5 +12,7 @@ def test_committed_metadata_is_current(job):
 
 def test_streaming_template_requires_only_the_model():
     params = metadata("streaming")["parameters"]
-    assert [p["name"] for p in params if not p["isOptional"]] == ["model"]
+    # model or model_registry: the config requires exactly one of them, so neither is required alone
+    assert [p["name"] for p in params if not p["isOptional"]] == []
+    assert {"model", "model_registry"} <= {p["name"] for p in params}
     assert metadata("streaming")["streaming"] is True and metadata("batch")["streaming"] is False

@@ -38,7 +38,15 @@ def test_template_parameters_match_the_flags_one_to_one():
     assert names == dests
     assert {"model", "confirm_k", "confirm_clear_seconds", "allowed_buckets"} <= set(names)
     required = [p["name"] for p in template_parameters(StreamingConfig) if not p["isOptional"]]
-    assert required == ["model"]
+    assert required == []  # --model or --model-registry: exactly one, checked by the config
+    assert {"model", "model_registry", "model_refresh_seconds"} <= set(names)
+
+
+def test_streaming_takes_exactly_one_of_model_and_registry():
+    assert parse(["--model-registry", "gs://b/registry"]).model_registry == "gs://b/registry"
+    for flags in ([], ["--model", "m", "--model-registry", "r"]):
+        with pytest.raises(ConfigError, match="exactly one of --model"):
+            parse(flags)
 
 
 def test_flex_template_spelling_and_comma_lists():
@@ -86,3 +94,11 @@ def test_bucket_defaults_come_from_the_project_never_a_fixed_bucket(monkeypatch)
     assert parse(["--model", "m", "--project", "p-one"]).limits().allowed_buckets == ("stack-bucket",)
     explicit = parse(["--model", "m", "--allowed-buckets", "a", "--explanations-output", "gs://a/x"])
     assert explicit.limits().allowed_buckets == ("a",) and explicit.overlay_prefix() == "gs://a/x"
+
+
+def test_a_registry_without_current_is_a_clear_error(tmp_path):
+    from firewatch.errors import UserError
+
+    cfg = parse(["--model-registry", str(tmp_path)])
+    with pytest.raises(UserError, match=r"has no `current`: run `firewatch model promote"):
+        cfg.model_dir()

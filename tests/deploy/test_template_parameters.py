@@ -29,7 +29,11 @@ SAMPLES = {
     "allowed_buckets": "my-project-firewatch-frames,my-frames",
     "max_batch_wait_seconds": "1.5",
     "write_buffer_seconds": "2",
+    "model_registry": "gs://my-models/registry",
 }
+# Parameters given instead of another (the streaming config takes exactly one of the two): left out
+# of the launcher's values unless a test gives them, which then leaves the other out.
+INSTEAD_OF = {"model_registry": "model"}
 
 
 def load(job: str) -> dict:
@@ -66,12 +70,26 @@ ENUM_NEEDS = {
 
 
 def launcher_values(params: list[dict], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    overrides = overrides or {}
     values = {}
     for param in params:
         value = param.get("defaultValue", SAMPLES.get(param["name"]))
         assert value is not None, f"add a sample value for {param['name']}"
-        values[param["name"]] = value
-    return {**values, **(overrides or {})}
+        if param["name"] not in INSTEAD_OF:
+            values[param["name"]] = value
+    for name, other in INSTEAD_OF.items():
+        if name in overrides:
+            values.pop(other, None)
+    return {**values, **overrides}
+
+
+def test_a_registry_instead_of_a_model_reaches_the_config():
+    params = load("streaming")["parameters"]
+    values = launcher_values(params, {"model_registry": SAMPLES["model_registry"]})
+    assert "model" not in values
+    (regex,) = next(p for p in params if p["name"] == "model_registry")["regexes"]
+    assert re.fullmatch(regex, values["model_registry"])
+    assert_same(parse("streaming", values), values)
 
 
 def parse(job: str, values: dict[str, str]):
@@ -110,7 +128,8 @@ def test_every_parameter_in_launcher_form_reaches_the_config(job):
     values = launcher_values(params)
     for param in params:
         for regex in param.get("regexes", []):
-            assert re.fullmatch(regex, values[param["name"]]), f"{param['name']}={values[param['name']]} !~ {regex}"
+            value = values.get(param["name"], SAMPLES.get(param["name"]))
+            assert re.fullmatch(regex, value), f"{param['name']}={value} !~ {regex}"
     assert_same(parse(job, values), values)
 
 
@@ -156,7 +175,7 @@ def test_every_regex_anchors_the_whole_value(job):
     checked = 0
     for param in params:
         for regex in param.get("regexes", []):
-            value = values[param["name"]] or "x"
+            value = values.get(param["name"], SAMPLES.get(param["name"])) or "x"
             assert re.search(regex, value) or not value, (param["name"], regex)
             for wrong in (f"#{value}", f"{value}\n#"):  # ('.' stops at a newline: paths take any tail)
                 assert not re.search(regex, wrong), (param["name"], regex, wrong)

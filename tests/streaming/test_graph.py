@@ -121,3 +121,19 @@ def test_the_flags_reach_the_model_handler_and_the_sink():
     defaults = StreamingConfig(model="/m", project="p")
     assert (defaults.batch_wait_seconds(local=False), defaults.write_buffer(local=False)) == (1.0, 2.0)
     assert (defaults.batch_wait_seconds(local=True), defaults.write_buffer(local=True)) == (0.0, 0.0)
+
+
+def test_a_registry_job_builds_the_same_graph_and_starts_on_current(tmp_path):
+    """--model-registry changes which model the handler serves, not the graph (so a Dataflow
+    `--update` between the two is possible, and a swap touches no keyed state); the model folder the
+    job starts with is the version `current` names."""
+    from firewatch.cloud.registry import write_pointer
+
+    registry = str(tmp_path / "registry")
+    write_pointer(registry, "current", "v7")
+    fixed, following = dataflow_pipeline(), dataflow_pipeline()
+    streaming_graph.build(fixed, StreamingConfig(model="/models/m", project="p-test"), INFO)
+    cfg = StreamingConfig(model_registry=registry, project="p-test")
+    streaming_graph.build(following, cfg, INFO)
+    assert labels(fixed) == labels(following)
+    assert cfg.model_dir() == f"{registry}/v7"
