@@ -351,6 +351,7 @@ def summary(results: Sequence[CameraResult], target_seconds: float = 60.0) -> di
             "false_alerts": alerts,
             "false_alerts_per_camera_day": alerts / camera_days if camera_days else None,
             "false_alerts_per_camera_day_lamp_cameras": lamp_alerts / lamp_days if lamp_days else None,
+            "false_alerts_by_period": by_period([a for r in results for a in r.false_alerts[setting]]),
             "ignitions": len(outcomes),
             "alerted": len(seconds),
             "within_target": sum(s <= target_seconds for s in seconds),
@@ -363,6 +364,19 @@ def summary(results: Sequence[CameraResult], target_seconds: float = 60.0) -> di
                 for h in sorted({i["hour"] for r in results for i in r.ignitions})
             },
         }
+    return out
+
+
+def period_of(hour: int) -> str:
+    """`night` for the hours `light_at` makes dark (what the pipeline's `period` would judge), else `day`."""
+    return "night" if light_at(hour).exposure < 0.25 else "day"
+
+
+def by_period(alerts: Sequence[str]) -> dict[str, int]:
+    """False alerts ("day N HHh") counted by the period of their hour."""
+    out = {"day": 0, "night": 0}
+    for alert in alerts:
+        out[period_of(int(alert.rsplit(" ", 1)[1].rstrip("h")))] += 1
     return out
 
 
@@ -382,6 +396,7 @@ def table(report: dict) -> str:
         ("false alerts per camera-day (clear)",
          lambda m: f"{m['false_alerts_per_camera_day']:.3f} ({m['false_alerts']}/{m['camera_days']})"),
         ("  of which cameras with a lamp", lambda m: f"{m['false_alerts_per_camera_day_lamp_cameras']:.3f}"),
+        ("  false alerts by day / night", lambda m: "{day} / {night}".format(**m["false_alerts_by_period"])),
         ("ignitions alerted", lambda m: f"{m['alerted']}/{m['ignitions']}"),
         (target, lambda m: f"{m['within_target']}/{m['ignitions']}"),
         ("s after 3%: median / p90 / max", lambda m: _spread(m["seconds_after_3pct_median_p90_max"])),

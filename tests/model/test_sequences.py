@@ -54,6 +54,7 @@ def test_a_night_lamp_alerts_every_night_until_the_baselines_learn_it_and_a_fire
     assert report["model threshold"]["false_alerts_per_camera_day"] == 2 / 4
     assert report["model threshold"]["false_alerts_per_camera_day_lamp_cameras"] == 2 / 2
     assert report["with baselines"]["false_alerts_per_camera_day"] == 0
+    assert report["model threshold"]["false_alerts_by_period"] == {"day": 0, "night": 2}  # the lamp, at 00h
     assert report["with baselines"]["alerted"] == report["with baselines"]["within_target"] == 2
     assert report["model threshold"]["alert_elsewhere_first"] == 0
 
