@@ -114,7 +114,7 @@ def test_white_or_uniform_grey_camera_is_blind():
     for picture in (WHITE, frame_stats(np.full((90, 160, 3), 128, np.uint8))):
         cam = Camera()
         cam.frame(live(1, 0))
-        for i in range(5):
+        for _ in range(5):
             cam.frame(picture, period=DAY)
         assert cam.states() == [BLIND]
 
