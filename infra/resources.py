@@ -99,6 +99,7 @@ class ResourceNames(BaseModel):
     explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
     feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
     monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
+    camera_health_table: str = Field(default_factory=partial(_declared, "tables", "camera_health_table"))
     masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
     baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
@@ -139,6 +140,7 @@ class ResourceNames(BaseModel):
         "explanations_table",
         "feedback_table",
         "monitoring_table",
+        "camera_health_table",
         "masks_table",
         "baselines_table",
     )
