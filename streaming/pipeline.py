@@ -78,7 +78,7 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     }
     if cfg.health.enabled:
         results["camera_health"] = scored["predictions"] | "CameraHealth" >> CameraHealthEvents(
-            cfg.health, cfg.confirm.stale_seconds
+            cfg.health, cfg.confirm.stale_seconds, cfg.confirm.flush_after_seconds
         )
     dead = [parsed[DEAD], scored["dead_letters"]]
     if cfg.explain:

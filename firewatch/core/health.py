@@ -20,17 +20,22 @@ keeps one `CameraHealth` per camera in Beam keyed state (`firewatch.beam.health`
   the wrapper's timer): the streaks start again when frames return.
 * `healthy`: none of the above; a camera's first frame makes it healthy without an event.
 
+Frames are counted in frame-time order: each waits in a reorder buffer until a frame
+`reorder_seconds` newer has arrived, or until `flush` (the wrapper's wall-clock timer, when the
+camera goes quiet; `expire` flushes too); a frame not newer than the last one counted (a
+redelivery, a frame later than the buffer allows) is not counted.
+
 Precedence when several hold: blind, frozen, moved, night (a black camera sending the same black
 frame is blind, not frozen). Exactly one event per change of state: a camera-health-table row,
 also published on the alerts topic (`health_message_parts`). Times are frame times (captured_at),
-so replays give the same events; a frame not newer than the last one counted (a redelivery, a
-late frame) is not counted.
+so replays give the same events.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from bisect import insort
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,14 +85,17 @@ class HealthConfig(BaseModel):
     moved_accept_minutes: float = Field(
         60.0, gt=0, description="after this long moved, the new view becomes the reference and the camera healthy"
     )
+    reorder_seconds: float = Field(
+        60.0, ge=0, description="frame-time wait for out-of-order frames before a frame is counted"
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class HealthObservation:
-    frame_key: str
     captured_at: datetime
-    period: str
-    stats: FrameStats
+    frame_key: str
+    period: str = field(compare=False)
+    stats: FrameStats = field(compare=False)
 
 
 @dataclass
@@ -103,7 +111,8 @@ class CameraHealth:
     blind_since: datetime | None = None
     night_since: datetime | None = None
     moved_since: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # room for later fields in pickled states
+    pending: list[HealthObservation] = field(default_factory=list)  # the reorder buffer, oldest first
+    newest_at: datetime | None = None  # the newest frame time seen (the buffer's watermark)
 
 
 def is_blind(stats: FrameStats, config: HealthConfig) -> bool:
@@ -119,10 +128,30 @@ def _held(since: datetime | None, at: datetime, minutes: float) -> bool:
 def step(
     state: CameraHealth, camera_id: str, obs: HealthObservation, config: HealthConfig, *, now: datetime
 ) -> list[dict[str, Any]]:
-    """Count one frame; the camera-health events (rows) of the change of state it makes, if any."""
+    """Take one frame; the camera-health events of the frames it lets out of the reorder buffer."""
+    if state.last_at is not None and obs.captured_at <= state.last_at:
+        return []  # a redelivery or a frame too late: health counts frames in time order
+    if any(p.frame_key == obs.frame_key or p.captured_at == obs.captured_at for p in state.pending):
+        return []  # already waiting (a redelivery)
+    insort(state.pending, obs)
+    state.newest_at = max(state.newest_at or obs.captured_at, obs.captured_at)
+    watermark = state.newest_at.timestamp() - config.reorder_seconds
+    ready = [p for p in state.pending if p.captured_at.timestamp() <= watermark]
+    del state.pending[: len(ready)]
+    return [event for frame in ready for event in _count(state, camera_id, frame, config, now)]
+
+
+def flush(state: CameraHealth, camera_id: str, config: HealthConfig, *, now: datetime) -> list[dict[str, Any]]:
+    """Count every frame still waiting in the reorder buffer (the camera went quiet)."""
+    ready, state.pending = state.pending, []
+    return [event for frame in ready for event in _count(state, camera_id, frame, config, now)]
+
+
+def _count(
+    state: CameraHealth, camera_id: str, obs: HealthObservation, config: HealthConfig, now: datetime
+) -> list[dict[str, Any]]:
+    """Count one frame, in time order: the event of the change of state it makes, if any."""
     at, stats = obs.captured_at, obs.stats
-    if state.last_at is not None and at <= state.last_at:
-        return []  # a redelivery or a late frame: health counts frames in time order
     first = state.last_at is None
     difference = None if state.last_thumbnail is None else thumbnail_difference(stats.thumbnail, state.last_thumbnail)
     blind = is_blind(stats, config)
@@ -177,16 +206,20 @@ def _follow_scene(state: CameraHealth, obs: HealthObservation, blind: bool, conf
     return distance
 
 
-def expire(state: CameraHealth, camera_id: str, *, now: datetime, silent_seconds: float) -> list[dict[str, Any]]:
-    """The camera sent no frame for `silent_seconds` (wall clock): one `stale` event (none when it
-    already is); the streaks start again when frames return, the reference scene is kept."""
+def expire(
+    state: CameraHealth, camera_id: str, config: HealthConfig, *, now: datetime, silent_seconds: float
+) -> list[dict[str, Any]]:
+    """The camera sent no frame for `silent_seconds` (wall clock): the frames still waiting are
+    counted, then one `stale` event (none when it already is); the streaks start again when frames
+    return, the reference scene is kept."""
+    events = flush(state, camera_id, config, now=now)
     if state.state == STALE or state.last_at is None:
-        return []
+        return events
     previous, state.state, state.since = state.state, STALE, state.last_at
     state.same_since = state.blind_since = state.night_since = state.moved_since = None
     state.last_thumbnail = None
     reason = f"no frame for {silent_seconds:.0f} s"
-    return [_event(camera_id, STALE, previous, None, None, state.last_at, now, None, None, None, reason)]
+    return [*events, _event(camera_id, STALE, previous, None, None, state.last_at, now, None, None, None, reason)]
 
 
 def _reason(

@@ -21,13 +21,14 @@ from firewatch.core.health import (
     HealthConfig,
     HealthObservation,
     expire,
+    flush,
     health_message_parts,
     step,
 )
 
 T0 = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 NOW = datetime(2026, 7, 1, 13, 0, tzinfo=UTC)
-CONFIG = HealthConfig()
+CONFIG = HealthConfig(reorder_seconds=0)  # each frame counted as it comes (the reorder buffer: below)
 
 
 def scene(seed: int, noise_seed: int | None = None, gain: float = 1.0) -> np.ndarray:
@@ -56,7 +57,7 @@ class Camera:
 
     def frame(self, stats: FrameStats, period: str = DAY, at: datetime | None = None) -> list[dict]:
         at = at or T0 + timedelta(minutes=self.i)
-        obs = HealthObservation(f"cam/{self.i}", at, period, stats)
+        obs = HealthObservation(at, f"cam/{self.i}", period, stats)
         self.i += 1
         events = step(self.state, "cam", obs, self.config, now=NOW)
         self.events += events
@@ -148,7 +149,7 @@ def test_black_at_night_is_blind():
 
 
 def test_moved_camera_is_moved_once_and_the_new_view_is_accepted_later():
-    config = HealthConfig(moved_accept_minutes=10)
+    config = HealthConfig(moved_accept_minutes=10, reorder_seconds=0)
     cam = Camera(config)
     for i in range(5):
         cam.frame(live(1, i))
@@ -184,16 +185,16 @@ def test_a_brief_change_or_a_slow_change_of_light_is_not_moved():
 def test_stale_once_then_healthy_when_frames_return():
     cam = Camera()
     cam.frame(live(1, 0))
-    events = expire(cam.state, "cam", now=NOW, silent_seconds=300)
+    events = expire(cam.state, "cam", CONFIG, now=NOW, silent_seconds=300)
     assert [e["state"] for e in events] == [STALE]
     assert events[0]["previous_state"] == HEALTHY and events[0]["frame_key"] is None
-    assert expire(cam.state, "cam", now=NOW, silent_seconds=300) == []
+    assert expire(cam.state, "cam", CONFIG, now=NOW, silent_seconds=300) == []
     cam.frame(live(1, 5))
     assert cam.states() == [HEALTHY]
 
 
 def test_a_camera_never_seen_is_not_stale():
-    assert expire(CameraHealth(), "cam", now=NOW, silent_seconds=300) == []
+    assert expire(CameraHealth(), "cam", CONFIG, now=NOW, silent_seconds=300) == []
 
 
 def test_redelivered_and_late_frames_are_not_counted():
@@ -202,6 +203,48 @@ def test_redelivered_and_late_frames_are_not_counted():
     assert cam.frame(BLACK, at=T0 + timedelta(minutes=5)) == []
     assert cam.frame(BLACK, at=T0) == []
     assert cam.state.last_at == T0 + timedelta(minutes=5) and cam.state.blind_since is None
+
+
+def test_frames_out_of_order_are_counted_in_frame_time_order():
+    """Frozen needs 3 minutes of the same picture in a row: shuffled frames within the reorder
+    window still make it, and a live frame delivered late still breaks it where it belongs."""
+    config = HealthConfig(reorder_seconds=180)
+    frames = [(0, live(1, 0))] + [(m, FROZEN_PICTURE) for m in range(1, 6)] + [(6, live(1, 9))]
+    order = [0, 2, 1, 4, 3, 6, 5]
+    state, events = CameraHealth(), []
+    for index in order:
+        minute, stats = frames[index]
+        obs = HealthObservation(T0 + timedelta(minutes=minute), f"cam/{minute}", DAY, stats)
+        events += step(state, "cam", obs, config, now=NOW)
+    assert [e["state"] for e in events] == []  # minutes 0-3 counted: frozen for 2 minutes only
+    events += flush(state, "cam", config, now=NOW)
+    assert [e["state"] for e in events] == [FROZEN, HEALTHY]
+    assert events[0]["frame_time"] == "2026-07-01T12:04:00.000000Z"
+
+
+def test_a_redelivered_frame_still_waiting_is_not_counted_twice():
+    config = HealthConfig(reorder_seconds=300)
+    state = CameraHealth()
+    obs = HealthObservation(T0, "cam/0", DAY, live(1, 0))
+    step(state, "cam", obs, config, now=NOW)
+    step(state, "cam", obs, config, now=NOW)
+    assert len(state.pending) == 1
+
+
+def test_expire_counts_the_waiting_frames_before_stale():
+    config = HealthConfig(reorder_seconds=600)
+    state = CameraHealth()
+    for minute, stats in enumerate([live(1, 0)] + [BLACK] * 5):
+        step(
+            state,
+            "cam",
+            HealthObservation(T0 + timedelta(minutes=minute), f"cam/{minute}", DAY, stats),
+            config,
+            now=NOW,
+        )
+    events = expire(state, "cam", config, now=NOW, silent_seconds=300)
+    assert [e["state"] for e in events] == [BLIND, STALE]
+    assert events[1]["previous_state"] == BLIND and state.pending == []
 
 
 def test_each_change_of_state_is_exactly_one_event():
@@ -214,7 +257,7 @@ def test_each_change_of_state_is_exactly_one_event():
 
 
 def test_thresholds_are_configuration():
-    cam = Camera(HealthConfig(frozen_minutes=10))
+    cam = Camera(HealthConfig(frozen_minutes=10, reorder_seconds=0))
     cam.frame(live(1, 0))
     for _ in range(6):
         cam.frame(FROZEN_PICTURE)
