@@ -59,7 +59,12 @@ class JudgeHealth(beam.DoFn):
         if prediction.stats is None:  # a frame scored without decode statistics (TFX records)
             return
         health = state.read() or CameraHealth()
-        obs = HealthObservation(prediction.frame_key, prediction.event_time, prediction.period, prediction.stats)
+        obs = HealthObservation(
+            captured_at=prediction.event_time,
+            frame_key=prediction.frame_key,
+            period=prediction.period,
+            stats=prediction.stats,
+        )
         events = step(health, camera_id, obs, self._config, now=datetime.now(UTC))
         state.write(health)
         if health.pending:
