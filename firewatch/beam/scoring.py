@@ -244,9 +244,10 @@ class Postprocess(beam.DoFn):
         regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
         keys = [region_key(r, width, height) for r in regions]
         period = self._night.period(frame.stats)
-        thresholds = self._thresholds(frame, keys, model_version, period)
+        base = self._night.threshold_for(frame.request.camera_id or "", period, self._info.threshold)
+        thresholds = self._thresholds(frame, keys, model_version, base)
         scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes, outputs.fire_maps)
-        if scores.threshold > self._info.threshold:
+        if scores.threshold > base:
             self._raised.inc()
         chosen = self._chosen(frame, scores.probability, scores.threshold)
         prediction = Prediction.of(
@@ -279,9 +280,9 @@ class Postprocess(beam.DoFn):
         yield prediction
         yield pvalue.TaggedOutput(EXPLAIN, explained)
 
-    def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str, period: str) -> np.ndarray:
-        """Each region's threshold: the model's (at night, the camera's night threshold when one is
-        configured), raised by the camera's baselines when the job reads them."""
+    def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str, base: float) -> np.ndarray:
+        """Each region's threshold: `base` (the model's; at night, the camera's night threshold when one
+        is configured), raised by the camera's baselines when the job reads them."""
         camera = frame.request.camera_id or ""
         baselines = None
         if self._baselines is not None:
@@ -292,7 +293,6 @@ class Postprocess(beam.DoFn):
                 self._baseline_failures.inc(failures)
             baselines = self._baselines.current().get(camera)
         hour = hour_of(frame.request.event_time or datetime.now(UTC))
-        base = self._night.threshold_for(camera, period, self._info.threshold)
         return region_thresholds(keys, hour, baselines, model_version, base, self._baseline_config)
 
     def _chosen(self, frame: ScoredFrame, probability: float, threshold: float) -> bool | str:
