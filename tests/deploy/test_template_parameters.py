@@ -29,6 +29,8 @@ SAMPLES = {
     "allowed_buckets": "my-project-firewatch-frames,my-frames",
     "max_batch_wait_seconds": "1.5",
     "write_buffer_seconds": "2",
+    "night_threshold": "0.8",
+    "night_camera_thresholds": "cam-7=0.9,cam-8=0.85",
 }
 
 
