@@ -279,3 +279,15 @@ def test_health_message_carries_event_attribute_and_state():
 def test_minutes_must_be_positive(field):
     with pytest.raises(ValueError):
         HealthConfig(**{field: 0})
+
+
+def test_firewatch_notify_reads_a_health_message_as_a_camera_notice_named_by_its_state():
+    from firewatch.notify.message import notice
+
+    cam = Camera()
+    cam.frame(live(1, 0))
+    for _ in range(5):
+        cam.frame(BLACK)
+    note = notice(json.loads(health_message_parts(cam.events[0])[0]), "https://console.example")
+    assert (note.kind, note.event, note.camera_id) == ("camera_health", BLIND, "cam")
+    assert "State: blind" in note.lines and any(line.startswith("Reason: blind for") for line in note.lines)
