@@ -121,3 +121,18 @@ def test_the_flags_reach_the_model_handler_and_the_sink():
     defaults = StreamingConfig(model="/m", project="p")
     assert (defaults.batch_wait_seconds(local=False), defaults.write_buffer(local=False)) == (1.0, 2.0)
     assert (defaults.batch_wait_seconds(local=True), defaults.write_buffer(local=True)) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_camera_health_branch_and_table_follow_the_health_flag(enabled):
+    from firewatch.config.options import config_from_mapping
+
+    cfg = config_from_mapping(StreamingConfig, {"model": "/m", "project": "p-test", "health_enabled": enabled})
+    pipeline = beam.Pipeline()
+    streaming_graph.build(pipeline, cfg, INFO)
+    names = labels(pipeline)
+    assert ("CameraHealth/Judge" in names) is enabled
+    assert ("Write/Write_camera_health" in names) is enabled
+    assert ("Write/HealthMessages" in names) is enabled
+    # preflight checks the destinations' tables: no camera_health table needed when health is off
+    assert ("camera_health" in streaming_graph.destinations(cfg).tables) is enabled
