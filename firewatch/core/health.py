@@ -86,7 +86,10 @@ class HealthConfig(BaseModel):
         60.0, gt=0, description="after this long moved, the new view becomes the reference and the camera healthy"
     )
     reorder_seconds: float = Field(
-        60.0, ge=0, description="frame-time wait for out-of-order frames before a frame is counted"
+        10.0,
+        ge=0,
+        description="frame-time wait for out-of-order frames before a frame is counted (the waiting frames "
+        "are kept in the camera's state: a few KB each)",
     )
 
 
