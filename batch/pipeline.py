@@ -75,6 +75,7 @@ def score(pipeline: beam.Pipeline, cfg: BatchConfig, info: ModelInfo) -> tuple[d
         regions=cfg.regions,
         baselines=cfg.baseline_source(),
         baseline_config=cfg.baselines,
+        night=cfg.night,
     )
     return scored, [read["dead_letters"]]
 

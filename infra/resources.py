@@ -104,6 +104,7 @@ class ResourceNames(BaseModel):
     explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
     feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
     monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
+    camera_health_table: str = Field(default_factory=partial(_declared, "tables", "camera_health_table"))
     masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
     baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
     model_versions_table: str = Field(default_factory=partial(_declared, "tables", "model_versions_table"))
@@ -148,6 +149,7 @@ class ResourceNames(BaseModel):
         "explanations_table",
         "feedback_table",
         "monitoring_table",
+        "camera_health_table",
         "masks_table",
         "baselines_table",
         "model_versions_table",

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from firewatch.config.scoring import DEFAULT_NAMES, ScoringConfig
 from firewatch.core.confirm import ConfirmConfig
 from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES
+from firewatch.core.health import HealthConfig
 
 
 class StreamingConfig(ScoringConfig):
@@ -29,11 +30,15 @@ class StreamingConfig(ScoringConfig):
         DEFAULT_NAMES.dead_letter_topic, description="topic that also receives every dead letter (empty: table only)"
     )
     alerts_table: str = Field(DEFAULT_NAMES.alerts_table, description="table for alert events")
+    camera_health_table: str = Field(
+        DEFAULT_NAMES.camera_health_table, description="table for camera health events (one per change of state)"
+    )
     max_message_bytes: int = Field(PUBSUB_MAX_MESSAGE_BYTES, gt=0, description="largest message accepted")
     explanations_output: str | None = Field(
         None, description="where explanation overlay PNGs are written (default: gs://FRAMES_BUCKET/explanations)"
     )
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     drain_seconds: float = Field(
         60.0,
         ge=0,

@@ -1,8 +1,9 @@
 """The streaming pipeline graph.
 
 ReadFromPubSub (with attributes) -> validate -> ScoreFrames (fetch, decode, RunInference,
-postprocess) -> predictions; predictions -> per-camera confirmation -> alert events; the frames
-chosen for explanation -> explanations on their own branch; every failure -> dead letters.
+postprocess) -> predictions; predictions -> per-camera confirmation -> alert events, and
+per-camera health (`firewatch.beam.health`) -> camera-health events; the frames chosen for
+explanation -> explanations on their own branch; every failure -> dead letters.
 All of it goes to `WriteResults`: the BigQuery tables, the alert topic and the dead-letter topic
 (original payload and attributes plus the reason, ready to replay). The same graph runs on the
 local runner (emulators) and on Dataflow.
@@ -16,6 +17,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from firewatch.beam.confirmation import ConfirmAndAlert
 from firewatch.beam.dead_letters import DEAD
 from firewatch.beam.explanation import ExplainScored
+from firewatch.beam.health import CameraHealthEvents
 from firewatch.beam.scoring import ModelInfo, ScoreFrames
 from firewatch.beam.sinks import Destinations, WriteResults
 from firewatch.beam.sources import ParsePubsubMessages
@@ -31,6 +33,8 @@ def destinations(cfg: StreamingConfig, *, local: bool = True) -> Destinations:
         "alerts": cfg.alerts_table,
         "explanations": cfg.explanations_table,
     }
+    if cfg.health.enabled:
+        tables["camera_health"] = cfg.camera_health_table
     return Destinations(
         tables={name: cfg.table(table) for name, table in tables.items()},
         alerts_topic=cfg.alerts_topic_path(),
@@ -67,12 +71,17 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
         baseline_config=cfg.baselines,
         model_registry=cfg.model_registry,
         model_refresh_seconds=cfg.model_refresh_seconds,
+        night=cfg.night,
     )
     prefix = cfg.overlay_prefix() if cfg.explain else None
     results = {
         "predictions": scored["predictions"],
         "alerts": scored["predictions"] | "Alerts" >> ConfirmAndAlert(cfg.confirm, prefix),
     }
+    if cfg.health.enabled:
+        results["camera_health"] = scored["predictions"] | "CameraHealth" >> CameraHealthEvents(
+            cfg.health, cfg.confirm.stale_seconds, cfg.confirm.flush_after_seconds
+        )
     dead = [parsed[DEAD], scored["dead_letters"]]
     if cfg.explain:
         explained = scored["to_explain"] | "Explanations" >> ExplainScored(

@@ -39,8 +39,10 @@ from firewatch.core.baselines import BaselineConfig, hour_of, recorded_scores, r
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
 from firewatch.core.explain_policy import decide_camera
+from firewatch.core.frame_stats import frame_stats
 from firewatch.core.imaging import DecodeLimits, decode_image
 from firewatch.core.masks import CameraMask
+from firewatch.core.period import NightConfig
 from firewatch.core.prediction import Prediction, ScoredFrame, label_for
 from firewatch.core.regions import (
     WHOLE_FRAME,
@@ -125,7 +127,9 @@ class DecodeFrames(beam.DoFn):
     The regions (`firewatch.core.regions`): the whole frame, plus full-resolution regions at the
     configured scales for frames of at least `min_frame_factor` model inputs. With `masks`, the camera's current
     exclusion mask (`firewatch.beam.masks`, re-read while the job runs) is blanked in the frame,
-    regions mostly inside it are not scored, and the frame carries the mask's version to its row."""
+    regions mostly inside it are not scored, and the frame carries the mask's version to its row.
+    Each frame also carries its statistics (`firewatch.core.frame_stats`: brightness, contrast,
+    detail, a thumbnail), computed once here for day/night and camera health."""
 
     def __init__(
         self,
@@ -158,6 +162,7 @@ class DecodeFrames(beam.DoFn):
         try:
             decoded = decode_image(data, self._limits)
             width, height = decoded.width, decoded.height
+            stats = frame_stats(decoded.pixels)  # the whole picture, before the mask is blanked
             regions, model_input = cut_regions(decoded.pixels, self._size, self._regions, rectangles)
         except Exception as exc:  # noqa: BLE001 - ImageError, or anything unexpected: a dead letter
             yield request_dead_letter(
@@ -176,6 +181,7 @@ class DecodeFrames(beam.DoFn):
             height,
             mask_version=mask.version if mask else None,
             regions=tuple(regions),
+            stats=stats,
         )
         yield frame, model_input
 
@@ -206,9 +212,11 @@ class Postprocess(beam.DoFn):
         max_boxes: int = MAX_BOXES,
         baselines: BaselineSource | None = None,
         baseline_config: BaselineConfig | None = None,
+        night: NightConfig | None = None,
     ) -> None:
         self._info = info
         self._mode = mode
+        self._night = night or NightConfig()
         self._explain = explain
         self._max_boxes = max_boxes
         self._baseline_source = baselines
@@ -236,9 +244,11 @@ class Postprocess(beam.DoFn):
         regions = frame.regions or (Region(0, 0, width, height, WHOLE_FRAME),)
         keys = [region_key(r, width, height) for r in regions]
         model_threshold = self._info.threshold if outputs.threshold is None else outputs.threshold
-        thresholds = self._thresholds(frame, keys, model_version, model_threshold)
+        period = self._night.period(frame.stats)
+        base = self._night.threshold_for(frame.request.camera_id or "", period, model_threshold)
+        thresholds = self._thresholds(frame, keys, model_version, base)
         scores = summarise(regions, probabilities, thresholds, width, height, self._max_boxes, outputs.fire_maps)
-        if scores.threshold > model_threshold:
+        if scores.threshold > base:
             self._raised.inc()
         chosen = self._chosen(frame, scores.probability, scores.threshold)
         prediction = Prediction.of(
@@ -253,6 +263,7 @@ class Postprocess(beam.DoFn):
             regions_scored=scores.regions_scored,
             peak_box=scores.peak_box,
             region_scores=recorded_scores(keys, probabilities, self._baseline_config.record_floor),
+            period=period,
         )
         # With a per-camera policy (streaming), every prediction takes the keyed path through
         # GateExplanations, candidates or not: a camera's frames must reach confirmation together,
@@ -284,10 +295,9 @@ class Postprocess(beam.DoFn):
         """Whether fire frames are decided per camera by GateExplanations (streaming, a rate limit)."""
         return self._mode == "streaming" and self._explain is not None and self._explain.min_interval_seconds > 0
 
-    def _thresholds(
-        self, frame: ScoredFrame, keys: list[str], model_version: str, model_threshold: float
-    ) -> np.ndarray:
-        """Each region's threshold: the model's, raised by the camera's baselines when the job reads them."""
+    def _thresholds(self, frame: ScoredFrame, keys: list[str], model_version: str, base: float) -> np.ndarray:
+        """Each region's threshold: `base` (the model's; at night, the camera's night threshold when one
+        is configured), raised by the camera's baselines when the job reads them."""
         camera = frame.request.camera_id or ""
         baselines = None
         if self._baselines is not None:
@@ -298,7 +308,7 @@ class Postprocess(beam.DoFn):
                 self._baseline_failures.inc(failures)
             baselines = self._baselines.current().get(camera)
         hour = hour_of(frame.request.event_time or datetime.now(UTC))
-        return region_thresholds(keys, hour, baselines, model_version, model_threshold, self._baseline_config)
+        return region_thresholds(keys, hour, baselines, model_version, base, self._baseline_config)
 
     def _chosen(self, frame: ScoredFrame, probability: float, threshold: float) -> bool | str:
         """Decided once: in batch, every fire frame; in streaming, fire frames by the per-camera
@@ -428,11 +438,13 @@ class ScoreFrames(beam.PTransform):
         baseline_config: BaselineConfig | None = None,
         model_registry: str | None = None,
         model_refresh_seconds: float = 10.0,
+        night: NightConfig | None = None,
     ) -> None:
         super().__init__()
         self._info, self._limits, self._mode = info, limits, mode
         self._registry, self._refresh = model_registry, model_refresh_seconds
         self._baselines, self._baseline_config = baselines, baseline_config
+        self._night = night
         self._max_batch = max_batch_size
         self._max_wait = max_batch_wait_seconds
         self._explain = explain
@@ -468,6 +480,7 @@ class ScoreFrames(beam.PTransform):
                 self._regions.max_boxes,
                 self._baselines,
                 self._baseline_config,
+                self._night,
             )
         ).with_outputs(EXPLAIN, CANDIDATE, main="predictions")
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()

@@ -10,13 +10,14 @@
 * `WriteRowsToFiles(output, name, format)`: `OUTPUT/<name>-SSSSS-of-NNNNN.jsonl|parquet`, with
   an Arrow schema derived from the same BigQuery schema files, so both hold the same columns.
 * `WriteResults(destinations)`: the results of a job (typed predictions, dead letters, alert
-  events, explanation rows) to their tables or files, and in streaming the alert and
-  dead-letter topics. Predictions become rows here, and only here. A row a table cannot take
-  becomes a dead letter (stage `sink`, BigQuery's reason); in streaming, transient failures are
-  retried until BigQuery is back, and a message is acknowledged once its row is written
-  (`firewatch.beam.local_pubsub`, on the local runner). A dead letter the dead-letters table
-  cannot take, and a refused access (`BigQueryAccessError`), fail the bundle: the runner retries
-  it and nothing is acknowledged, instead of a log line for a frame that is gone.
+  events, camera-health events, explanation rows) to their tables or files, and in streaming the
+  alert topic (alert and camera-health events) and the dead-letter topic. Predictions become rows
+  here, and only here. A row a table cannot take becomes a dead letter (stage `sink`, BigQuery's
+  reason); in streaming, transient failures are retried until BigQuery is back, and a message is
+  acknowledged once its row is written (`firewatch.beam.local_pubsub`, on the local runner). A
+  dead letter the dead-letters table cannot take, and a refused access (`BigQueryAccessError`),
+  fail the bundle: the runner retries it and nothing is acknowledged, instead of a log line for a
+  frame that is gone.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ from firewatch.beam.dead_letters import dead_letter_message
 from firewatch.beam.local_pubsub import ack_written_rows
 from firewatch.cloud.bigquery_rows import ROW_ID_KEY, BigQueryWriteError, Rejected, RowWriter, check_table_id
 from firewatch.core.confirm import alert_message_parts
+from firewatch.core.health import health_message_parts
 from firewatch.core.rows import (
     alert_row_id,
+    camera_health_row_id,
     dead_letter_row,
     dead_letter_row_id,
     explanation_row_id,
@@ -54,6 +57,7 @@ ROW_IDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "dead_letters": dead_letter_row_id,
     "alerts": alert_row_id,
     "explanations": explanation_row_id,
+    "camera_health": camera_health_row_id,
 }
 
 
@@ -82,6 +86,11 @@ def arrow_schema(table: str):
 def alert_message(event: dict[str, Any]) -> PubsubMessage:
     """An alert event as the alert topic's message (`firewatch.core.confirm.alert_message_parts`)."""
     return PubsubMessage(*alert_message_parts(event))
+
+
+def health_message(row: dict[str, Any]) -> PubsubMessage:
+    """A camera-health event as the alert topic's message (`firewatch.core.health.health_message_parts`)."""
+    return PubsubMessage(*health_message_parts(row))
 
 
 def rejected_dead_letter(rejected: Rejected, table: str) -> dict[str, Any]:
@@ -306,9 +315,12 @@ class WriteResults(beam.PTransform):
             dead = (dead, *rejected) | "WithRejectedRows" >> beam.Flatten()
             self._to_table("dead_letters", dead)  # a dead letter it cannot take fails the bundle
         if to.alerts_topic and "alerts" in rows:
+            messages = [rows["alerts"] | "AlertMessages" >> beam.Map(alert_message)]
+            if "camera_health" in rows:  # on the same topic, told apart by the event=camera_health attribute
+                messages.append(rows["camera_health"] | "HealthMessages" >> beam.Map(health_message))
             (
-                rows["alerts"]
-                | "AlertMessages" >> beam.Map(alert_message)
+                tuple(messages)
+                | "AllAlertMessages" >> beam.Flatten()
                 | "PublishAlerts" >> beam.io.WriteToPubSub(to.alerts_topic, with_attributes=True)
             )
         if to.dead_letter_topic:

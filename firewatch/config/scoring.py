@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from firewatch.core.baselines import BaselineConfig
 from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
 from firewatch.core.explain import ExplainConfig
+from firewatch.core.period import NightConfig
 from firewatch.core.regions import RegionConfig
 from infra.resources import ResourceNames
 
@@ -104,6 +105,7 @@ class ScoringConfig(BaseModel):
         "(empty: the model's threshold everywhere)",
     )
     baselines: BaselineConfig = Field(default_factory=BaselineConfig)
+    night: NightConfig = Field(default_factory=NightConfig)
 
     def message_limit(self) -> int:
         """Largest input message; a job whose messages are not the image itself overrides it."""

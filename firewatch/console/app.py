@@ -210,7 +210,7 @@ def create_app(
     @app.get("/cameras", response_class=HTMLResponse)
     def cameras(request: Request):
         states = latest_alert_states(store.alert_events_since(since()))
-        board = camera_board(store.last_frames(since()), states, clock(), config.stale_after_s)
+        board = camera_board(store.last_frames(since()), states, clock(), config.stale_after_s, store.camera_health())
         return page(request, "cameras.html", board=board, stale_after_s=config.stale_after_s)
 
     @app.get("/cameras/{camera_id}", response_class=HTMLResponse)

@@ -33,6 +33,9 @@ class ConsoleConfig(BaseModel):
     dead_letters_table: str = Field(DEFAULT_NAMES.dead_letters_table, description="dead letters table")
     feedback_table: str = Field(DEFAULT_NAMES.feedback_table, description="table the verdicts are appended to")
     masks_table: str = Field(DEFAULT_NAMES.masks_table, description="table the exclusion masks are appended to")
+    camera_health_table: str = Field(
+        DEFAULT_NAMES.camera_health_table, description="camera health events (the board shows each camera's latest)"
+    )
     alerts_subscription: str = Field(
         DEFAULT_NAMES.console_alerts_subscription, description="alerts subscription feeding the live list"
     )

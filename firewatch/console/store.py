@@ -104,6 +104,21 @@ class ConsoleStore:
             QueryParam("since", "TIMESTAMP", since),
         )
 
+    def camera_health(self) -> list[dict[str, Any]]:
+        """Each camera's latest camera-health event (its current state), whenever it came; none when
+        the job has not created the table yet (a deployment older than camera health)."""
+        from google.api_core.exceptions import NotFound
+
+        table = self._table(self.config.camera_health_table)
+        try:
+            return self._query(
+                f"SELECT h.camera_id, h.state, h.previous_state, h.event_time, h.frame_time, h.condition_since, "
+                f"h.reason FROM {table} h JOIN (SELECT camera_id, MAX(event_time) AS last_at FROM {table} "
+                "GROUP BY camera_id) m ON h.camera_id = m.camera_id AND h.event_time = m.last_at"
+            )
+        except NotFound:
+            return []
+
     def monitoring_rows(self, since: dt.datetime, limit: int = 20000) -> list[dict[str, Any]]:
         return self._query(
             f"SELECT camera_id, model_version, processed_at, fire_probability, label, latency_ms "

@@ -1,7 +1,7 @@
 """Pure shaping of table rows into what the console's pages show (no I/O).
 
 - `latest_alert_states`: alert events -> one row per alert (its latest event), newest first;
-- `camera_board`: last frame per camera + open alerts -> board rows with a `stale` flag;
+- `camera_board`: last frame per camera + open alerts + health -> board rows with a `stale` flag;
 - `probability_svg`: an inline SVG plot of an alert's frame probabilities in capture order;
 - `frame_boxes` / `boxes_svg` / `alert_frame_overlays`: where the model saw fire in a frame (the
   predictions row's `fire_boxes`, and the alert's `peak_box` on its peak frame) as an SVG laid over
@@ -44,8 +44,11 @@ def camera_board(
     alert_states: Iterable[Mapping[str, Any]],
     now: dt.datetime,
     stale_after_s: float,
+    health: Iterable[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """Board rows sorted by camera: last frame time and probability, open alert, stale flag."""
+    """Board rows sorted by camera: last frame time and probability, open alert, stale flag, and the
+    camera's health (its latest camera-health event: `health`, `health_since`, `health_reason`;
+    "healthy" for a camera that never had one)."""
     board: dict[str, dict[str, Any]] = {}
     for frame in last_frames:
         camera = frame["camera_id"]
@@ -76,7 +79,34 @@ def camera_board(
         )
         if row["open_alert"] is None:
             row["open_alert"] = state["alert_id"]
+    latest: dict[str, Mapping[str, Any]] = {}
+    for event in health:  # the latest per camera (event time, then frame time, for equal event times)
+        key = (
+            as_utc(event.get("event_time")),
+            as_utc(event.get("frame_time")) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        )
+        held = latest.get(event["camera_id"])
+        if held is None or key > held["_key"]:
+            latest[event["camera_id"]] = {**event, "_key": key}
+    for camera, event in latest.items():
+        row = board.setdefault(
+            camera,
+            {
+                "camera_id": camera,
+                "last_frame_at": None,
+                "last_probability": None,
+                "last_label": None,
+                "model_version": None,
+                "open_alert": None,
+            },
+        )
+        row["health"] = event.get("state")
+        row["health_since"] = as_utc(event.get("condition_since")) or as_utc(event.get("event_time"))
+        row["health_reason"] = event.get("reason")
     for row in board.values():
+        row.setdefault("health", "healthy")
+        row.setdefault("health_since", None)
+        row.setdefault("health_reason", None)
         last = row["last_frame_at"]
         row["stale"] = last is None or (now - last).total_seconds() > stale_after_s
         row["age_s"] = None if last is None else max(0.0, (now - last).total_seconds())

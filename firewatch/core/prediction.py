@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from firewatch.core.contract import FrameRequest
+from firewatch.core.frame_stats import DAY, FrameStats
 from firewatch.core.regions import WHOLE_BOX, Box, FireBox, Region
 
 FIRE = "fire"
@@ -38,6 +39,7 @@ class ScoredFrame:
     height: int
     mask_version: int | None = None  # the camera's exclusion mask blanked before scoring (None: no mask)
     regions: tuple[Region, ...] = ()  # the regions scored, in the order of the model input (empty: whole frame)
+    stats: FrameStats | None = None  # brightness, contrast, detail, thumbnail (camera health, day/night)
 
     @property
     def key(self) -> str:
@@ -69,6 +71,8 @@ class Prediction:
     regions_scored: int = 1  # regions of the frame the model scored (1: the whole frame only)
     peak_box: Box = WHOLE_BOX  # the region of the frame's maximum probability
     region_scores: tuple[tuple[str, float], ...] = ()  # (region key, probability) of the regions worth recording
+    period: str = DAY  # "day" or "night", judged from the frame (firewatch.core.period)
+    stats: FrameStats | None = None  # the frame's statistics at decode (camera health)
 
     @property
     def label(self) -> str:
@@ -101,6 +105,7 @@ class Prediction:
         regions_scored: int = 1,
         peak_box: Box = WHOLE_BOX,
         region_scores: tuple[tuple[str, float], ...] = (),
+        period: str = DAY,
     ) -> Prediction:
         request = frame.request
         return cls(
@@ -125,4 +130,6 @@ class Prediction:
             regions_scored=regions_scored,
             peak_box=peak_box,
             region_scores=region_scores,
+            period=period,
+            stats=frame.stats,
         )

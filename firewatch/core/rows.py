@@ -56,6 +56,7 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
         "fire_boxes": [box_record(b.box, b.probability) for b in prediction.boxes],
         "regions_scored": prediction.regions_scored,
         "region_scores": [{"region": key, "probability": p} for key, p in prediction.region_scores],
+        "period": prediction.period,
     }
 
 
@@ -181,6 +182,10 @@ def dead_letter_row_id(row: dict[str, Any]) -> str:
 
 def alert_row_id(row: dict[str, Any]) -> str:
     return _digest("alert", row["alert_id"], row["event"], row["fire_frames"], row["last_frame_at"])
+
+
+def camera_health_row_id(row: dict[str, Any]) -> str:
+    return _digest("camera_health", row["event_id"])
 
 
 def explanation_row_id(row: dict[str, Any]) -> str:

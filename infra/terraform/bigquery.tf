@@ -93,6 +93,20 @@ resource "google_bigquery_table" "monitoring" {
   clustering = ["camera_id"]
 }
 
+resource "google_bigquery_table" "camera_health" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "camera_health"
+  description         = "Camera health events from the streaming job: one row per change of a camera's state (healthy, frozen, blind, moved, night, stale), also published on the alerts topic with event=camera_health."
+  schema              = file("${path.module}/../schemas/camera_health.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "event_time"
+  }
+  clustering = ["camera_id"]
+}
+
 resource "google_bigquery_table" "masks" {
   #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
   dataset_id          = google_bigquery_dataset.firewatch.dataset_id

@@ -17,6 +17,7 @@ from PIL import Image
 from firewatch.beam.scoring import ModelInfo, ScoreFrames
 from firewatch.core.contract import FrameRequest, MessageLimits
 from firewatch.core.explain import ExplainConfig
+from firewatch.core.period import NightConfig
 from firewatch.core.prediction import Prediction
 
 SIZE = 16
@@ -44,8 +45,8 @@ def png(rgb: tuple[int, int, int], size: int = 24) -> bytes:
     return buffer.getvalue()
 
 
-def request(frame_id: str, data: bytes | None = None, uri: str | None = None) -> FrameRequest:
-    return FrameRequest(camera_id="cam-1", frame_id=frame_id, image_bytes=data, uri=uri, message_id=f"m-{frame_id}")
+def request(frame_id: str, data: bytes | None = None, uri: str | None = None, camera_id: str = "cam-1") -> FrameRequest:
+    return FrameRequest(camera_id=camera_id, frame_id=frame_id, image_bytes=data, uri=uri, message_id=f"m-{frame_id}")
 
 
 def score(
@@ -53,12 +54,13 @@ def score(
     loader=lambda _: ColourModel(),
     explain: ExplainConfig | None = None,
     mode: str = "batch",
+    night: NightConfig | None = None,
 ):
     pipeline = TestPipeline(runner="BundleBasedDirectRunner")
     scored = (
         pipeline
         | beam.Create(requests)
-        | ScoreFrames(INFO, MessageLimits(), mode, max_batch_size=4, explain=explain, loader=loader)
+        | ScoreFrames(INFO, MessageLimits(), mode, max_batch_size=4, explain=explain, loader=loader, night=night)
     )
     return pipeline, scored
 
@@ -85,6 +87,53 @@ def test_predictions_are_typed_and_every_failure_is_one_dead_letter(tmp_path):
     chosen = scored["to_explain"] | "Chosen" >> beam.Map(lambda e: (e[0].frame_id, e[0].explain, e[1].shape))
     assert_that(chosen, equal_to([("red", True, (SIZE, SIZE, 3)), ("warm", True, (SIZE, SIZE, 3))]), label="Explain")
     pipeline.run().wait_until_finish()
+
+
+# Both score 0.5 + 50/255 = 0.696 (fire at the model's 0.5); one is dark (night), one bright (day).
+NIGHT_FRAME, DAY_FRAME = png((60, 20, 10)), png((200, 160, 150))
+
+
+def check_night_and_day(night: NightConfig | None, expected: list[tuple]) -> None:
+    requests = [
+        request(f"{camera}-{period}", data, camera_id=camera)
+        for camera in ("cam-1", "cam-2")
+        for period, data in (("night", NIGHT_FRAME), ("day", DAY_FRAME))
+    ]
+    pipeline, scored = score(requests, night=night)
+    judged = scored["predictions"] | "Judged" >> beam.Map(lambda p: (p.frame_id, p.period, p.threshold, p.label))
+    assert_that(judged, equal_to(expected))
+    pipeline.run().wait_until_finish()
+
+
+def test_every_prediction_records_day_or_night_and_carries_its_frame_statistics():
+    pipeline, scored = score([request("night", NIGHT_FRAME), request("day", DAY_FRAME)])
+    judged = scored["predictions"] | beam.Map(lambda p: (p.frame_id, p.period, p.stats is not None))
+    assert_that(judged, equal_to([("night", "night", True), ("day", "day", True)]))
+    pipeline.run().wait_until_finish()
+
+
+def test_without_night_thresholds_night_frames_are_judged_as_day_ones():
+    check_night_and_day(
+        None,
+        [
+            ("cam-1-day", "day", 0.5, "fire"),
+            ("cam-1-night", "night", 0.5, "fire"),
+            ("cam-2-day", "day", 0.5, "fire"),
+            ("cam-2-night", "night", 0.5, "fire"),
+        ],
+    )
+
+
+def test_night_thresholds_change_the_night_frames_labels_only():
+    check_night_and_day(
+        NightConfig(threshold=0.7, camera_thresholds=("cam-1=0.9",)),
+        [
+            ("cam-1-day", "day", 0.5, "fire"),
+            ("cam-1-night", "night", 0.9, "no_fire"),  # the camera's own night threshold
+            ("cam-2-day", "day", 0.5, "fire"),
+            ("cam-2-night", "night", 0.7, "no_fire"),  # the global night threshold
+        ],
+    )
 
 
 def test_a_model_failure_dead_letters_each_frame_of_the_batch():

@@ -106,6 +106,30 @@ def test_alert_states_and_camera_board() -> None:
     assert board["c2"]["open_alert"] is None and board["c2"]["stale"]
 
 
+def test_camera_board_shows_each_cameras_latest_health_state() -> None:
+    frames = [
+        {"camera_id": "c1", "captured_at": T0, "fire_probability": 0.1, "label": "no_fire"},
+        {"camera_id": "c2", "captured_at": T0, "fire_probability": 0.1, "label": "no_fire"},
+    ]
+
+    def health(camera, state, s, since=None):
+        at = T0 + dt.timedelta(seconds=s)
+        return {"camera_id": camera, "state": state, "event_time": at, "condition_since": since, "reason": state}
+
+    events = [
+        health("c1", "frozen", 0, since=T0 - dt.timedelta(minutes=3)),
+        health("c1", "healthy", 60),
+        health("c2", "blind", 30),
+        health("c3", "stale", 5),  # a camera with no frame in the window still shows its health
+    ]
+    board = {r["camera_id"]: r for r in camera_board(frames, [], T0, 300, list(reversed(events)))}
+    assert board["c1"]["health"] == "healthy" and board["c2"]["health"] == "blind"
+    assert board["c3"]["health"] == "stale" and board["c3"]["last_frame_at"] is None
+    assert camera_board(frames, [], T0, 300)[0]["health"] == "healthy"  # never had an event
+    frozen = camera_board(frames[:1], [], T0, 300, events[:1])[0]
+    assert frozen["health"] == "frozen" and frozen["health_since"] == T0 - dt.timedelta(minutes=3)
+
+
 def test_probability_plot_has_one_point_per_frame_and_the_threshold() -> None:
     svg = probability_svg(
         [{"frame_key": f"k{i}", "fire_probability": p, "label": "fire"} for i, p in enumerate((0.2, 0.9))], 0.5

@@ -30,6 +30,8 @@ SAMPLES = {
     "max_batch_wait_seconds": "1.5",
     "write_buffer_seconds": "2",
     "model_registry": "gs://my-models/registry",
+    "night_threshold": "0.8",
+    "night_camera_thresholds": "cam-7=0.9,cam-8=0.85",
 }
 # Parameters given instead of another (the streaming config takes exactly one of the two): left out
 # of the launcher's values unless a test gives them, which then leaves the other out.

@@ -137,3 +137,18 @@ def test_a_registry_job_builds_the_same_graph_and_starts_on_current(tmp_path):
     streaming_graph.build(following, cfg, INFO)
     assert labels(fixed) == labels(following)
     assert cfg.model_dir() == f"{registry}/v7"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_camera_health_branch_and_table_follow_the_health_flag(enabled):
+    from firewatch.config.options import config_from_mapping
+
+    cfg = config_from_mapping(StreamingConfig, {"model": "/m", "project": "p-test", "health_enabled": enabled})
+    pipeline = beam.Pipeline()
+    streaming_graph.build(pipeline, cfg, INFO)
+    names = labels(pipeline)
+    assert ("CameraHealth/Judge" in names) is enabled
+    assert ("Write/Write_camera_health" in names) is enabled
+    assert ("Write/HealthMessages" in names) is enabled
+    # preflight checks the destinations' tables: no camera_health table needed when health is off
+    assert ("camera_health" in streaming_graph.destinations(cfg).tables) is enabled
