@@ -75,6 +75,9 @@ def scene_distance(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return 0.0 if norm < 1e-9 else 1.0 - float((x * y).sum()) / norm
 
 
-def period_of(stats: FrameStats | None, night_brightness: float) -> str:
-    """ "night" when the frame's brightness is below `night_brightness`, else "day" (no stats: day)."""
-    return NIGHT if stats is not None and stats.brightness < night_brightness else DAY
+def period_of(stats: FrameStats | None, night_brightness: float) -> str | None:
+    """ "night" when the frame's brightness is below `night_brightness`, else "day"; None without
+    statistics (an engine that decodes in its own graph did not judge the frame: never a guess)."""
+    if stats is None:
+        return None
+    return NIGHT if stats.brightness < night_brightness else DAY

@@ -44,10 +44,10 @@ class NightConfig(BaseModel):
     def per_camera(self) -> dict[str, float]:
         return {c.strip(): float(t) for c, _, t in (e.partition("=") for e in self.camera_thresholds)}
 
-    def period(self, stats: FrameStats | None) -> str:
+    def period(self, stats: FrameStats | None) -> str | None:
         return period_of(stats, self.brightness)
 
-    def threshold_for(self, camera_id: str, period: str, model_threshold: float) -> float:
+    def threshold_for(self, camera_id: str, period: str | None, model_threshold: float) -> float:
         """The threshold a frame of this camera and period is judged by (before baselines)."""
         if period != NIGHT:
             return model_threshold

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from firewatch.core.contract import FrameRequest
-from firewatch.core.frame_stats import DAY, FrameStats
+from firewatch.core.frame_stats import FrameStats
 from firewatch.core.regions import WHOLE_BOX, Box, FireBox, Region
 
 FIRE = "fire"
@@ -71,7 +71,7 @@ class Prediction:
     regions_scored: int = 1  # regions of the frame the model scored (1: the whole frame only)
     peak_box: Box = WHOLE_BOX  # the region of the frame's maximum probability
     region_scores: tuple[tuple[str, float], ...] = ()  # (region key, probability) of the regions worth recording
-    period: str = DAY  # "day" or "night", judged from the frame (firewatch.core.period)
+    period: str | None = None  # "day" or "night", judged from the frame (firewatch.core.period); None: not judged
     stats: FrameStats | None = None  # the frame's statistics at decode (camera health)
 
     @property
@@ -105,7 +105,7 @@ class Prediction:
         regions_scored: int = 1,
         peak_box: Box = WHOLE_BOX,
         region_scores: tuple[tuple[str, float], ...] = (),
-        period: str = DAY,
+        period: str | None = None,
     ) -> Prediction:
         request = frame.request
         return cls(

@@ -63,4 +63,4 @@ def test_period_from_brightness():
     dark, bright = frame_stats(scene(7, gain=0.2)), frame_stats(scene(7))
     assert period_of(dark, 0.25) == NIGHT
     assert period_of(bright, 0.25) == DAY
-    assert period_of(None, 0.25) == DAY
+    assert period_of(None, 0.25) is None  # not judged: no guess
