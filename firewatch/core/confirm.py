@@ -65,6 +65,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from firewatch.core.prediction import Prediction
 from firewatch.core.regions import WHOLE_BOX, Box, FireBox
+from firewatch.core.reorder import admit
 from firewatch.core.rows import box_record, rfc3339
 
 OPEN, UPDATE, CLOSE, STALE = "open", "update", "close", "stale"
@@ -269,11 +270,7 @@ def step(
         state.duplicate_frames += 1
         return []
     _remember(state, obs.frame_key, config.remember_frames)
-    state.newest_at = max(state.newest_at or obs.captured_at, obs.captured_at)
-    insort(state.pending, obs)
-    watermark = state.newest_at.timestamp() - config.reorder_seconds
-    ready = [f for f in state.pending if f.captured_at.timestamp() <= watermark]
-    del state.pending[: len(ready)]
+    state.newest_at, ready = admit(state.pending, state.newest_at, obs, config.reorder_seconds)
     events: list[dict[str, Any]] = []
     for frame in ready:
         events += _count(state, camera_id, frame, config, now, explanation_uri_for)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from bisect import insort
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +42,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from firewatch.core.frame_stats import NIGHT, FrameStats, scene_distance, thumbnail_difference
+from firewatch.core.reorder import admit
 from firewatch.core.rows import rfc3339
 
 HEALTHY, FROZEN, BLIND, MOVED, NIGHT_STATE, STALE = "healthy", "frozen", "blind", "moved", "night", "stale"
@@ -136,11 +136,7 @@ def step(
         return []  # a redelivery or a frame too late: health counts frames in time order
     if any(p.frame_key == obs.frame_key or p.captured_at == obs.captured_at for p in state.pending):
         return []  # already waiting (a redelivery)
-    insort(state.pending, obs)
-    state.newest_at = max(state.newest_at or obs.captured_at, obs.captured_at)
-    watermark = state.newest_at.timestamp() - config.reorder_seconds
-    ready = [p for p in state.pending if p.captured_at.timestamp() <= watermark]
-    del state.pending[: len(ready)]
+    state.newest_at, ready = admit(state.pending, state.newest_at, obs, config.reorder_seconds)
     return [event for frame in ready for event in _count(state, camera_id, frame, config, now)]
 
 
