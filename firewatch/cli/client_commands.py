@@ -41,6 +41,12 @@ def _publish(args: argparse.Namespace) -> int:
     from firewatch.cloud.clients import project_id
 
     cfg = _config(PublishConfig, args)
+    shown: list[bool] = []
+
+    def progress(report) -> None:
+        shown.append(True)
+        print_progress(report)
+
     try:
         report = publish_cameras(
             parse_sources(args.sources, cfg.camera),
@@ -50,9 +56,11 @@ def _publish(args: argparse.Namespace) -> int:
             as_uri=cfg.as_uri,
             bucket=cfg.bucket,
             fast=cfg.fast,
-            progress=print_progress,
+            progress=progress,
         )
     except SourceError as exc:
+        if shown:
+            print(file=sys.stderr)  # end the progress line before the error
         raise UserError(str(exc)) from None
     print(file=sys.stderr)  # end the progress line
     print(f"published {report.total} frames: " + ", ".join(f"{c}={n}" for c, n in report.published.items()))

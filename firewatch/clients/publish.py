@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain, count
 from pathlib import Path
 
+from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES, ContractError, check_camera_id
 from firewatch.core.rows import rfc3339
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -39,14 +40,42 @@ class SourceFrame:
 
 
 def check_source(path: Path) -> None:
-    """Raise SourceError, before anything is published, for a source that cannot give frames."""
+    """Raise SourceError, before anything is published, for a source that cannot give frames: a missing
+    path, a folder without images, a file of another type, or a still image the pipeline would refuse
+    (not an image despite its name, too many pixels, too large to send inline)."""
     if path.is_dir():
-        if not any(p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES for p in path.rglob("*")):
+        files = [p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES]
+        if not files:
             raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        for file in files:
+            check_source(file)
     elif not path.is_file():
         raise SourceError(f"{path} does not exist")
     elif path.suffix.lower() not in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES:
         raise SourceError(f"{path}: unsupported file type {path.suffix or '(none)'}")
+    elif path.suffix.lower() in IMAGE_SUFFIXES:
+        _check_still(path)
+
+
+def _check_still(path: Path) -> None:
+    """The pipeline's own header check (`firewatch.core.imaging.inspect_image`), from the file's header."""
+    from firewatch.core.imaging import ImageError, inspect_image
+
+    with path.open("rb") as handle:
+        head = handle.read(PUBSUB_MAX_MESSAGE_BYTES + 1)
+    try:
+        inspect_image(head)
+    except ImageError as exc:
+        raise SourceError(f"{path}: {exc}") from None
+
+
+def check_camera_ids(sources: list[CameraSource]) -> None:
+    """Raise SourceError for a camera id the pipeline would dead-letter (`check_camera_id`)."""
+    for source in sources:
+        try:
+            check_camera_id(source.camera_id)
+        except ContractError as exc:
+            raise SourceError(exc.reason) from None
 
 
 def iter_source(path: Path, fps: float | None = None) -> Iterator[SourceFrame]:
@@ -141,12 +170,14 @@ def publish_cameras(
 
     if fps <= 0:
         raise SourceError("fps must be positive")
+    check_camera_ids(sources)
     for source in sources:
         for path in source.paths:
             check_source(path)
     streams = {s.camera_id: chain.from_iterable(iter_source(p, fps) for p in s.paths) for s in sources}
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
+    check_topic(publisher, topic_path)
     storage_bucket = storage_client(project).bucket(bucket) if as_uri else None
     start = start or datetime.now(UTC)
     report = PublishReport({camera: 0 for camera in streams})
@@ -169,12 +200,54 @@ def publish_cameras(
                 data = json.dumps({"uri": f"gs://{bucket}/{name}"}).encode()
             else:
                 data = frame.data
+                if len(data) > PUBSUB_MAX_MESSAGE_BYTES:
+                    raise SourceError(
+                        f"{camera_id}/{frame.name} is {len(data)} bytes, above Pub/Sub's {PUBSUB_MAX_MESSAGE_BYTES}: "
+                        "publish it with --as-uri (uploaded to the frames bucket first)"
+                    )
             futures.append(publisher.publish(topic_path, data, **attributes))
             report.published[camera_id] += 1
             if progress:
                 progress(report)
-    report.message_ids = [f.result(timeout=60) for f in futures]
+    report.message_ids, failures = [], []
+    for future in futures:
+        try:
+            report.message_ids.append(future.result(timeout=60))
+        except Exception as exc:  # noqa: BLE001 - counted and reported below, never silent
+            failures.append(exc)
+    if failures:
+        raise PublishFailed(report, failures)
     return report
+
+
+class PublishFailed(SourceError):
+    """Some frames were not accepted by Pub/Sub; the message says how many and the first reason."""
+
+    def __init__(self, report: PublishReport, failures: list[BaseException]) -> None:
+        from firewatch.core.contract import first_line
+
+        self.report, self.failures = report, failures
+        sent = len(report.message_ids)
+        super().__init__(
+            f"{len(failures)} of {sent + len(failures)} frames were not published "
+            f"(first error: {type(failures[0]).__name__}: {first_line(failures[0])})"
+        )
+
+
+def check_topic(publisher, topic_path: str) -> None:
+    """SourceError when the topic does not exist, before any frame is sent. A publisher without
+    `pubsub.topics.get` (roles/pubsub.publisher alone) skips the check: the sends then say."""
+    from google.api_core import exceptions
+
+    try:
+        publisher.get_topic(request={"topic": topic_path})
+    except exceptions.NotFound:
+        raise SourceError(
+            f"topic {topic_path} does not exist: create it with `firewatch infra apply` "
+            "(or start the local stack with `firewatch stack up`), or pass --topic"
+        ) from None
+    except exceptions.PermissionDenied:
+        return
 
 
 def print_progress(report: PublishReport) -> None:
@@ -196,4 +269,9 @@ def parse_sources(values: list[str], camera: str | None) -> list[CameraSource]:
         else:
             raise UserError(f"source {value!r} has no camera: use --camera ID or CAMERA=PATH")
         by_camera.setdefault(cam, []).append(Path(source))
-    return [CameraSource(cam, paths) for cam, paths in by_camera.items()]
+    sources = [CameraSource(cam, paths) for cam, paths in by_camera.items()]
+    try:
+        check_camera_ids(sources)
+    except SourceError as exc:
+        raise UserError(f"{exc} (give sources as CAMERA=PATH or use --camera ID)") from None
+    return sources

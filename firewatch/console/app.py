@@ -43,7 +43,7 @@ from firewatch.console.views import (
     latest_alert_states,
     probability_svg,
 )
-from firewatch.core.contract import CAMERA_ID_PATTERN
+from firewatch.core.contract import ContractError, check_camera_id
 from firewatch.core.feedback import CATEGORIES, VerdictInput, history, latest_verdicts, subject_for_frame
 from firewatch.core.imaging import DecodeLimits, ImageError
 from firewatch.core.masks import MASK_ID_RE, MAX_NOTE, MAX_RECTANGLES, latest_rows, parse_rectangles
@@ -70,6 +70,14 @@ def _checked_id(name: str, value: str) -> str:
     if not ID_RE.match(value or "") or ".." in value:
         raise BadParameter(f"{name} {value[:80]!r} is not valid (1-300 letters, digits and ._:@/+=-)")
     return value
+
+
+def _camera_id(value: str) -> str:
+    """The pipeline's camera-id rule (`firewatch.core.contract.check_camera_id`), as BadParameter."""
+    try:
+        return check_camera_id(value)
+    except ContractError as exc:
+        raise BadParameter(exc.reason) from None
 
 
 def create_app(
@@ -215,7 +223,7 @@ def create_app(
 
     @app.get("/cameras/{camera_id}", response_class=HTMLResponse)
     def camera(request: Request, camera_id: str):
-        camera_id = _checked_id("camera id", camera_id)
+        camera_id = _camera_id(camera_id)
         frames = store.recent_frames(camera_id, since())
         verdicts = latest_verdicts(store.feedback_since(since()))
         marked = {key: v for key, v in verdicts.items() if key.startswith("frame:")}
@@ -229,14 +237,9 @@ def create_app(
             form_key=uuid.uuid4().hex,
         )
 
-    def mask_camera(camera_id: str) -> str:
-        if not CAMERA_ID_PATTERN.match(camera_id or ""):
-            raise BadParameter(f"camera id {camera_id[:80]!r} is not valid (1-128 letters, digits and ._:@-)")
-        return camera_id
-
     @app.get("/cameras/{camera_id}/mask", response_class=HTMLResponse)
     def mask_page(request: Request, camera_id: str):
-        camera_id = mask_camera(camera_id)
+        camera_id = _camera_id(camera_id)
         versions = store.masks(camera_id)
         current = latest_rows(versions).get(camera_id)
         frame = mask_frame(store.recent_frames(camera_id, since(), limit=20), config.allowed_buckets)
@@ -260,7 +263,7 @@ def create_app(
         rectangles: str = Form("[]", max_length=20000),
         note: str | None = Form(None, max_length=MAX_NOTE),
     ):
-        camera_id = mask_camera(camera_id)
+        camera_id = _camera_id(camera_id)
         if not MASK_ID_RE.match(mask_id):
             raise BadParameter("mask_id must be 16-64 letters, digits, '-' or '_' (reload the page)")
         try:

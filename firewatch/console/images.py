@@ -8,13 +8,12 @@ are served, with the content type from the decoded header (never from the object
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from firewatch.core.contract import ContractError, split_object_uri
 from firewatch.core.imaging import ImageError, inspect_image
 
-_URI_RE = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])/(.{1,1024})$", re.DOTALL)
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "BMP": "image/bmp", "WEBP": "image/webp"}
 
 
@@ -29,16 +28,11 @@ class ObjectRef:
 
 
 def parse_object_uri(uri: str, allowed_buckets: Collection[str]) -> ObjectRef:
-    match = _URI_RE.match(uri or "")
-    if not match:
-        raise ImageRefused(f"{uri[:100]!r} is not a gs://BUCKET/OBJECT URI")
-    bucket, name = match.groups()
-    if bucket not in allowed_buckets:
-        raise ImageRefused(f"bucket {bucket!r} is not allow-listed (--allowed-buckets)")
-    if name.startswith("/") or "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ImageRefused("object name has a leading slash, a backslash or control characters")
-    if any(part in ("..", ".") for part in name.split("/")):
-        raise ImageRefused("object name has '.' or '..' segments")
+    """The pipeline's own URI rules (`firewatch.core.contract.split_object_uri`), as ImageRefused."""
+    try:
+        bucket, name = split_object_uri(uri, tuple(allowed_buckets))
+    except ContractError as exc:
+        raise ImageRefused(exc.reason) from None
     return ObjectRef(bucket, name)
 
 

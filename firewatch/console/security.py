@@ -72,7 +72,9 @@ def operator_for(
 def check_csrf(form_token: str | None, cookie_token: str | None, origin: str | None, host: str | None) -> None:
     if not form_token or not cookie_token or not hmac.compare_digest(form_token.encode(), cookie_token.encode()):
         raise CsrfError("the form's security token is missing or stale: reload the page and submit again")
-    if origin and origin != "null":
+    if origin == "null":  # a sandboxed frame, a data: URL or a file: page: never this console's own form
+        raise CsrfError("form posted from an opaque origin (Origin: null); refused")
+    if origin:
         origin_host = urlsplit(origin).netloc
         if host and origin_host != host:
             raise CsrfError(f"form posted from another site ({origin}); refused")

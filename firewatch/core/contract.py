@@ -26,7 +26,7 @@ MAX_OBJECT_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # ~ 8K x 5K; larger frames are refused, not decoded
 CAMERA_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 FRAME_ID_PATTERN = re.compile(r"^[^\x00-\x1f]{1,256}$")
-GS_URI_PATTERN = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,221}[a-z0-9])/(.+)$")
+GS_URI_PATTERN = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,221}[a-z0-9])/(.+)\Z", re.DOTALL)
 KNOWN_ATTRIBUTES = {"camera_id", "captured_at", "frame_id", "content_type"}
 
 
@@ -81,9 +81,7 @@ class FrameRequest(BaseModel):
     @field_validator("camera_id")
     @classmethod
     def _camera_id(cls, value: str) -> str:
-        if not CAMERA_ID_PATTERN.match(value):
-            raise ValueError(f"camera_id {value!r} must match {CAMERA_ID_PATTERN.pattern}")
-        return value
+        return check_camera_id(value)
 
     @property
     def event_time(self) -> datetime | None:
@@ -102,22 +100,46 @@ def parse_rfc3339(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def check_uri(uri: str, limits: MessageLimits) -> str:
-    """Accept only gs://bucket/object URIs in an allow-listed bucket."""
+def check_camera_id(value: object) -> str:
+    """The camera id, or ContractError naming the rule; the one check the pipeline, the console and
+    the publishing client share."""
+    if not isinstance(value, str) or not CAMERA_ID_PATTERN.match(value):
+        shown = value[:80] if isinstance(value, str) else value
+        raise ContractError("bad_camera_id", f"camera_id {shown!r} must be 1-128 of letters, digits and . _ : @ -")
+    return value
+
+
+def split_object_uri(uri: object, allowed_buckets: tuple[str, ...] | list[str] | frozenset[str]) -> tuple[str, str]:
+    """(bucket, object name) of a gs://bucket/object URI in an allow-listed bucket, or ContractError.
+
+    Object names with '.' or '..' segments, a leading slash, a backslash or control characters are
+    refused here, for every entry point (pipeline, console, clients): one rule, one place."""
     if not isinstance(uri, str) or "://" not in uri:
-        raise ContractError("bad_uri", f"uri {uri!r} is not a gs://bucket/object URI")
+        raise ContractError("bad_uri", f"uri {str(uri)[:100]!r} is not a gs://bucket/object URI")
     if not uri.startswith("gs://"):
-        scheme = uri.split("://", 1)[0]
+        scheme = uri.split("://", 1)[0][:20]
         raise ContractError("unsupported_uri_scheme", f"only gs:// URIs are fetched, not {scheme}://")
     match = GS_URI_PATTERN.match(uri)
     if not match:
-        raise ContractError("bad_uri", f"uri {uri!r} is not a valid gs://bucket/object URI")
-    bucket = match.group(1)
-    if bucket not in limits.allowed_buckets:
+        raise ContractError("bad_uri", f"uri {uri[:100]!r} is not a valid gs://bucket/object URI")
+    bucket, name = match.groups()
+    if len(name.encode()) > 1024:
+        raise ContractError("bad_uri", "object name is longer than 1024 bytes (Cloud Storage's limit)")
+    if bucket not in allowed_buckets:
         raise ContractError(
             "forbidden_bucket",
-            f"bucket {bucket!r} is not allow-listed (allowed: {', '.join(limits.allowed_buckets) or 'none'})",
+            f"bucket {bucket!r} is not allow-listed (allowed: {', '.join(allowed_buckets) or 'none'})",
         )
+    if name.startswith("/") or "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ContractError("bad_uri", "object name has a leading slash, a backslash or control characters")
+    if any(part in ("..", ".") for part in name.split("/")):
+        raise ContractError("bad_uri", "object name has '.' or '..' segments")
+    return bucket, name
+
+
+def check_uri(uri: str, limits: MessageLimits) -> str:
+    """Accept only gs://bucket/object URIs in an allow-listed bucket (`split_object_uri`'s rules)."""
+    split_object_uri(uri, limits.allowed_buckets)
     return uri
 
 
@@ -142,8 +164,7 @@ def parse_message(
     camera_id = fields.pop("camera_id", None) or attributes.get("camera_id")
     if not camera_id:
         raise ContractError("missing_camera_id", "attribute camera_id is required")
-    if not CAMERA_ID_PATTERN.match(camera_id):
-        raise ContractError("bad_camera_id", f"camera_id {camera_id!r} must be 1-128 of letters, digits and . _ : @ -")
+    check_camera_id(camera_id)
     frame_id = fields.pop("frame_id", None) or attributes.get("frame_id")
     if frame_id is not None and not FRAME_ID_PATTERN.match(frame_id):
         raise ContractError("bad_frame_id", "frame_id must be 1-256 printable characters")

@@ -17,6 +17,7 @@ Errors are `ImageError` with a message that says what was wrong.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,15 @@ class DecodedImage:
     height: int
 
 
+_TF_NOISE = re.compile(r"\{\{[^}]*\}\}\s*|\s*\[Op:[^\]]*\].*$|\b[a-z_]+::[A-Za-z]+ failed\.\s*")
+
+
+def plain_reason(exc: BaseException) -> str:
+    """The first line of a decoder's error without TensorFlow's internals (`{{function_node ...}}`,
+    `[Op:DecodeImage]`, `jpeg::Uncompress failed.`): what a user can act on."""
+    return _TF_NOISE.sub("", first_line(exc)).strip() or type(exc).__name__
+
+
 def inspect_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> tuple[str, int, int]:
     """Return (format, width, height) from the header only, enforcing the limits."""
     if not data:
@@ -57,8 +67,8 @@ def inspect_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> tuple[s
             fmt, (width, height) = (img.format or "UNKNOWN"), img.size
     except UnidentifiedImageError:
         raise ImageError("not a recognised image format") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"image too large: {exc}") from None
+    except Image.DecompressionBombError:  # Pillow's own, larger, limit: say ours
+        raise ImageError(f"image has more pixels than the limit of {limits.max_pixels}") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad image
         raise ImageError(f"unreadable image header: {exc}") from None
     if fmt not in ACCEPTED_FORMATS:
@@ -82,7 +92,7 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedI
             with Image.open(io.BytesIO(data)) as img:
                 pixels = np.asarray(img.convert("RGB"))
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt pixel data
-        raise ImageError(f"corrupt {fmt} data: {first_line(exc)}") from None
+        raise ImageError(f"corrupt {fmt} data (truncated or damaged): {plain_reason(exc)}") from None
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageError(f"decoded to unexpected shape {pixels.shape}")
     return DecodedImage(pixels=pixels, format=fmt, width=width, height=height)

@@ -65,5 +65,10 @@ def test_bad_masks_and_posts_are_refused_with_the_reason(console) -> None:
     assert refused.status_code == 403
     cross = client.post(url, data={**form, "rectangles": "[]"}, headers={"origin": "http://evil.example"})
     assert cross.status_code == 403
+    opaque = client.post(url, data={**form, "rectangles": "[]"}, headers={"origin": "null"})
+    assert opaque.status_code == 403 and "opaque origin" in opaque.text
     assert client.get("/cameras/bad%20camera!/mask").status_code == 400
+    # the camera page takes the pipeline's camera ids (1-128 characters), not any 300-character string
+    too_long = client.get("/cameras/" + "c" * 129)
+    assert too_long.status_code == 400 and "1-128" in too_long.text
     assert store.masks(seeded.camera_id) == []

@@ -24,8 +24,8 @@ TOKEN = "t" * 24
         ("gs://firewatch-frames//etc/passwd", "leading slash"),
         ("gs://firewatch-frames/a\\b.png", "backslash"),
         ("gs://firewatch-frames/a\nb.png", "control"),
-        ("https://example.com/a.png", "not a gs://"),
-        ("file:///etc/passwd", "not a gs://"),
+        ("https://example.com/a.png", "only gs:// URIs are fetched, not https://"),
+        ("file:///etc/passwd", "only gs:// URIs are fetched, not file://"),
         ("", "not a gs://"),
     ],
 )
@@ -62,7 +62,9 @@ def test_operator_identity() -> None:
 def test_csrf() -> None:
     security.check_csrf("abc", "abc", None, "h:1")
     security.check_csrf("abc", "abc", "http://h:1", "h:1")
-    for form, cookie, origin in (("abc", "abd", None), (None, "abc", None), ("abc", "abc", "https://evil.example")):
+    refused = (("abc", "abd", None), (None, "abc", None), ("abc", "abc", "https://evil.example"))
+    refused += (("abc", "abc", "null"),)
+    for form, cookie, origin in refused:
         with pytest.raises(security.CsrfError):
             security.check_csrf(form, cookie, origin, "h:1")
 

@@ -74,3 +74,38 @@ def test_storage_notification_other_event_and_forbidden_bucket():
         == "ignored_event"
     )
     assert rule_of(b"", {"bucketId": "elsewhere", "objectId": "c/x"}) == "forbidden_bucket"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "gs://firewatch-frames/../secrets/x.jpg",
+        "gs://firewatch-frames/a/../../x.jpg",
+        "gs://firewatch-frames/./a.jpg",
+        "gs://firewatch-frames//a.jpg",
+        "gs://firewatch-frames/a\\b.jpg",
+        "gs://firewatch-frames/a\x7fb.jpg",
+        "gs://firewatch-frames/" + "n" * 1025,
+    ],
+)
+def test_object_names_the_console_refuses_are_refused_by_the_pipeline_too(uri: str) -> None:
+    """One rule for object names: the pipeline used to pass `gs://bucket/../x` on to the fetch while the
+    console refused it."""
+    from firewatch.console.images import ImageRefused, parse_object_uri
+
+    roomy = MessageLimits(allowed_buckets=LIMITS.allowed_buckets)
+    assert rule_of(json.dumps({"uri": uri}).encode(), {"camera_id": "c"}, roomy) == "bad_uri"
+    with pytest.raises(ImageRefused):
+        parse_object_uri(uri, LIMITS.allowed_buckets)
+
+
+def test_one_camera_id_rule() -> None:
+    from firewatch.core.contract import check_camera_id
+
+    for good in ("cam-1", "a", "site:north@2.x_y", "c" * 128):
+        assert check_camera_id(good) == good
+        assert parse_message(PNG_MAGIC, {"camera_id": good}, LIMITS).camera_id == good
+    for bad in ("", "bad cam<>", "cam/1", "-x", "c" * 129):
+        with pytest.raises(ContractError) as info:
+            check_camera_id(bad)
+        assert info.value.rule == "bad_camera_id"
