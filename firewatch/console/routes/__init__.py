@@ -1,0 +1,1 @@
+"""The console's routes, one router per resource; each module's `router(console)` builds it."""
