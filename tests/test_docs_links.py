@@ -1,15 +1,19 @@
 """The README and docs/ hold together: README.md stays under 300 lines, every relative link in
 README.md and docs/*.md points at a file that exists (and, with an anchor, at a heading that
-exists), every docs page can be reached from the README, and the columns the README's results
-table names are columns of the schemas in infra/schemas/."""
+exists), every docs page can be reached from the README, the columns the README's results table
+names are columns of the schemas in infra/schemas/, and every `firewatch` command in the README's
+bash blocks is one the CLI's parser accepts."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
+
+from firewatch.cli.dispatch import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -106,3 +110,27 @@ def test_the_columns_the_readme_names_are_in_the_schemas():
         named = set(re.findall(r"`(\w+)`", cell))
         assert named, table
         assert named <= schema, (table, named - schema)
+
+
+def readme_commands() -> list[str]:
+    """The `firewatch ...` commands of the README's bash blocks, continuations joined."""
+    found = []
+    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in line.split(" #", 1)[0].split("&&"):
+                if part.strip().startswith("firewatch "):
+                    found.append(part.strip())
+    return found
+
+
+def test_the_readmes_firewatch_commands_parse():
+    commands = readme_commands()
+    assert len(commands) >= 15
+    parser = build_parser()
+    refused = []
+    for command in commands:
+        try:
+            parser.parse_args(shlex.split(command)[1:])
+        except SystemExit:
+            refused.append(command)
+    assert refused == []
