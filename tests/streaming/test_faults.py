@@ -4,7 +4,7 @@ Each test publishes frames with known frame keys, injects the fault into a runni
 stream` process, and checks that every published frame ends up as a prediction row (or a dead
 letter): published = distinct frame keys written + dead letters. Redelivery may repeat a row that
 was written but not yet acknowledged when the process died; those duplicates share the frame key,
-and `DEDUPED` (the README's query) removes them. Frames are scored by the controlled model, so
+and `DEDUPED` (docs/faults.md's query) removes them. Frames are scored by the controlled model, so
 nothing here depends on the machine.
 """
 
@@ -27,7 +27,7 @@ from tests.fixtures.streaming_helpers import FrameBatch, count, stream_args, wai
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]
 
-# The README's de-duplication: one row per frame key (the latest).
+# The de-duplication query of docs/faults.md: one row per frame key (the latest).
 DEDUPED = (
     "SELECT COUNT(*) AS n FROM (SELECT frame_key, ROW_NUMBER() OVER "
     "(PARTITION BY frame_key ORDER BY processed_at DESC) AS rn FROM `{table}`) WHERE rn = 1"
