@@ -8,7 +8,7 @@ reading, or that never read since it started, goes stale after `max_age` seconds
 process is still up. `firewatch liveness F` prints the verdict and exits 0 (alive) or 1 (stale):
 a Docker HEALTHCHECK, a Kubernetes exec probe or a systemd watchdog script can call it. On Dataflow
 the equivalent is a Cloud Monitoring alert on the job's `system_lag` / `data_watermark_age` and the
-subscription's `oldest_unacked_message_age` (README, runbook "3. Watch").
+subscription's `oldest_unacked_message_age` (docs/runbook.md, "3. Watch").
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ one method, for the local runner only, with a read that
 
 A crash or kill loses nothing: unacknowledged messages are redelivered when their lease runs out.
 Redelivery can repeat a row that was written but not yet acknowledged; rows carry the frame key and
-message id (BigQuery de-duplicates their insertIds; on the emulator a query removes them: README).
+message id (BigQuery de-duplicates their insertIds; on the emulator a query removes them: docs/faults.md).
 On Dataflow none of this is installed and `ack_written_rows` finds no tracker: a no-op.
 """
 

@@ -4,7 +4,7 @@ Beam 2.77's `BundleBasedDirectRunner` asks, for every bundle of every ParDo (and
 schedules the bundle), whether the DoFn is stateful: `apache_beam.transforms.userstate.get_dofn_specs`
 walks `dir(dofn)` and builds an `inspect.signature` for every method. Streaming bundles hold a few
 frames each, so on the 2-core machine that introspection was about half of the pipeline process's
-CPU time at 16 frames/s (py-spy profile, README "Real time"). The answer depends only on the DoFn's
+CPU time at 16 frames/s (py-spy profile, docs/real-time.md). The answer depends only on the DoFn's
 class (state and timer specs are default values of its methods' parameters), so `install()` caches
 it per class. DoFns that wrap a callable (`beam.Map`, `beam.FlatMap`, ...) take their parameters
 from the callable, not the class: they are never cached.

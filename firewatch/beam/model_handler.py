@@ -152,7 +152,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         model = self._serving(model)  # one version for the whole batch
         frames = [as_regions(x) for x in batch]
         counts = [len(x) for x in frames]
-        self._batch_sizes.update(sum(counts))  # what actually reaches the model (README "Real time")
+        self._batch_sizes.update(sum(counts))  # what actually reaches the model (docs/real-time.md)
         with _SIZES_LOCK:
             BATCH_SIZES[sum(counts)] += 1
         images = np.concatenate(frames).astype(np.float32, copy=False)
