@@ -7,7 +7,7 @@ interpreter, and fed per camera to the pipeline's pure confirmation state machin
 (`firewatch.core.confirm.step` / `flush`: shared, not copied). Frame times are spaced 1/fps apart
 from the start, as `firewatch publish --fast` stamps them. Alert events are the pipeline's
 alert rows; with `publish` they go to the alerts topic in the pipeline's message format
-(`firewatch.core.confirm.alert_message_parts`). A frame that cannot be decoded is reported and skipped.
+(`firewatch.core.alerts.alert_message_parts`). A frame that cannot be decoded is reported and skipped.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _interleave(sources: list[CameraSource], fps: float) -> Iterator[tuple[str, 
 def alert_publisher(topic: str, project: str) -> Callable[[dict[str, Any]], str]:
     """A function publishing one alert event to the alerts topic (pipeline message format); returns its id."""
     from firewatch.cloud.clients import publisher_client
-    from firewatch.core.confirm import alert_message_parts
+    from firewatch.core.alerts import alert_message_parts
 
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
@@ -155,10 +155,10 @@ def format_frame(result: FrameResult) -> str:
 
 
 def format_event(event: dict[str, Any]) -> str:
-    return (
-        f"ALERT {event['event'].upper()} {event['alert_id']} camera={event['camera_id']} "
-        f"fire_frames={event['fire_frames']} peak={event['peak_probability']:.3f}"
-    )
+    """An alert event as the same line `firewatch alerts` prints (`firewatch.core.alerts.describe`)."""
+    from firewatch.core.alerts import AlertEvent, describe
+
+    return describe(AlertEvent.model_validate(event))
 
 
 def as_json(value: dict[str, Any]) -> str:

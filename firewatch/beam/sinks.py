@@ -38,7 +38,7 @@ from apache_beam.typehints import KV
 from firewatch.beam.dead_letters import dead_letter_message
 from firewatch.beam.local_pubsub import ack_written_rows
 from firewatch.cloud.bigquery_rows import ROW_ID_KEY, BigQueryWriteError, Rejected, RowWriter, check_table_id
-from firewatch.core.confirm import alert_message_parts
+from firewatch.core.alerts import alert_message_parts
 from firewatch.core.health import health_message_parts
 from firewatch.core.rows import (
     alert_row_id,
@@ -84,7 +84,7 @@ def arrow_schema(table: str):
 
 
 def alert_message(event: dict[str, Any]) -> PubsubMessage:
-    """An alert event as the alert topic's message (`firewatch.core.confirm.alert_message_parts`)."""
+    """An alert event as the alert topic's message (`firewatch.core.alerts.alert_message_parts`)."""
     return PubsubMessage(*alert_message_parts(event))
 
 

@@ -7,30 +7,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-
-def format_box(box: dict[str, Any] | None) -> str | None:
-    """A box RECORD (fractions of the frame) as 'x_min,y_min-x_max,y_max', or None."""
-    if not box:
-        return None
-    return f"{box['x_min']:.2f},{box['y_min']:.2f}-{box['x_max']:.2f},{box['y_max']:.2f}"
+from firewatch.core.alerts import describe, parse_event
 
 
 def format_alert(event: dict[str, Any]) -> str:
-    if event.get("event") == "drift":  # `firewatch drift run` shares the topic (attribute event=drift)
-        return f"[DRIFT ] camera={event.get('camera_id')} metrics={event.get('metrics')} psi={event.get('psi')}"
-    line = (
-        f"[{event.get('event', '?').upper():6}] camera={event.get('camera_id')} "
-        f"alert={event.get('alert_id')} "
-        f"fire_frames={event.get('fire_frames')} peak={event.get('peak_probability'):.3f} "
-        f"mean={event.get('mean_probability'):.3f} first={event.get('first_frame_at')} "
-        f"last={event.get('last_frame_at')}"
-    )
-    box = format_box(event.get("peak_box"))
-    if box:  # where the peak frame fired, fractions of the frame (absent: whole-frame scoring)
-        line += f" box={box}"
-    if event.get("explanation_uri"):
-        line += f" explanation={event['explanation_uri']}"
-    return line
+    """One alerts-topic event as a line (`firewatch.core.alerts.describe`); anything else as its JSON."""
+    typed = parse_event(event)
+    return describe(typed) if typed is not None else f"[?     ] {json.dumps(event, sort_keys=True, default=str)[:300]}"
 
 
 def listen(

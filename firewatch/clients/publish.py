@@ -40,21 +40,26 @@ class SourceFrame:
 
 
 def check_source(path: Path) -> None:
-    """Raise SourceError, before anything is published, for a source that cannot give frames: a missing
-    path, a folder without images, a file of another type, or a still image the pipeline would refuse
-    (not an image despite its name, too many pixels, too large to send inline)."""
+    """Raise SourceError, before anything is read, for a source that cannot give frames (a missing
+    path, a folder without images, a file of another type). Shared with the edge runner, which skips
+    a frame it cannot decode."""
     if path.is_dir():
-        files = [p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES]
-        if not files:
+        if not any(p.suffix.lower() in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES for p in path.rglob("*")):
             raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        for file in files:
-            check_source(file)
     elif not path.is_file():
         raise SourceError(f"{path} does not exist")
     elif path.suffix.lower() not in IMAGE_SUFFIXES | SEQUENCE_SUFFIXES:
         raise SourceError(f"{path}: unsupported file type {path.suffix or '(none)'}")
-    elif path.suffix.lower() in IMAGE_SUFFIXES:
-        _check_still(path)
+
+
+def check_publishable(path: Path) -> None:
+    """`check_source`, and every still image's header as the pipeline checks it: a file that is not
+    an image whatever its name, too many pixels, or too small is refused before anything is sent."""
+    check_source(path)
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    for file in files:
+        if file.suffix.lower() in IMAGE_SUFFIXES:
+            _check_still(file)
 
 
 def _check_still(path: Path) -> None:
@@ -173,7 +178,7 @@ def publish_cameras(
     check_camera_ids(sources)
     for source in sources:
         for path in source.paths:
-            check_source(path)
+            check_publishable(path)
     streams = {s.camera_id: chain.from_iterable(iter_source(p, fps) for p in s.paths) for s in sources}
     publisher = publisher_client()
     topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)

@@ -14,6 +14,8 @@ import threading
 from collections import deque
 from typing import Any
 
+from firewatch.core.alerts import AlertEvent, parse_event
+
 _LOG = logging.getLogger(__name__)
 QUEUE_SIZE = 200
 
@@ -24,14 +26,10 @@ def sse_message(event: dict[str, Any], name: str = "alert") -> str:
 
 
 def parse_alert(data: bytes) -> dict[str, Any] | None:
-    """An alert message's JSON event, or None when it is not one (logged, acked, never shown)."""
-    try:
-        event = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(event, dict) or not isinstance(event.get("alert_id"), str) or "camera_id" not in event:
-        return None
-    return event
+    """An alert message's event as its row (`firewatch.core.alerts.AlertEvent`), or None when it is not
+    a fire alert (camera health, drift, or not an event at all: acked, never shown)."""
+    event = parse_event(data)
+    return event.row() if isinstance(event, AlertEvent) else None
 
 
 class AlertFeed:

@@ -18,14 +18,8 @@ Beam DoFn keyed by camera_id in the pipelines. Rules:
 * A camera silent for `stale_seconds` (wall clock) gets `expire`: an open alert ends with a
   STALE event, and the wrapper releases the camera's state (bounded state for cameras that left).
 
-Places (`by_place`, the default). A frame's **places** at a threshold are its fire boxes
-(`Prediction.boxes`, fractions of the frame) whose probability reaches it; a frame without such a
-box that still counts as fire (a model or run that scores the whole frame only, or a frame counted
-at the lower close threshold) is placed at its `peak_box`, the whole frame when it has no regions.
-Two boxes are **near** when they intersect, or touch, once each is grown by `place_margin` of the
-frame on every side (for x in frame widths, for y in frame heights): their gaps along x and along
-y are both at most 2 * place_margin. Two frames fire in the same place when a place of one is near
-a place of the other; the whole frame is near everything, so whole-frame frames confirm as before.
+Places (`by_place`, the default): a frame's places, and when two places are near, are defined
+in `firewatch.core.places`.
 
 * Opening: some fire box `a` of a fire frame in the window (the anchor) has at least `k` fire
   frames with a place near `a` (the anchor's frame included). Those frames open the alert, and its
@@ -54,127 +48,24 @@ Times are frame times (captured_at), so replays and batch runs give the same ale
 from __future__ import annotations
 
 import hashlib
-import json
 from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from firewatch.core.alerts import AlertEvent
 
-from firewatch.core.prediction import Prediction
-from firewatch.core.regions import WHOLE_BOX, Box, FireBox
+# Re-exported: the jobs import the config from here, and camera state pickled by earlier versions
+# names firewatch.core.confirm.FrameObservation.
+from firewatch.core.confirm_config import ConfirmConfig as ConfirmConfig
+from firewatch.core.places import FrameObservation as FrameObservation
+from firewatch.core.places import bounding, largest_group, near
+from firewatch.core.regions import WHOLE_BOX, Box
 from firewatch.core.reorder import admit
 from firewatch.core.rows import box_record, rfc3339
 
 OPEN, UPDATE, CLOSE, STALE = "open", "update", "close", "stale"
-
-
-class ConfirmConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    k: int = Field(3, ge=1, description="fire frames needed among the last n")
-    n: int = Field(5, ge=1, description="window length in frames")
-    open_threshold: float | None = Field(
-        None, ge=0, le=1, description="probability that counts as fire; default: the model's threshold"
-    )
-    close_ratio: float = Field(0.75, gt=0, le=1, description="while open, fire counts at open_threshold * close_ratio")
-    clear_seconds: float = Field(30.0, gt=0, description="clear time (frame time) that closes an alert")
-    cooldown_seconds: float = Field(60.0, ge=0, description="no re-open this soon after a close")
-    update_every: int = Field(5, ge=1, description="emit an update every this many fire frames")
-    reorder_seconds: float = Field(
-        5.0, ge=0, description="frame-time wait for out-of-order frames before they are counted"
-    )
-    flush_after_seconds: float = Field(
-        10.0, gt=0, description="wall-clock time after which frames still waiting are counted anyway"
-    )
-    stale_seconds: float = Field(
-        300.0,
-        gt=0,
-        description="wall-clock silence after which a camera's open alert ends with a 'stale' event "
-        "and the camera's state is released",
-    )
-    max_frame_uris: int = Field(20, ge=1)
-    by_place: bool = Field(
-        True,
-        description="an alert needs its k of n fire frames in one place (fire boxes near one another); "
-        "false: anywhere in the frame",
-    )
-    place_margin: float = Field(
-        0.05,
-        ge=0,
-        le=0.5,
-        description="fire boxes are in the same place when they intersect after growing each by this "
-        "share of the frame on every side",
-    )
-    remember_frames: int = Field(2000, ge=1, description="frame keys remembered for de-duplication")
-    max_open_alerts: int = Field(
-        4, ge=1, le=64, description="alerts a camera can have open at once, in different places (by_place)"
-    )
-
-    @model_validator(mode="after")
-    def _k_le_n(self) -> ConfirmConfig:
-        if self.k > self.n:
-            raise ValueError(f"k ({self.k}) cannot exceed n ({self.n})")
-        return self
-
-
-@dataclass(frozen=True, order=True)
-class FrameObservation:
-    captured_at: datetime
-    frame_key: str
-    probability: float
-    threshold: float
-    model_version: str
-    uri: str | None = None
-    explained: bool = False  # chosen for explanation when scored (its overlay will exist)
-    # where it fired: the frame's fire boxes, most probable first, and the region of its maximum
-    boxes: tuple[FireBox, ...] = field(default=(), compare=False)
-    peak_box: Box = field(default=WHOLE_BOX, compare=False)
-
-    @classmethod
-    def of(cls, prediction: Prediction) -> FrameObservation:
-        return cls(
-            captured_at=prediction.event_time,
-            frame_key=prediction.frame_key,
-            probability=prediction.probability,
-            threshold=prediction.threshold,
-            model_version=prediction.model_version,
-            uri=prediction.source_uri,
-            explained=prediction.explain,
-            boxes=tuple(prediction.boxes),
-            peak_box=tuple(prediction.peak_box),
-        )
-
-    def places(self, threshold: float) -> tuple[Box, ...]:
-        """Where the frame fires at `threshold`: its fire boxes that reach it, most probable first;
-        else its peak box (the whole frame for a prediction without regions)."""
-        return tuple(b.box for b in self.boxes if b.probability >= threshold) or (self.peak_box,)
-
-    def best_box(self, threshold: float, place: Box | None, margin: float) -> Box | None:
-        """The most probable fire box reaching `threshold` (near `place` when given); None when the
-        frame has no fire box there (a whole-frame-only prediction)."""
-        for b in self.boxes:
-            if b.probability >= threshold and (place is None or near(b.box, place, margin)):
-                return b.box
-        return None if self.peak_box == WHOLE_BOX else self.peak_box
-
-
-def near(a: Box, b: Box, margin: float) -> bool:
-    """Whether two boxes intersect or touch once each is grown by `margin` on every side."""
-    reach = 2.0 * margin
-    return a[0] - reach <= b[2] and b[0] - reach <= a[2] and a[1] - reach <= b[3] and b[1] - reach <= a[3]
-
-
-def bounding(boxes: list[Box] | tuple[Box, ...]) -> Box:
-    """The smallest box holding all of `boxes`."""
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 @dataclass
@@ -370,7 +261,7 @@ def _open_alert(
     fire = [f for f in state.window if f.probability >= threshold]
     if len(fire) < config.k:
         return None
-    group, place = _largest_group(fire, threshold, config, taken)
+    group, place = largest_group(fire, threshold, config, taken)
     if len(group) < config.k:
         return None
     closes = list(state.closes)
@@ -403,38 +294,6 @@ def _peak_box(obs: FrameObservation, threshold: float, place: Box, config: Confi
     return obs.best_box(threshold, place if config.by_place else None, config.place_margin)
 
 
-def _largest_group(
-    fire: list[FrameObservation], threshold: float, config: ConfirmConfig, taken: list[Box] | None = None
-) -> tuple[list[FrameObservation], Box]:
-    """The fire frames that open an alert, in time order, and their place.
-
-    By place: for each anchor (a place of a fire frame, newest frame first, most probable box
-    first), the fire frames with a place near it; the largest such group, the first anchor among
-    equals. Its place: the bounding box of the anchor and the group's places near it. Places near
-    an open alert's place (`taken`) are that alert's, not candidates. Not by place: every fire
-    frame, and the whole frame."""
-    if not config.by_place:
-        return list(fire), WHOLE_BOX
-    taken = taken or []
-    places = {
-        f.frame_key: [b for b in f.places(threshold) if not any(near(b, t, config.place_margin) for t in taken)]
-        for f in fire
-    }
-    best: list[FrameObservation] = []
-    best_place: Box = WHOLE_BOX
-    for anchor_frame in reversed(fire):
-        for anchor in places[anchor_frame.frame_key]:
-            group, boxes = [], [anchor]
-            for f in fire:
-                matching = [b for b in places[f.frame_key] if near(b, anchor, config.place_margin)]
-                if matching:
-                    group.append(f)
-                    boxes += matching
-            if len(group) > len(best):
-                best, best_place = group, bounding(boxes)
-    return best, best_place
-
-
 def _event(
     kind: str,
     camera_id: str,
@@ -443,31 +302,25 @@ def _event(
     now: datetime,
     explanation_uri_for: Any,
 ) -> dict[str, Any]:
-    """An alert event as an alerts-table row (also the JSON body published to the alert topic)."""
+    """An alert event as an alerts-table row (also the JSON body published to the alert topic),
+    built and checked by its type (`firewatch.core.alerts.AlertEvent`)."""
     # The overlay of the most probable explained frame (the peak itself when it was explained, which
     # batch and an explain-every-frame policy guarantee); none when no frame of the episode was.
     explained = episode.explained_frame_key
     explanation_uri = explanation_uri_for(explained, obs.model_version) if explanation_uri_for and explained else None
-    return {
-        "alert_id": episode.alert_id,
-        "camera_id": camera_id,
-        "event": kind,
-        "event_time": rfc3339(now),
-        "first_frame_at": rfc3339(episode.first_frame_at),
-        "last_frame_at": rfc3339(episode.last_frame_at),
-        "fire_frames": episode.fire_frames,
-        "peak_probability": round(episode.peak_probability, 6),
-        "mean_probability": round(episode.probability_sum / max(episode.fire_frames, 1), 6),
-        "frame_uris": list(episode.frame_uris),
-        "peak_frame_key": episode.peak_frame_key,
-        "explanation_uri": explanation_uri,
-        "model_version": obs.model_version,
-        "peak_box": None if episode.peak_box is None else box_record(episode.peak_box),
-    }
-
-
-def alert_message_parts(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """An alert event as the alert topic's message: the JSON event as data, with `camera_id`,
-    `event` and `alert_id` attributes for subscription filters (pipeline and edge alike)."""
-    attributes = {"camera_id": event["camera_id"], "event": event["event"], "alert_id": event["alert_id"]}
-    return json.dumps(event, sort_keys=True).encode("utf-8"), attributes
+    return AlertEvent(
+        alert_id=episode.alert_id,
+        camera_id=camera_id,
+        event=kind,
+        event_time=rfc3339(now),
+        first_frame_at=rfc3339(episode.first_frame_at),
+        last_frame_at=rfc3339(episode.last_frame_at),
+        fire_frames=episode.fire_frames,
+        peak_probability=round(episode.peak_probability, 6),
+        mean_probability=round(episode.probability_sum / max(episode.fire_frames, 1), 6),
+        frame_uris=tuple(episode.frame_uris),
+        peak_frame_key=episode.peak_frame_key,
+        explanation_uri=explanation_uri,
+        model_version=obs.model_version,
+        peak_box=None if episode.peak_box is None else box_record(episode.peak_box),
+    ).row()

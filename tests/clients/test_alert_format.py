@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firewatch.clients.alerts import format_alert, format_box
+from firewatch.clients.alerts import format_alert
 
 EVENT = {
     "alert_id": "cam-9-1",
@@ -25,4 +25,11 @@ def test_an_alert_with_a_peak_box_shows_where_it_fired() -> None:
 
 def test_an_alert_without_a_box_reads_as_before() -> None:
     assert "box=" not in format_alert({**EVENT, "peak_box": None}) and "box=" not in format_alert(EVENT)
-    assert format_box(None) is None and format_box({}) is None
+
+
+def test_other_events_on_the_topic_have_their_own_lines() -> None:
+    health = {"camera_id": "cam-9", "event": "frozen", "state": "frozen", "previous_state": "healthy", "reason": "same"}
+    assert format_alert(health) == "[HEALTH] camera=cam-9 state=frozen (was healthy): same"
+    drift = {"camera_id": "cam-9", "event": "drift", "metrics": ["brightness"], "psi": {"brightness": 0.4}}
+    assert format_alert(drift) == "[DRIFT ] camera=cam-9 metrics=['brightness'] psi={'brightness': 0.4}"
+    assert format_alert({"x": 1}).startswith("[?     ] {")

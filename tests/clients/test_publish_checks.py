@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from firewatch.clients.publish import CameraSource, SourceError, check_source, parse_sources, publish_cameras
+from firewatch.clients.publish import CameraSource, SourceError, check_publishable, parse_sources, publish_cameras
 from firewatch.errors import UserError
 
 
@@ -43,20 +43,20 @@ def test_a_text_file_named_like_an_image_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "notes.jpg"
     fake.write_text("not a picture\n")
     with pytest.raises(SourceError, match=r"notes\.jpg: not a recognised image format"):
-        check_source(fake)
+        check_publishable(fake)
     folder = tmp_path / "frames"
     folder.mkdir()
     _jpeg(folder / "0001.jpg")
     (folder / "0002.jpg").write_bytes(b"\x00" * 100)
     with pytest.raises(SourceError, match=r"0002\.jpg"):
-        check_source(folder)
+        check_publishable(folder)
 
 
 def test_a_tiny_image_is_refused_as_the_pipeline_would(tmp_path: Path) -> None:
     tiny = tmp_path / "tiny.png"
     Image.new("RGB", (4, 4)).save(tiny)
     with pytest.raises(SourceError, match="smaller than 8 pixels"):
-        check_source(tiny)
+        check_publishable(tiny)
 
 
 @pytest.mark.stack

@@ -141,8 +141,11 @@ def test_probability_plot_has_one_point_per_frame_and_the_threshold() -> None:
 
 def test_live_messages() -> None:
     assert parse_alert(b"not json") is None and parse_alert(b'{"x": 1}') is None
-    event = parse_alert(b'{"alert_id": "a", "camera_id": "c", "event": "open"}')
-    assert sse_message(event) == 'event: alert\ndata: {"alert_id": "a", "camera_id": "c", "event": "open"}\n\n'
+    assert parse_alert(b'{"camera_id": "c", "event": "frozen", "state": "frozen"}') is None  # camera health
+    event = parse_alert(b'{"alert_id": "a", "camera_id": "c", "event": "open", "fire_frames": 3}')
+    assert event is not None and (event["alert_id"], event["fire_frames"], event["peak_box"]) == ("a", 3, None)
+    message = sse_message({"alert_id": "a", "camera_id": "c", "event": "open"})
+    assert message == 'event: alert\ndata: {"alert_id": "a", "camera_id": "c", "event": "open"}\n\n'
 
 
 def test_monitoring_series_per_camera_and_version() -> None:

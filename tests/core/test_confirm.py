@@ -320,7 +320,7 @@ def test_the_camera_state_stays_picklable_and_bounded():
 def test_an_alert_event_with_its_box_matches_the_alerts_schema_and_the_message_carries_it():
     import json
 
-    from firewatch.core.confirm import alert_message_parts
+    from firewatch.core.alerts import alert_message_parts
     from tests.fixtures.schema_check import check_row, load_schema
 
     _, events = run_frames([placed(i, 0.9, ((0.25, 0.5, 0.5, 0.75), 0.9)) for i in range(3)])

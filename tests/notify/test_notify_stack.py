@@ -68,7 +68,7 @@ def alert_events(camera: str, bucket: str, t0: datetime) -> list[dict]:
 
 def test_alerts_reach_every_channel_once_within_5_s_and_an_unreachable_one_is_reported(gcp_resources, peers, tmp_path):
     from firewatch.cloud.clients import publisher_client, storage_client
-    from firewatch.core.confirm import alert_message_parts
+    from firewatch.core.alerts import alert_message_parts
 
     hook, slack, telegram, smtp = peers
     names = gcp_resources
@@ -186,7 +186,7 @@ def test_notify_serve_takes_pub_sub_pushes_and_delivers(gcp_resources, peers, tm
 
     import requests
 
-    from firewatch.core.confirm import alert_message_parts
+    from firewatch.core.alerts import alert_message_parts
     from tests.notify.harness import notifier_env
 
     hook, slack, telegram, smtp = peers

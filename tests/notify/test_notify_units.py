@@ -213,7 +213,7 @@ def notifier(rec, publish=None):
 
 
 def parts(ev):
-    from firewatch.core.confirm import alert_message_parts
+    from firewatch.core.alerts import alert_message_parts
 
     return alert_message_parts(ev)
 
