@@ -196,15 +196,16 @@ def format_comparison(results: Sequence[Mapping[str, Any]]) -> str:
         delta = r["time_to_alert_delta_seconds"]
         lines = [
             f"shadow {r['shadow_version']} vs current {r['current_version']}: {r['frames']} frames on "
-            f"{r['cameras']} camera(s), {r['camera_days']:.3f} camera-days; agreement {_number(r['agreement'])}",
+            f"{r['cameras']} camera(s), {r['camera_days']:.4g} camera-days; agreement {_number(r['agreement'])}",
             f"{'':28}{cur:>{width}}  {sha:>{width}}",
         ]
-        for label, key in (
-            ("fire rate", "fire_rate"),
-            ("alerts opened", "alerts"),
-            ("alerts per camera per day", "alerts_per_camera_day"),
+        for label, key, digits in (
+            ("fire rate", "fire_rate", 4),
+            ("alerts opened", "alerts", 0),
+            ("alerts per camera per day", "alerts_per_camera_day", 2),
         ):
-            lines.append(f"{label:28}{_number(r[f'current_{key}']):>{width}}  {_number(r[f'shadow_{key}']):>{width}}")
+            current, shadow = _number(r[f"current_{key}"], digits), _number(r[f"shadow_{key}"], digits)
+            lines.append(f"{label:28}{current:>{width}}  {shadow:>{width}}")
         lines.append(
             f"episodes both alerted on: {r['episodes_both']}; time to alert, shadow minus current (s): "
             f"mean {_number(delta['mean'], 1)}, median {_number(delta['median'], 1)}, max {_number(delta['max'], 1)}"
