@@ -161,9 +161,10 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             self._swaps.inc(swaps)
         if failures:
             self._load_failures.inc(failures)
-        if swaps or failures:
+        events = {name: n for name, n in (("swaps", swaps), ("load_failures", failures)) if n}
+        if events:
             with _SIZES_LOCK:
-                (SHADOW_EVENTS if self._shadow else MODEL_EVENTS).update(swaps=swaps, load_failures=failures)
+                (SHADOW_EVENTS if self._shadow else MODEL_EVENTS).update(events)
         return model.current()
 
     def run_inference(
