@@ -108,6 +108,7 @@ class ResourceNames(BaseModel):
     masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
     baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
     model_versions_table: str = Field(default_factory=partial(_declared, "tables", "model_versions_table"))
+    shadow_predictions_table: str = Field(default_factory=partial(_declared, "tables", "shadow_predictions_table"))
     frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
     models_bucket: str = Field(default_factory=partial(_declared, "buckets", "models_bucket"))
     dataflow_bucket: str = Field(default_factory=partial(_declared, "buckets", "dataflow_bucket"))
@@ -153,6 +154,7 @@ class ResourceNames(BaseModel):
         "masks_table",
         "baselines_table",
         "model_versions_table",
+        "shadow_predictions_table",
     )
     @classmethod
     def _table(cls, value: str) -> str:

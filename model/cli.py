@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from firewatch.config.options import add_config_arguments
 from firewatch.errors import ModelError, UserError
 from model.config import (
+    CompareConfig,
     DemoConfig,
     EvaluateConfig,
     FeedbackReportConfig,
@@ -282,17 +283,26 @@ REGISTRY_COMMANDS = {
     "shadow": (ShadowConfig, ("registry", "version"), "point REGISTRY's `shadow` at VERSION (`none` clears it)"),
     "rollback": (RollbackConfig, ("registry",), "point REGISTRY's `current` back at the version it named before"),
     "versions": (VersionsConfig, ("registry",), "list REGISTRY's versions, their pointers and evaluation"),
+    "compare": (CompareConfig, ("registry",), "shadow vs current on the same frames, from BigQuery"),
 }
 
 
 def register_registry_commands(model_sub: argparse._SubParsersAction) -> None:
-    """`firewatch model register|promote|shadow|rollback|versions`: positional REGISTRY (and MODEL_DIR
-    or VERSION), every other field of the command's config as a flag."""
+    """`firewatch model register|promote|shadow|rollback|versions|compare`: positional REGISTRY (and
+    MODEL_DIR or VERSION), every other field of the command's config as a flag (`json_output`: --json)."""
     for name, (cls, positionals, help_text) in REGISTRY_COMMANDS.items():
         parser = model_sub.add_parser(name, help=help_text, description=cls.__doc__)
         for field in positionals:
             parser.add_argument(field, metavar=field.upper(), help=cls.model_fields[field].description)
-        add_config_arguments(parser, cls, skip=positionals)
+        add_config_arguments(parser, cls, skip=(*positionals, "json_output"))
+        if "json_output" in cls.model_fields:
+            parser.add_argument(
+                "--json",
+                dest="json_output",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=cls.model_fields["json_output"].description,
+            )
         parser.set_defaults(func=_registry_command, registry_command=name, registry_config=cls)
 
 
@@ -302,8 +312,10 @@ def _registry_command(args: argparse.Namespace) -> int:
 
     prepare_beam_offline_auth()  # gs:// registries through Beam's FileSystems, on the emulator too
 
-    config = _config(args.registry_config, _fields(args, args.registry_config))
     name = args.registry_command
+    if name == "compare":
+        return _compare(args)
+    config = _config(args.registry_config, _fields(args, args.registry_config))
     with user_errors():
         if name == "versions":
             print(registry.format_versions(registry.versions(config)))
@@ -321,4 +333,32 @@ def _registry_command(args: argparse.Namespace) -> int:
         print(f"current: {result['previous'] or '-'} -> {result['version']} (rolled back)")
     else:
         print(f"shadow: {result['previous'] or '-'} -> {result['version'] or '-'}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from google.api_core import exceptions as gexc
+
+    from firewatch.config.options import config_from_args
+    from model.compare import run_compare
+    from model.shadow_compare import format_comparison
+
+    config = config_from_args(CompareConfig, args)  # nested --confirm-* flags too
+    try:
+        with user_errors():
+            report = run_compare(config)
+    except (gexc.BadRequest, gexc.NotFound) as exc:
+        raise UserError(
+            f"model compare: the query failed: {getattr(exc, 'message', exc)} (do the tables exist? "
+            "`firewatch infra apply`)"
+        ) from None
+    if config.json_output:
+        print(json.dumps(report, indent=2, sort_keys=True, default=str))
+        return 0
+    which = report["version"] or "every shadow version"
+    print(
+        f"model compare: {which} since {report['since']} (confirmation replayed: k={config.confirm.k} "
+        f"of n={config.confirm.n})"
+    )
+    print(format_comparison(report["pairs"]))
     return 0

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from firewatch.cloud.storage import is_remote
 from firewatch.config.scoring import DEFAULT_NAMES
+from firewatch.core.confirm import ConfirmConfig
 
 Backbone = Literal["small_cnn", "mobilenet_v2"]
 
@@ -241,3 +242,32 @@ class RollbackConfig(RegistryConfig):
 
 class VersionsConfig(RegistryConfig):
     """`firewatch model versions REGISTRY`: the registered versions, their evaluation and pointers."""
+
+
+class CompareConfig(_Config):
+    """`firewatch model compare REGISTRY`: the shadow version against the version that scored the same
+    frames on the main path, from BigQuery (shadow_predictions joined to predictions on frame_key):
+    agreement, fire rates, the alerts each would have opened (the job's confirmation replayed on each
+    version's scores) and time to alert on the episodes both would have alerted on."""
+
+    registry: str = Field(description="the model registry folder (local path or gs://) whose `shadow` is compared")
+    version: str | None = Field(
+        None, description="the shadow version to compare (default: the one `shadow` names; unset: every one)"
+    )
+    since: str = Field("7d", description="frames scored in this window back from now: 1h, 2d, 7d")
+    project: str | None = Field(None, description="Google Cloud project of the tables")
+    dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset")
+    predictions_table: str = Field(DEFAULT_NAMES.predictions_table, description="the main path's rows")
+    shadow_predictions_table: str = Field(DEFAULT_NAMES.shadow_predictions_table, description="the shadow rows")
+    json_output: bool = Field(False, description="print the comparison as JSON")
+    confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+
+    _r = field_validator("registry")(_no_trailing_slash)
+
+    @field_validator("since")
+    @classmethod
+    def _since(cls, value: str) -> str:
+        from firewatch.clients.query import parse_duration
+
+        parse_duration(value)
+        return value

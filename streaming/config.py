@@ -22,7 +22,18 @@ class StreamingConfig(ScoringConfig):
         "the version its `current` names and follows it while it runs (firewatch model promote|rollback)",
     )
     model_refresh_seconds: float = Field(
-        10.0, ge=1.0, le=3600.0, description="how often a job with --model-registry re-reads `current`"
+        10.0, ge=1.0, le=3600.0, description="how often a job with --model-registry re-reads `current` (and `shadow`)"
+    )
+    shadow_share: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="with --model-registry: the share of frames also scored by the version the registry's `shadow` "
+        "names (chosen by a hash of the frame key; never alerting), into --shadow-predictions-table; 0: off",
+    )
+    shadow_predictions_table: str = Field(
+        DEFAULT_NAMES.shadow_predictions_table,
+        description="table for the shadow version's rows (firewatch model compare)",
     )
     subscription: str = Field(DEFAULT_NAMES.frames_subscription, description="frames subscription (name or full path)")
     alerts_topic: str = Field(DEFAULT_NAMES.alerts_topic, description="topic for alert events (name or full path)")
@@ -76,6 +87,11 @@ class StreamingConfig(ScoringConfig):
                 f"--model-registry {registry} has no `current`: run `firewatch model promote {registry} VERSION`"
             )
         return version_dir(registry, version)
+
+    def shadow_scoring(self) -> bool:
+        """Whether the job has the shadow branch: it follows a registry and scores a share of frames
+        with `shadow` (whatever `shadow` names now: it may be set while the job runs)."""
+        return bool(self.model_registry) and self.shadow_share > 0
 
     def message_limit(self) -> int:
         return self.max_message_bytes

@@ -3,7 +3,9 @@
 ReadFromPubSub (with attributes) -> validate -> ScoreFrames (fetch, decode, RunInference,
 postprocess) -> predictions; predictions -> per-camera confirmation -> alert events, and
 per-camera health (`firewatch.beam.health`) -> camera-health events; the frames chosen for
-explanation -> explanations on their own branch; every failure -> dead letters.
+explanation -> explanations on their own branch; with --model-registry, a share of the frames also
+scored by the registry's `shadow` version (`firewatch.beam.shadow`) -> shadow rows, on a branch that
+never alerts; every failure -> dead letters.
 All of it goes to `WriteResults`: the BigQuery tables, the alert topic and the dead-letter topic
 (original payload and attributes plus the reason, ready to replay). The same graph runs on the
 local runner (emulators) and on Dataflow.
@@ -19,6 +21,7 @@ from firewatch.beam.dead_letters import DEAD
 from firewatch.beam.explanation import ExplainScored
 from firewatch.beam.health import CameraHealthEvents
 from firewatch.beam.scoring import ModelInfo, ScoreFrames
+from firewatch.beam.shadow import ShadowScore
 from firewatch.beam.sinks import Destinations, WriteResults
 from firewatch.beam.sources import ParsePubsubMessages
 from streaming.config import StreamingConfig
@@ -35,6 +38,8 @@ def destinations(cfg: StreamingConfig, *, local: bool = True) -> Destinations:
     }
     if cfg.health.enabled:
         tables["camera_health"] = cfg.camera_health_table
+    if cfg.shadow_scoring():
+        tables["shadow_predictions"] = cfg.shadow_predictions_table
     return Destinations(
         tables={name: cfg.table(table) for name, table in tables.items()},
         alerts_topic=cfg.alerts_topic_path(),
@@ -81,6 +86,18 @@ def build(pipeline: beam.Pipeline, cfg: StreamingConfig, info: ModelInfo | None 
     if cfg.health.enabled:
         results["camera_health"] = scored["predictions"] | "CameraHealth" >> CameraHealthEvents(
             cfg.health, cfg.confirm.stale_seconds, cfg.confirm.flush_after_seconds
+        )
+    if cfg.shadow_scoring():
+        results["shadow_predictions"] = scored["inferred"] | "Shadow" >> ShadowScore(
+            str(cfg.model_registry),
+            cfg.shadow_share,
+            info.image_size,
+            MODE,
+            max_batch_size=cfg.max_batch_size,
+            max_batch_wait_seconds=cfg.batch_wait_seconds(local=local),
+            refresh_seconds=cfg.model_refresh_seconds,
+            max_boxes=cfg.regions.max_boxes,
+            fusion_break=not local,
         )
     dead = [parsed[DEAD], scored["dead_letters"]]
     if cfg.explain:

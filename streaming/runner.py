@@ -96,6 +96,8 @@ def print_metrics(result: PipelineResult) -> None:
         summary["inference_batch_sizes"] = dict(sorted(model_handler.BATCH_SIZES.items()))
     if model_handler.MODEL_EVENTS:  # --model-registry: versions swapped in, versions that failed to load
         summary["model_registry"] = dict(model_handler.MODEL_EVENTS)
+    if model_handler.SHADOW_EVENTS:  # shadow scoring: frames scored, frames while `shadow` was unset, failures
+        summary["shadow"] = dict(model_handler.SHADOW_EVENTS)
     print(f"firewatch stream: metrics {json.dumps(summary, sort_keys=True)}", flush=True)
 
 

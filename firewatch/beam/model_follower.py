@@ -22,15 +22,22 @@ local streaming runner refuses (see `firewatch.beam.table_cache`), it watches fo
 glob rather than a pointer (so a rollback, which names an older folder, is not a new file), and it
 swaps by calling `update_model_path` on the handler, which our keyed, preloading handler would have to
 re-implement; the follower gives both runners the same behaviour and the same failure handling.
+
+Shadow scoring (`firewatch.beam.shadow`) follows the `shadow` pointer with the same class
+(`pointer=SHADOW`, `clears=True`): it may start with no model (`initial=None`: the pointer is unset),
+and an emptied pointer (`firewatch model shadow REGISTRY none`) stops it (`current()` is None).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from firewatch.core.registry import CURRENT
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,7 +46,8 @@ class ModelFollower:
     """The model the registry's `current` names, in this process; see the module docstring.
 
     `loader(model_dir)` loads a version's folder (the handler's loader: the real one traces its first
-    call too); `image_size` is the running job's input size, which a new version must keep."""
+    call too); `image_size` is the running job's input size, which a new version must keep. `pointer`
+    is the pointer followed (`current`, or `shadow`); with `clears`, an empty pointer means no model."""
 
     def __init__(
         self,
@@ -52,6 +60,8 @@ class ModelFollower:
         retry_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         read_pointer: Callable[[str], str | None] | None = None,
+        pointer: str = CURRENT,
+        clears: bool = False,
     ) -> None:
         self.registry = registry
         self._image_size = image_size
@@ -59,7 +69,9 @@ class ModelFollower:
         self._refresh_seconds = refresh_seconds
         self._retry_seconds = retry_seconds
         self._clock = clock
-        self._read_pointer = read_pointer or _current_pointer
+        self.pointer = pointer
+        self._clears = clears
+        self._read_pointer = read_pointer or functools.partial(_read_pointer, pointer=pointer)
         self._lock = threading.Lock()
         self._model = initial
         self._checked_at = clock()
@@ -71,11 +83,12 @@ class ModelFollower:
         self._reported = (0, 0)
 
     @property
-    def version(self) -> str:
-        return str(self._model.metadata.model_version)
+    def version(self) -> str | None:
+        return None if self._model is None else str(self._model.metadata.model_version)
 
     def current(self) -> Any:
-        """The model to score the next batch with; starts a background check of the pointer when due."""
+        """The model to score the next batch with (None: the pointer names none, `clears` only);
+        starts a background check of the pointer when due."""
         with self._lock:
             due = self._clock() - self._checked_at >= self._refresh_seconds
             if due and (self._checking is None or not self._checking.is_alive()):
@@ -97,7 +110,14 @@ class ModelFollower:
         try:
             wanted = self._read_pointer(self.registry)
         except Exception as exc:  # noqa: BLE001 - unreadable pointer: keep serving, try again later
-            _LOG.warning("model registry %s: cannot read `current` (keeping %s): %s", self.registry, self.version, exc)
+            _LOG.warning(
+                "model registry %s: cannot read `%s` (keeping %s): %s", self.registry, self.pointer, self.version, exc
+            )
+            return False
+        if not wanted and self._clears and self._model is not None:
+            with self._lock:
+                previous, self._model = self.version, None
+            _LOG.info("model registry %s: `%s` unset, no longer scoring with %s", self.registry, self.pointer, previous)
             return False
         if not wanted or wanted == self.version:
             return bool(wanted)
@@ -123,7 +143,7 @@ class ModelFollower:
             previous, self._model = self.version, model
             self.swaps += 1
             self._failed.pop(wanted, None)
-        _LOG.info("model registry %s: now scoring with %s (was %s)", self.registry, wanted, previous)
+        _LOG.info("model registry %s: `%s` now scores with %s (was %s)", self.registry, self.pointer, wanted, previous)
         return True
 
     def _load(self, version: str) -> Any:
@@ -141,20 +161,20 @@ class ModelFollower:
         return model
 
 
-def _current_pointer(registry: str) -> str | None:
+def _read_pointer(registry: str, pointer: str) -> str | None:
     from firewatch.cloud.registry import read_pointer
-    from firewatch.core.registry import CURRENT
 
-    return read_pointer(registry, CURRENT)
+    return read_pointer(registry, pointer)
 
 
 _FOLLOWERS: dict[str, ModelFollower] = {}
 _FOLLOWERS_LOCK = threading.Lock()
 
 
-def shared_follower(registry: str, make: Callable[[], ModelFollower]) -> ModelFollower:
-    """The one follower of this worker process for `registry` (`make()` builds it the first time)."""
+def shared_follower(registry: str, make: Callable[[], ModelFollower], pointer: str = CURRENT) -> ModelFollower:
+    """The one follower of this worker process for `registry`'s `pointer` (`make()` builds it the first time)."""
+    key = f"{registry}#{pointer}"
     with _FOLLOWERS_LOCK:
-        if registry not in _FOLLOWERS:
-            _FOLLOWERS[registry] = make()
-        return _FOLLOWERS[registry]
+        if key not in _FOLLOWERS:
+            _FOLLOWERS[key] = make()
+        return _FOLLOWERS[key]

@@ -21,6 +21,11 @@ With `registry` (`firewatch stream --model-registry`), the model handed to `run_
 process's `ModelFollower` (`firewatch.beam.model_follower`), which follows the registry's `current`
 pointer while the job runs; each batch takes the follower's current model once, so every frame is
 scored by exactly one version, named in its result (`model_id`) with that version's threshold.
+
+With `pointer=SHADOW` the handler scores for shadow scoring (`firewatch.beam.shadow`): its follower
+follows the registry's `shadow` pointer, may hold no model (the pointer unset: each frame's result is
+then None, counted), and its batch sizes and swaps are reported apart from the main model's
+(`SHADOW_EVENTS`, the `firewatch.shadow` Beam namespace).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from firewatch.core.regions import RegionOutputs
+from firewatch.core.registry import CURRENT
 
 # Batch sizes this process sent to the model (size -> calls): the local runner prints them when it
 # stops (its metrics API does not aggregate a running streaming job's distributions).
@@ -43,6 +49,9 @@ _SIZES_LOCK = threading.Lock()
 # Registry follower events of this process ("swaps", "load_failures"), printed the same way; on
 # Dataflow the Beam counters firewatch.model/swaps and firewatch.model/load_failures report them.
 MODEL_EVENTS: Counter[str] = Counter()
+# The same for shadow scoring ("swaps", "load_failures", "frames_without_shadow", "frames_scored",
+# "failed_batches"), so the main model's figures stay its own.
+SHADOW_EVENTS: Counter[str] = Counter()
 
 
 _PRELOADED: dict[str, Any] = {}
@@ -81,8 +90,12 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         registry: str | None = None,
         image_size: int = 0,
         refresh_seconds: float = 10.0,
+        pointer: str = CURRENT,
     ) -> None:
         super().__init__()
+        self._pointer = pointer
+        self._shadow = pointer != CURRENT
+        self._namespace = namespace = "firewatch.shadow" if self._shadow else "firewatch"
         self._model_dir = model_dir
         self._loader = loader
         self._registry = registry
@@ -95,26 +108,33 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         }
         if max_batch_duration_secs > 0:  # batches across bundles (Beam's stateful BatchElements)
             self._batch["max_batch_duration_secs"] = max_batch_duration_secs
-        self._batch_sizes = Metrics.distribution("firewatch", "inference_batch_size")
-        self._swaps = Metrics.counter("firewatch.model", "swaps")
-        self._load_failures = Metrics.counter("firewatch.model", "load_failures")
+        self._batch_sizes = Metrics.distribution(namespace, "inference_batch_size")
+        self._swaps = Metrics.counter(namespace if self._shadow else "firewatch.model", "swaps")
+        self._load_failures = Metrics.counter(namespace if self._shadow else "firewatch.model", "load_failures")
+        self._without_model = Metrics.counter(namespace, "frames_without_shadow_version")
 
     def load_model(self) -> Any:
         if self._registry is None:
             return self._load(self._model_dir)
         from firewatch.beam.model_follower import ModelFollower, shared_follower
 
-        registry = self._registry
-        return shared_follower(
-            registry,
-            lambda: ModelFollower(
+        registry, pointer = self._registry, self._pointer
+
+        def make() -> ModelFollower:
+            follower = ModelFollower(
                 registry,
                 image_size=self._image_size,
                 loader=self._load_version,
-                initial=self._load(self._model_dir),
+                initial=None if self._shadow else self._load(self._model_dir),
                 refresh_seconds=self._refresh_seconds,
-            ),
-        )
+                pointer=pointer,
+                clears=self._shadow,
+            )
+            if self._shadow:  # the version `shadow` names now (if any), loaded before the first batch;
+                follower.check_now()  # a failure is logged and counted, and the job runs on
+            return follower
+
+        return shared_follower(registry, make, pointer)
 
     def _load(self, model_dir: str) -> Any:
         if self._loader is not None:
@@ -141,20 +161,29 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
             self._swaps.inc(swaps)
         if failures:
             self._load_failures.inc(failures)
-        if swaps or failures:
+        events = {name: n for name, n in (("swaps", swaps), ("load_failures", failures)) if n}
+        if events:
             with _SIZES_LOCK:
-                MODEL_EVENTS.update(swaps=swaps, load_failures=failures)
+                (SHADOW_EVENTS if self._shadow else MODEL_EVENTS).update(events)
         return model.current()
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: Any, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         model = self._serving(model)  # one version for the whole batch
+        if model is None:  # shadow scoring while `shadow` names no version: nothing to score
+            self._without_model.inc(len(batch))
+            with _SIZES_LOCK:
+                SHADOW_EVENTS["frames_without_shadow"] += len(batch)
+            return [PredictionResult(example, None, model_id=None) for example in batch]
         frames = [as_regions(x) for x in batch]
         counts = [len(x) for x in frames]
         self._batch_sizes.update(sum(counts))  # what actually reaches the model (docs/real-time.md)
         with _SIZES_LOCK:
-            BATCH_SIZES[sum(counts)] += 1
+            if self._shadow:
+                SHADOW_EVENTS["frames_scored"] += len(batch)
+            else:
+                BATCH_SIZES[sum(counts)] += 1
         images = np.concatenate(frames).astype(np.float32, copy=False)
         probabilities, maps = self._score(model, images)
         version = model.metadata.model_version
@@ -193,7 +222,7 @@ class FirewatchModelHandler(ModelHandler[np.ndarray, PredictionResult, Any]):
         return sum(x.nbytes for x in batch)
 
     def get_metrics_namespace(self) -> str:
-        return "firewatch"
+        return self._namespace
 
     def batch_elements_kwargs(self) -> dict[str, Any]:
         return dict(self._batch)

@@ -414,7 +414,8 @@ def failed_inference_rows(element: tuple[list[tuple[ScoredFrame, np.ndarray]], A
 
 
 class ScoreFrames(beam.PTransform):
-    """FrameRequests -> {"predictions", "dead_letters", "to_explain"} PCollections.
+    """FrameRequests -> {"predictions", "dead_letters", "to_explain", "inferred"} PCollections
+    ("inferred": the model's (ScoredFrame, PredictionResult) pairs, for shadow scoring's side branch).
 
     `loader(model_dir)` replaces the model loader (tests inject a model whose output they control);
     `masks` blanks each camera's exclusion mask before inference (`firewatch.beam.masks`);
@@ -485,7 +486,12 @@ class ScoreFrames(beam.PTransform):
         ).with_outputs(EXPLAIN, CANDIDATE, main="predictions")
         dead = (fetched[DEAD], decoded[DEAD], failed_rows) | "DeadLetters" >> beam.Flatten()
         if self._mode != "streaming" or self._explain is None:
-            return {"predictions": post.predictions, "dead_letters": dead, "to_explain": post[EXPLAIN]}
+            return {
+                "predictions": post.predictions,
+                "dead_letters": dead,
+                "to_explain": post[EXPLAIN],
+                "inferred": inferred,
+            }
         gated = (
             post[CANDIDATE]
             | "TypeCameraKey" >> beam.Map(lambda kv: kv).with_output_types(KV[str, Any])
@@ -494,4 +500,4 @@ class ScoreFrames(beam.PTransform):
         )
         predictions = (post.predictions, gated.predictions) | "AllPredictions" >> beam.Flatten()
         to_explain = (post[EXPLAIN], gated[EXPLAIN]) | "AllToExplain" >> beam.Flatten()
-        return {"predictions": predictions, "dead_letters": dead, "to_explain": to_explain}
+        return {"predictions": predictions, "dead_letters": dead, "to_explain": to_explain, "inferred": inferred}

@@ -10,8 +10,8 @@
 * `WriteRowsToFiles(output, name, format)`: `OUTPUT/<name>-SSSSS-of-NNNNN.jsonl|parquet`, with
   an Arrow schema derived from the same BigQuery schema files, so both hold the same columns.
 * `WriteResults(destinations)`: the results of a job (typed predictions, dead letters, alert
-  events, camera-health events, explanation rows) to their tables or files, and in streaming the
-  alert topic (alert and camera-health events) and the dead-letter topic. Predictions become rows
+  events, camera-health events, explanation rows, shadow rows) to their tables or files, and in
+  streaming the alert topic (alert and camera-health events) and the dead-letter topic. Predictions become rows
   here, and only here. A row a table cannot take becomes a dead letter (stage `sink`, BigQuery's
   reason); in streaming, transient failures are retried until BigQuery is back, and a message is
   acknowledged once its row is written (`firewatch.beam.local_pubsub`, on the local runner). A
@@ -49,6 +49,7 @@ from firewatch.core.rows import (
     prediction_row,
     prediction_row_id,
 )
+from firewatch.core.shadow import shadow_row_id
 from infra.resources import schema_for_table
 
 _LOG = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ ROW_IDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "alerts": alert_row_id,
     "explanations": explanation_row_id,
     "camera_health": camera_health_row_id,
+    "shadow_predictions": shadow_row_id,
 }
 
 

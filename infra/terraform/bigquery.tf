@@ -148,3 +148,17 @@ resource "google_bigquery_table" "model_versions" {
   }
   clustering = ["model_version"]
 }
+
+resource "google_bigquery_table" "shadow_predictions" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set encryption_configuration when policy requires it)
+  dataset_id          = google_bigquery_dataset.firewatch.dataset_id
+  table_id            = "shadow_predictions"
+  description         = "Shadow scoring (streaming with --model-registry): a share of the frames also scored by the registry's `shadow` version, never alerting; joins predictions on frame_key (firewatch model compare)."
+  schema              = file("${path.module}/../schemas/shadow_predictions.json")
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "scored_at"
+  }
+  clustering = ["camera_id"]
+}

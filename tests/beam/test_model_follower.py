@@ -146,3 +146,22 @@ def test_a_frame_is_judged_by_the_threshold_of_the_version_that_scored_it() -> N
 
     assert judged("v1", None) == ("v1", 0.5, "fire")  # the job's model's threshold
     assert judged("v2", 0.7) == ("v2", 0.7, "no_fire")  # v2 was exported with 0.7: 0.6 is below it
+
+
+def test_a_shadow_follower_starts_empty_follows_the_pointer_and_stops_when_it_is_cleared() -> None:
+    pointer, clock = {"shadow": None}, Clock()
+    f = ModelFollower(
+        "/reg",
+        image_size=4,
+        loader=loader,
+        initial=None,
+        clock=clock,
+        read_pointer=lambda registry: pointer["shadow"],
+        pointer="shadow",
+        clears=True,
+    )
+    assert not f.check_now() and f.current() is None and f.version is None
+    pointer["shadow"] = "v2"
+    assert f.check_now() and f.current() is MODELS["v2"] and f.take_counts() == (1, 0)
+    pointer["shadow"] = None  # `firewatch model shadow REGISTRY none`
+    assert not f.check_now() and f.current() is None and f.version is None

@@ -41,10 +41,10 @@ def test_apply_and_destroy_via_cli(local_stack, capsys: pytest.CaptureFixture[st
     suffix = uuid.uuid4().hex[:8]
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
     out = capsys.readouterr().out
-    # 5 topics, 7 subscriptions, the dataset, 10 tables, 4 buckets
-    assert "the local emulators" in out and out.count("created") == 5 + 7 + 1 + 10 + 4
+    # 5 topics, 7 subscriptions, the dataset, 11 tables, 4 buckets
+    assert "the local emulators" in out and out.count("created") == 5 + 7 + 1 + 11 + 4
     assert cli.main(["infra", "apply", "--suffix", suffix]) == 0
-    assert capsys.readouterr().out.count("exists") == 5 + 7 + 1 + 10 + 4
+    assert capsys.readouterr().out.count("exists") == 5 + 7 + 1 + 11 + 4
     assert cli.main(["infra", "destroy", "--suffix", suffix]) == 0
     assert capsys.readouterr().out.count("deleted") == 7 + 5 + 1 + 4  # subscriptions, topics, dataset, buckets
     datasets = {d.dataset_id for d in gcp.bigquery_client().list_datasets()}

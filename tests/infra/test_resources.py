@@ -104,7 +104,7 @@ def test_apply_is_idempotent_and_destroy_removes_everything(local_stack) -> None
     first = resources.apply(names)
     try:
         assert {a.outcome for a in first} == {"created"}
-        assert len(first) == 5 + 7 + 1 + 10 + 4  # topics, subscriptions, dataset, tables, buckets
+        assert len(first) == 5 + 7 + 1 + 11 + 4  # topics, subscriptions, dataset, tables, buckets
         second = resources.apply(names)
         assert [(a.kind, a.name) for a in second] == [(a.kind, a.name) for a in first]
         assert {a.outcome for a in second} == {"exists"}

@@ -7,10 +7,11 @@ import hashlib
 
 import pytest
 
-from firewatch.beam.model_follower import _current_pointer
+from firewatch.beam.model_follower import _read_pointer
 from firewatch.cli.dispatch import main
 from firewatch.cloud import registry as store
 from firewatch.cloud.clients import prepare_beam_offline_auth, storage_client
+from firewatch.core.registry import CURRENT
 from tests.model.test_registry import fake_export
 
 pytestmark = pytest.mark.stack
@@ -34,9 +35,9 @@ def test_the_registry_commands_on_gcs(gcp_resources, tmp_path, capsys) -> None:
     ]
     assert main(["model", "promote", registry, "g1", *no_table]) == 0
     assert main(["model", "promote", registry, "g2", *no_table]) == 0
-    assert _current_pointer(registry) == "g2"  # what a running job reads
+    assert _read_pointer(registry, CURRENT) == "g2"  # what a running job reads
     assert main(["model", "rollback", registry, *no_table]) == 0
-    assert _current_pointer(registry) == "g1"
+    assert _read_pointer(registry, CURRENT) == "g1"
     assert bucket.blob("registry/current").download_as_bytes() == b"g1\n"
     capsys.readouterr()
     assert main(["model", "versions", registry]) == 0

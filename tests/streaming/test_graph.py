@@ -133,10 +133,33 @@ def test_a_registry_job_builds_the_same_graph_and_starts_on_current(tmp_path):
     write_pointer(registry, "current", "v7")
     fixed, following = dataflow_pipeline(), dataflow_pipeline()
     streaming_graph.build(fixed, StreamingConfig(model="/models/m", project="p-test"), INFO)
-    cfg = StreamingConfig(model_registry=registry, project="p-test")
+    cfg = StreamingConfig(model_registry=registry, project="p-test", shadow_share=0)
     streaming_graph.build(following, cfg, INFO)
     assert labels(fixed) == labels(following)
     assert cfg.model_dir() == f"{registry}/v7"
+
+
+def test_shadow_scoring_adds_its_own_branch_and_table_only(tmp_path):
+    """With --model-registry (and the default --shadow-share), the graph is the fixed job's plus the
+    shadow branch off the inference results and its table's writer; on Dataflow the branch is its own
+    stage. Setting or clearing `shadow` later changes nothing in the graph."""
+    fixed, shadowed = dataflow_pipeline(), dataflow_pipeline()
+    streaming_graph.build(fixed, StreamingConfig(model="/models/m", project="p-test"), INFO)
+    cfg = StreamingConfig(model_registry=str(tmp_path / "registry"), project="p-test")
+    assert cfg.shadow_share == 0.1 and cfg.shadow_scoring()
+    streaming_graph.build(shadowed, cfg, INFO)
+    before, after = labels(fixed), labels(shadowed)
+    added = [name for name in after if name not in before]
+    assert [name for name in after if name in before] == before
+    assert {name.split("/")[0] + "/" + name.split("/")[1] for name in added if name.startswith("Write/")} == {
+        "Write/Write_shadow_predictions"
+    }
+    assert {name.split("/")[0] for name in added} == {"Shadow", "Write"}
+    for step in ("Shadow/SelectForShadow", "Shadow/ShadowStage", "Shadow/ShadowInfer", "Shadow/ShadowRows"):
+        assert step in added, step
+    to = streaming_graph.destinations(cfg, local=False)
+    assert to.tables["shadow_predictions"] == "p-test.firewatch.shadow_predictions"
+    assert "shadow_predictions" not in streaming_graph.destinations(StreamingConfig(model="/m", project="p")).tables
 
 
 @pytest.mark.parametrize("enabled", [True, False])

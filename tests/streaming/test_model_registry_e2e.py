@@ -9,6 +9,12 @@ with --force, fails to load, and the job keeps scoring with ctl-v2 (logged, coun
 goes back to ctl-v2 and again to ctl-v1, which the rows follow. At the end every published frame
 is exactly one prediction row, the alert open across the swaps is one alert (one open, one close,
 one alert_id), and the alert joins to its model's lineage in `model_versions`.
+
+Shadow scoring (issue 19 part 4) runs through the same stream: `shadow` names ctl-always, a controlled
+model that says fire to every frame, at --shadow-share 0.5. Exactly the frames the hash selects
+(`shadow_selected`, recomputed here) get one shadow row each, naming the version that scored them on
+the main path; cam-clear still raises no alert (the shadow never alerts); and `firewatch model compare`
+prints, from the BigQuery emulator, each (shadow, current) pair with the agreement the rows imply.
 """
 
 from __future__ import annotations
@@ -27,13 +33,15 @@ import pytest
 
 from firewatch.cli.dispatch import main
 from firewatch.cloud.clients import publisher_client
+from firewatch.core.shadow import shadow_selected
 from infra import resources
 from streaming.local import start_stream, stop_stream
-from tests.fixtures.controlled_model import colour_png
+from tests.fixtures.controlled_model import colour_png, export_controlled_model
 from tests.fixtures.streaming_helpers import FrameBatch, rows, stream_args, wait_until
 
 pytestmark = pytest.mark.stack
 SWAP_S = 60  # the issue's bound: "within 60 s"
+SHADOW_SHARE = 0.5
 
 
 def version_copy(model_dir: Path, dest: Path, version: str, recall: float, broken: bool = False) -> Path:
@@ -79,7 +87,7 @@ class Cameras:
         return {frame for frame, at in list(self.sent.items()) if at >= moment}
 
 
-def test_new_versions_reach_the_running_stream(local_stack, controlled_model_dir, tmp_path):
+def test_new_versions_reach_the_running_stream(local_stack, controlled_model_dir, tmp_path, capsys):
     names = resources.ResourceNames(project=local_stack.project).with_suffix(uuid.uuid4().hex[:8])
     resources.apply(names)
     dataset = f"{names.project}.{names.dataset}"
@@ -89,6 +97,10 @@ def test_new_versions_reach_the_running_stream(local_stack, controlled_model_dir
         model_dir = version_copy(controlled_model_dir, tmp_path / version, version, recall, broken)
         assert main(["model", "register", registry, str(model_dir), *table]) == 0
     assert main(["model", "promote", registry, "ctl-v1", *table]) == 0
+    always = export_controlled_model(tmp_path / "always-export", gain=0.0, bias=10.0)  # fire, every frame
+    always = version_copy(always, tmp_path / "ctl-always", "ctl-always", 0.9)
+    assert main(["model", "register", registry, str(always), *table]) == 0
+    assert main(["model", "shadow", registry, "ctl-always", *table]) == 0
 
     def versions_of(frames: set[str]) -> dict[str, str]:
         if not frames:
@@ -117,6 +129,7 @@ def test_new_versions_reach_the_running_stream(local_stack, controlled_model_dir
         names,
         model_registry=registry,
         model_refresh_seconds="2",
+        shadow_share=str(SHADOW_SHARE),
         explain="false",
         confirm_clear_seconds="5",
         confirm_reorder_seconds="1",
@@ -171,6 +184,9 @@ def test_new_versions_reach_the_running_stream(local_stack, controlled_model_dir
         cameras.thread.join(30)
         sent = set(cameras.sent)
         assert wait_until(lambda: len(versions_of(sent)) == len(sent), time.monotonic() + 90, alive), log()
+        chosen = {f for f in sent if shadow_selected(f"{f.rsplit('-', 1)[0]}/{f}", SHADOW_SHARE)}
+        shadowed = f"SELECT COUNT(*) AS n FROM `{dataset}.shadow_predictions`"
+        assert wait_until(lambda: rows(shadowed)[0]["n"] >= len(chosen), time.monotonic() + 90, alive), log()
     finally:
         cameras.stop.set()
         stopped = stop_stream(process)
@@ -211,6 +227,38 @@ def test_new_versions_reach_the_running_stream(local_stack, controlled_model_dir
             ("ctl-v3", "promoted"),
             ("ctl-v2", "rolled_back_to"),
             ("ctl-v1", "rolled_back_to"),
+            ("ctl-always", "shadowed"),
         ]
     )
+    check_shadow(dataset, registry, names, chosen, text, capsys)
     resources.destroy(names)
+
+
+def check_shadow(dataset: str, registry: str, names, chosen: set[str], text: str, capsys) -> None:
+    """The chosen frames, and only they, have one shadow row each; `model compare` reports them."""
+    shadow = rows(f"SELECT frame_id, model_version, current_model_version, label FROM `{dataset}.shadow_predictions`")
+    assert sorted(r["frame_id"] for r in shadow) == sorted(chosen)
+    assert {(r["model_version"], r["label"]) for r in shadow} == {("ctl-always", "fire")}
+    main_rows = rows(f"SELECT frame_id, model_version, label FROM `{dataset}.predictions`")
+    scored_by = {r["frame_id"]: (r["model_version"], r["label"]) for r in main_rows}
+    assert all(r["current_model_version"] == scored_by[r["frame_id"]][0] for r in shadow)
+    metrics = json.loads(re.search(r"firewatch stream: metrics (\{.*\})", text).group(1))
+    assert metrics["shadow"] == {"swaps": 1, "frames_scored": len(chosen)}, metrics  # its first load; no failures
+
+    # The comparison from BigQuery: per main version, the shadow agrees exactly on the frames labelled fire.
+    expected = {}
+    for version in {scored_by[f][0] for f in chosen}:
+        frames = [f for f in chosen if scored_by[f][0] == version]
+        expected[version] = (len(frames), sum(scored_by[f][1] == "fire" for f in frames) / len(frames))
+    capsys.readouterr()
+    flags = ["--project", names.project, "--dataset", names.dataset, "--since", "1h"]
+    assert main(["model", "compare", registry, *flags]) == 0
+    out = capsys.readouterr().out
+    for version, (frames, agreement) in expected.items():
+        assert f"shadow ctl-always vs current {version}: {frames} frames" in out, out
+        assert f"agreement {agreement:.4f}" in out, out
+    assert main(["model", "compare", registry, *flags, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    got = {p["current_version"]: (p["frames"], p["agreement"], p["shadow_fire_rate"]) for p in report["pairs"]}
+    assert got == {v: (n, pytest.approx(a), 1.0) for v, (n, a) in expected.items()}
+    assert all(p["shadow_alerts"] >= 2 for p in report["pairs"] if p["cameras"] == 2)  # it would alert on cam-clear
