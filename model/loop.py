@@ -132,10 +132,18 @@ class _Run:
 
     def __init__(self, config: LoopConfig, now: dt.datetime) -> None:
         self.run_dir = store.join(config.work, run_id(now))
-        self.stage = tempfile.mkdtemp(prefix="firewatch-loop-") if is_remote(config.work) else self.run_dir
-        if not is_remote(config.work) and os.path.exists(self.stage):
+        if is_remote(config.work):
+            self.stage = tempfile.mkdtemp(prefix="firewatch-loop-")
+            return
+        self.stage = self.run_dir
+        if os.path.exists(self.stage):
             raise LoopError(f"model loop: {self.stage} exists already: another run started this second; run again")
         os.makedirs(self.stage)
+
+    def close(self) -> None:
+        """Remove the local copy of a gs:// run (uploaded by then)."""
+        if self.stage != self.run_dir:
+            shutil.rmtree(self.stage, ignore_errors=True)
 
     def path(self, name: str) -> str:
         return os.path.join(self.stage, name)
@@ -193,9 +201,12 @@ def run_loop(
     log(f"model loop: {result.verdicts} verdicts since {result.since} (current {parent}); run in progress")
     run = _Run(config, now)
     result.run_dir = run.run_dir
-    exported = feedback.model_copy(update={"output": run.path("feedback")})
-    _export_and_train(config, steps, run, exported, rows, result, log)
-    _register_and_shadow(config, steps, run, result, parent_lineage, log)
+    try:
+        _export_and_train(config, steps, run, feedback.model_copy(update={"output": run.path("feedback")}), rows,
+                          result, log)  # fmt: skip
+        _register_and_shadow(config, steps, run, result, parent_lineage, log)
+    finally:
+        run.close()
     return result
 
 
@@ -288,8 +299,9 @@ def remove_partial_version(registry: str, version: str) -> None:
     if is_remote(folder):
         from apache_beam.io.filesystems import FileSystems
 
-        if FileSystems.exists(folder + "/"):
-            FileSystems.delete([folder + "/"])
+        found = FileSystems.match([folder + "/**"])[0].metadata_list  # objects: gs:// has no folders
+        if found:
+            FileSystems.delete([m.path for m in found])
     else:
         shutil.rmtree(folder, ignore_errors=True)
 

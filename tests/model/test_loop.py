@@ -109,11 +109,11 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoopConfig:
                       model_versions_table="", by="loop-bot", epochs=1, project="p1")  # fmt: skip
 
 
-def rows_with(new: int) -> list[dict]:
+def rows_with(new: int, after: dt.datetime = T0) -> list[dict]:
     """`new` verdicts after v1's registration; older ones and a changed verdict that must not count twice."""
-    rows = [verdict(900, "false_alarm", T0 - dt.timedelta(hours=1)), verdict(901, "fire_confirmed", T0)]
-    rows += [verdict(i, "false_alarm", T0 + dt.timedelta(hours=i + 1)) for i in range(new)]
-    rows.append(verdict(950, "fire_confirmed", T0 + dt.timedelta(hours=1), alert="alert-0"))  # alert-0 again
+    rows = [verdict(900, "false_alarm", after - dt.timedelta(hours=1)), verdict(901, "fire_confirmed", after)]
+    rows += [verdict(i, "false_alarm", after + dt.timedelta(hours=i + 1)) for i in range(new)]
+    rows.append(verdict(950, "fire_confirmed", after + dt.timedelta(hours=1), alert="alert-0"))  # alert-0 again
     return rows
 
 

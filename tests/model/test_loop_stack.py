@@ -122,3 +122,52 @@ def test_the_loop_on_the_local_stack(gcp_resources, base, tmp_path, capsys) -> N
     assert sorted((r["model_version"], r["event"]) for r in events) == sorted(
         [(v1, "registered"), (v1, "promoted"), (v2, "registered"), (v2, "shadowed")]
     )
+
+
+def test_the_loop_with_a_gcs_registry_and_work_folder(gcp_resources, tmp_path) -> None:
+    """gs:// registry and WORK (as on Vertex AI): the steps write locally, the run folder is uploaded before
+    register and the lineage names gs:// paths; a register cut off before its lineage leaves nothing on gs://.
+    The jobs are stand-ins at their step boundaries (tests/model/test_loop.py): this checks the storage path."""
+    from firewatch.cloud.clients import prepare_beam_offline_auth
+    from model import loop
+    from model.config import LoopConfig
+    from tests.model.test_loop import NOW, StandIns, fake_export, rows_with
+
+    prepare_beam_offline_auth()
+    bucket = storage_client(gcp_resources.project).bucket(gcp_resources.frames_bucket)
+    bucket.blob("data/train-00000-of-00001.tfrecord").upload_from_string(b"base records")
+    root = gcp_resources.bucket_uri()
+    reg = f"{root}/registry"
+    no_table = {"model_versions_table": ""}
+    v1 = fake_export(tmp_path / "v1", "v1", 0.95, 0.9)
+    registry.register(RegisterConfig(registry=reg, model_dir=str(v1), **no_table))
+    registry.promote(PromoteConfig(registry=reg, version="v1", **no_table))
+    registered = dt.datetime.fromisoformat(store.read_lineage(reg, "v1")["registered_at"])
+    config = LoopConfig(registry=reg, data=f"{root}/data", work=f"{root}/work", min_verdicts=3, **no_table)
+
+    def half_register(register: RegisterConfig) -> dict:
+        store.copy_model(register.model_dir, register.registry, "v2")
+        raise OSError("connection reset")
+
+    rows = rows_with(3, after=registered)
+    broken = loop.LoopSteps(**{**vars(StandIns(rows).steps()), "register": half_register})
+    with pytest.raises(loop.LoopError, match="register failed: .*no version registered"):
+        loop.run_loop(config, broken, now=NOW, log=lambda _: None)
+    assert store.list_versions(reg) == ["v1"] and not list(bucket.list_blobs(prefix="registry/v2/"))
+    assert bucket.blob(f"work/{loop.run_id(NOW)}/{loop.ERROR_FILE}").exists()  # the traceback, uploaded
+
+    later = NOW + dt.timedelta(minutes=1)
+    result = loop.run_loop(config, StandIns(rows).steps(), now=later, log=lambda _: None)
+    run_dir = f"{root}/work/{loop.run_id(later)}"
+    assert (result.version, result.run_dir) == ("v2", run_dir)
+    assert store.read_pointer(reg, "shadow") == "v2" and store.read_pointer(reg, "current") == "v1"
+    lineage = store.read_lineage(reg, "v2")
+    assert lineage["source"] == f"{run_dir}/model" and lineage["parent_version"] == "v1"
+    assert {d["path"]: d["sha256"] for d in lineage["data"]} == {
+        f"{root}/data/train-00000-of-00001.tfrecord": hashlib.sha256(b"base records").hexdigest(),
+        f"{run_dir}/feedback/feedback_manifest.jsonl": hashlib.sha256(
+            b'{"path": "fire/fire.png"}\n{"path": "no_fire/no_fire.png"}\n').hexdigest(),
+        f"{run_dir}/feedback/fire/fire.png": hashlib.sha256(b"fire").hexdigest(),
+        f"{run_dir}/feedback/no_fire/no_fire.png": hashlib.sha256(b"no_fire").hexdigest(),
+    }  # fmt: skip
+    assert lineage["evaluation"]["recall"] == 0.96  # evaluation.json travelled with the model folder
