@@ -222,11 +222,7 @@ def _export_and_train(
     """Steps 3-5: feedback export, fine-tune, evaluate (all under the run's local folder)."""
     report = run.step("data from-feedback", steps.export, feedback, rows)
     log(f"  data from-feedback: {report.summary()}")
-    if not sum(report.written.values()):
-        raise LoopError(
-            f"model loop: data from-feedback exported no frame of the {result.verdicts} new verdicts "
-            f"(see {store.join(run.run_dir, 'feedback', 'feedback_skipped.json')}); no version registered"
-        )
+    run.step("data from-feedback", _some_written, report, store.join(run.run_dir, "feedback"))
     tune = FineTuneConfig(
         model=store.version_dir(config.registry, result.parent),
         data=config.data,
@@ -287,6 +283,11 @@ def _register_and_shadow(
     registered = f"{version} is registered, not shadowed: `firewatch model shadow {config.registry} {version}`"
     moved = run.step("shadow", steps.shadow, shadow, registered=registered)
     log(f"  shadow: {moved['previous'] or '-'} -> {version}")
+
+
+def _some_written(report: Any, folder: str) -> None:
+    if not sum(report.written.values()):
+        raise ValueError(f"no frame could be exported ({report.summary()}; why: {folder}/feedback_skipped.json)")
 
 
 def _reraise(exc: BaseException) -> None:

@@ -242,3 +242,12 @@ def test_the_feedback_options_are_those_of_data_from_feedback() -> None:
     assert shared == set(loop.FEEDBACK_FIELDS)
     for name in shared:
         assert LoopConfig.model_fields[name].default == FeedbackExportConfig.model_fields[name].default, name
+
+
+def test_an_export_without_any_frame_is_a_failed_step(setup: LoopConfig) -> None:
+    steps = StandIns(rows_with(3))
+    empty = loop.LoopSteps(**{**vars(steps.steps()), "export": lambda config, rows: ExportReport()})
+    with pytest.raises(loop.LoopError, match=r"data from-feedback failed: no frame could be exported \(exported 0 "
+                       r"frames \(nothing written\); skipped 0; why: .*feedback_skipped.json\)"):  # fmt: skip
+        loop.run_loop(setup, empty, now=NOW, log=lambda _: None)
+    assert "fine_tune" not in steps.calls and store.list_versions(setup.registry) == ["v1"]
