@@ -1,5 +1,5 @@
 """`firewatch data synth|ingest|from-feedback`, `firewatch train`, `firewatch evaluate`,
-`firewatch model demo|fine-tune|feedback-report`.
+`firewatch model demo|fine-tune|feedback-report|loop`.
 
 Each command validates its flags into its pydantic config (`model.config`) and calls the job.
 """
@@ -25,6 +25,7 @@ from model.config import (
     FeedbackReportConfig,
     FineTuneConfig,
     IngestConfig,
+    LoopConfig,
     PromoteConfig,
     RegisterConfig,
     RollbackConfig,
@@ -273,6 +274,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_arguments(fr, FeedbackReportConfig)
     fr.set_defaults(func=_feedback_report)
     register_registry_commands(model_sub)
+    register_loop_command(model_sub)
+
+
+# -- the retraining loop (model.loop) -----------------------------------------------------------
+
+
+def register_loop_command(model_sub: argparse._SubParsersAction) -> None:
+    """`firewatch model loop`: verdicts -> from-feedback -> fine-tune -> evaluate -> register -> shadow."""
+    loop = model_sub.add_parser(
+        "loop",
+        help="verdicts -> from-feedback -> fine-tune `current` -> evaluate -> register -> shadow (never promotes)",
+        description=LoopConfig.__doc__,
+    )
+    add_config_arguments(loop, LoopConfig)
+    loop.set_defaults(func=_loop)
+
+
+def _loop(args: argparse.Namespace) -> int:
+    from firewatch.cloud.clients import prepare_beam_offline_auth
+    from model.loop import format_result, run_loop
+
+    prepare_beam_offline_auth()  # gs:// registries and work folders through Beam's FileSystems
+    config = _config(LoopConfig, _fields(args, LoopConfig))
+    print(format_result(run_loop(config), config))
+    return 0
 
 
 # -- the model registry (model.registry) ---------------------------------------------------------

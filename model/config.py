@@ -271,3 +271,42 @@ class CompareConfig(_Config):
 
         parse_duration(value)
         return value
+
+
+class LoopConfig(_Config):
+    """`firewatch model loop`: verdicts -> `data from-feedback` -> fine-tune the registry's `current` ->
+    evaluate -> register (lineage: parent, data hashes, evaluation) -> point `shadow` at it. Never promotes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    registry: str = Field(description="the model registry (local path or gs://); its `current` version is fine-tuned")
+    data: str = Field(description="TFRecord folder of the base set (`firewatch data ingest`), local or gs://")
+    work: str = Field(description="work folder (local or gs://): each run writes WORK/<run id>/feedback and model")
+    min_verdicts: int = Field(
+        20, ge=1, description="fewer verdicts than this since `current` was registered: nothing to do (exit 0)"
+    )
+    # the feedback source: the options of `firewatch data from-feedback`
+    project: str | None = Field(None, description="Google Cloud project (default: from the environment)")
+    dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset (feedback and model_versions tables)")
+    feedback_table: str = Field(DEFAULT_NAMES.feedback_table, description="feedback table")
+    allowed_buckets: tuple[str, ...] = Field((DEFAULT_NAMES.frames_bucket,), description="buckets frames may come from")
+    since_days: float = Field(3650.0, gt=0, description="only verdicts given in the last N days")
+    max_object_bytes: int = Field(20 * 1024 * 1024, gt=0, description="largest frame object copied")
+    # the registry's event table and actor
+    model_versions_table: str = Field(
+        DEFAULT_NAMES.model_versions_table, description="table each registry event goes to (empty: none)"
+    )
+    by: str | None = Field(None, description="who acts, for the lineage (default: $FIREWATCH_USER or the login)")
+    # fine-tune and evaluate (`firewatch model fine-tune`, `firewatch evaluate`)
+    epochs: int = Field(3, ge=1, le=100)
+    learning_rate: float = Field(5e-4, gt=0, le=1.0, description="low: the weights are already trained")
+    batch_size: int = Field(32, ge=1, le=4096)
+    feedback_weight: int = Field(4, ge=1, le=100, description="each feedback frame is repeated this many times")
+    feedback_holdout: float = Field(0.25, ge=0, lt=1, description="share of feedback alerts held out for the report")
+    target_recall: float = Field(0.98, gt=0, le=1.0, description="the new threshold is chosen on valid for this")
+    seed: int = Field(0, ge=0)
+    negatives: str | None = Field(None, description="folder of real photos without fire for `evaluate` (optional)")
+    verbose: int = Field(0, ge=0, le=2, description="Keras progress output while fine-tuning")
+
+    _v = field_validator("registry", "data", "work")(_no_trailing_slash)
+    _n = field_validator("negatives")(_local_folder)

@@ -76,7 +76,7 @@ def export_feedback(config: FeedbackExportConfig, rows: list[dict[str, Any]] | N
         raise UserError(f"--output {root} is not empty: give a new folder (exports are never merged)")
     project = project_id(config.project)
     if rows is None:
-        rows = _read_feedback(config, project)
+        rows = read_feedback(config, project)
     limits = MessageLimits(allowed_buckets=config.allowed_buckets)
     gcs = storage_client(project)
     report = ExportReport()
@@ -109,7 +109,8 @@ def export_feedback(config: FeedbackExportConfig, rows: list[dict[str, Any]] | N
     return report
 
 
-def _read_feedback(config: FeedbackExportConfig, project: str) -> list[dict[str, Any]]:
+def read_feedback(config: FeedbackExportConfig, project: str) -> list[dict[str, Any]]:
+    """The feedback rows of the last `since_days` days (every verdict; `latest_verdicts` picks the latest)."""
     from firewatch.clients.query import QueryParam, QuerySpec, run_query
 
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=config.since_days)

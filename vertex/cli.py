@@ -1,15 +1,17 @@
-"""`firewatch vertex train|tune|automl|deploy`: print the exact Vertex AI requests, or submit them with --submit;
+"""`firewatch vertex train|tune|automl|deploy|loop`: print the exact Vertex AI requests, or submit them with --submit;
 `firewatch vertex predict ENDPOINT INPUT...`: score images on a deployed endpoint (or print the requests)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 from firewatch.config.options import add_config_arguments
 from vertex.config import (
     VertexAutoMLConfig,
     VertexDeployConfig,
+    VertexLoopConfig,
     VertexPredictConfig,
     VertexTrainConfig,
     VertexTuneConfig,
@@ -51,6 +53,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the requests, send nothing")
     parser.set_defaults(func=_predict)
+    register_loop(sub)
+
+
+def register_loop(sub: argparse._SubParsersAction) -> None:
+    """`firewatch vertex loop`: the CustomJob running `firewatch model loop` and its Cloud Scheduler job."""
+    help_text = "`firewatch model loop` as a CustomJob, created on a cron schedule by Cloud Scheduler"
+    parser = sub.add_parser("loop", help=help_text, description=VertexLoopConfig.__doc__)
+    add_config_arguments(parser, VertexLoopConfig, skip=("loop_args",))
+    parser.add_argument(
+        "--loop-arg",
+        dest="loop_args",
+        default=argparse.SUPPRESS,
+        action="append",
+        metavar="--FLAG=VALUE",
+        help="extra `firewatch model loop` flag for the job (repeatable), e.g. --loop-arg=--min-verdicts=50",
+    )
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the specs only (default)")
+    parser.set_defaults(func=_loop)
+
+
+def _loop(args: argparse.Namespace) -> int:
+    import shlex
+
+    from firewatch.config.options import config_from_args
+    from firewatch.errors import ConfigError, UserError
+    from vertex import jobs, loop_job
+
+    try:
+        config = config_from_args(VertexLoopConfig, args)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    if config.submit and args.dry_run:
+        raise UserError("--dry-run and --submit exclude each other")
+    body = jobs.to_json(loop_job.loop_custom_job(config))
+    os.makedirs(os.path.dirname(os.path.abspath(config.body_file)), exist_ok=True)
+    with open(config.body_file, "w") as f:
+        f.write(body + "\n")
+    print(f"# CustomJob (the request body each scheduled run POSTs; written to {config.body_file})\n{body}")
+    print(f"# Cloud Scheduler job\n{json.dumps(loop_job.scheduler_job(config), indent=2)}")
+    print(f"# create the schedule (run from this folder):\n{shlex.join(loop_job.scheduler_command(config))}")
+    if config.submit:
+        print(f"submitted one run now: {loop_job.submit_loop_job(config)}")
+    else:
+        print("# dry run: nothing submitted (add --submit to run the loop once now)")
+    return 0
 
 
 def _predict(args: argparse.Namespace) -> int:

@@ -211,3 +211,62 @@ class VertexPredictConfig(_Location):
         if len(remote) > 1:
             raise ValueError("give local files or gs:// paths, not both")
         return value
+
+
+_CRON_FIELD = re.compile(r"^[0-9*,/\-A-Za-z?LW#]+$")
+_SCHEDULER_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
+
+
+class VertexLoopConfig(_Vertex):
+    """`firewatch vertex loop`: `firewatch model loop` as a Vertex AI CustomJob in the training image, and the
+    Cloud Scheduler job that creates that CustomJob on a cron schedule (`--submit` runs it once now)."""
+
+    image: str = Field(min_length=1, description="the project's container image (Dockerfile, GPU build)")
+    registry: str = Field(description="gs:// model registry; its `current` version is fine-tuned")
+    data: str = Field(description="gs:// TFRecord folder of the base set (`firewatch data ingest`)")
+    work: str = Field(description="gs:// work folder: each run writes WORK/<run id>/feedback and model")
+    service_account: str = Field(
+        min_length=1, description="service account the job runs as (reads the feedback, writes the registry)"
+    )
+    machine_type: str = Field("g2-standard-8", min_length=1)
+    accelerator_type: str = Field("NVIDIA_L4", description="aiplatform AcceleratorType name")
+    accelerator_count: int = Field(1, ge=0, le=8, description="GPUs of the worker (0: CPU only)")
+    boot_disk_gb: int = Field(100, ge=10, le=65536)
+    loop_args: list[str] = Field(
+        default_factory=list, description="extra `firewatch model loop` flags, e.g. --min-verdicts=50"
+    )
+    schedule: str = Field("0 3 * * 1", description="cron schedule of the loop (Cloud Scheduler syntax)")
+    time_zone: str = Field("Etc/UTC", min_length=1, description="tz database name the schedule is read in")
+    scheduler_location: str | None = Field(None, description="Cloud Scheduler region (default: --region)")
+    scheduler_service_account: str | None = Field(
+        None, description="identity Cloud Scheduler calls Vertex AI as (default: --service-account)"
+    )
+    body_file: str = Field(
+        "loop_custom_job.json", description="local file the CustomJob request body is written to (for gcloud)"
+    )
+
+    _g = field_validator("registry", "data", "work")(_gcs)
+    _a = field_validator("accelerator_type")(_accelerator)
+    _b = field_validator("body_file")(_local_folder)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"{value!r} is not a cron schedule of 5 fields (minute hour day month weekday)")
+        return " ".join(fields)
+
+    @field_validator("display_name")
+    @classmethod
+    def _job_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEDULER_JOB_ID.match(value):
+            raise ValueError(f"{value!r}: letters, digits, '-' and '_' only (it names the Cloud Scheduler job)")
+        return value
+
+    @model_validator(mode="after")
+    def _gpu_machine(self) -> VertexLoopConfig:
+        families = GPU_MACHINES.get(self.accelerator_type, ())
+        if self.accelerator_count and families and not self.machine_type.startswith(families):
+            raise ValueError(f"{self.accelerator_type} runs on {' or '.join(f + '*' for f in families)} machines")
+        return self

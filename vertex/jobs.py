@@ -22,7 +22,7 @@ from typing import Any
 from firewatch.core.records import SPLITS
 from model.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE, Param, restrict
-from vertex.config import VertexAutoMLConfig, VertexTrainConfig, VertexTuneConfig
+from vertex.config import VertexAutoMLConfig, VertexLoopConfig, VertexTrainConfig, VertexTuneConfig
 
 ML_USE = {"train": "training", "valid": "validation", "test": "test"}
 ML_USE_LABEL = "labels.aiplatform.googleapis.com/ml_use"
@@ -33,7 +33,7 @@ def parent(project: str, region: str) -> str:
     return f"projects/{project}/locations/{region}"
 
 
-def worker_pool(config: VertexTrainConfig | VertexTuneConfig, args: list[str]):
+def worker_pool(config: VertexTrainConfig | VertexTuneConfig | VertexLoopConfig, args: list[str]):
     from google.cloud.aiplatform_v1.types import AcceleratorType, ContainerSpec, DiskSpec, MachineSpec, WorkerPoolSpec
 
     machine = MachineSpec(machine_type=config.machine_type)
