@@ -16,6 +16,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from firewatch.errors import ConfigError
 
@@ -66,6 +67,8 @@ def add_config_arguments(
             kwargs["nargs"] = nargs
         if not field.is_required():
             kwargs["default"] = argparse.SUPPRESS
+        if typing.get_origin(field.annotation) is typing.Literal:
+            kwargs["choices"] = list(typing.get_args(field.annotation))
         parser.add_argument(dest, **kwargs)
     group = parser.add_argument_group(f"{model.__name__} options")
     for dest, field in _iter_fields(model):
@@ -80,6 +83,8 @@ def add_config_arguments(
         kwargs = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text.strip()}
         if scalar is bool:
             kwargs.update(action=BoolFlag)
+        elif _extra(field, "repeat"):  # --label A=1 --label B=2: one value a time, taken as given
+            kwargs.update(type=str, action="append", metavar=dest.upper())
         elif is_list:  # text: "0.5,0.25" (a template's form) is split and converted by pydantic
             kwargs.update(type=str, nargs="+", metavar=dest.upper())
         else:
@@ -89,7 +94,7 @@ def add_config_arguments(
                 kwargs["choices"] = list(typing.get_args(field.annotation))
         if field.is_required() and not optional:
             kwargs["required"] = True
-        action = group.add_argument(*flag_spellings(dest), **kwargs)
+        action = group.add_argument(*flag_spellings(dest, field), **kwargs)
         if isinstance(action, BoolFlag):
             action.option_strings = action.shown  # registered in every spelling, shown in two
     parser.__dict__.setdefault("config_models", []).append((model, tuple(skip) + tuple(positional)))
@@ -100,9 +105,16 @@ def recorded_configs(parser: argparse.ArgumentParser) -> list[tuple[type[BaseMod
     return list(parser.__dict__.get("config_models", []))
 
 
-def flag_spellings(dest: str) -> list[str]:
+def _extra(field: FieldInfo, key: str) -> Any:
+    """A CLI hint in a field's `json_schema_extra`: "flag" (its flag's name, when not the field's)
+    or "repeat" (a list flag given once per value, e.g. --label A=1 --label B=2)."""
+    extra = field.json_schema_extra
+    return extra.get(key) if isinstance(extra, dict) else None
+
+
+def flag_spellings(dest: str, field: FieldInfo | None = None) -> list[str]:
     """`--dash-case`, and `--snake_case` too: Dataflow flex templates pass parameters as --snake_case=value."""
-    flag = "--" + dest.replace("_", "-")
+    flag = "--" + ((field and _extra(field, "flag")) or dest).replace("_", "-")
     return [flag] if flag == f"--{dest}" else [flag, f"--{dest}"]
 
 
@@ -112,7 +124,7 @@ def config_flags(model: type[BaseModel], skip: tuple[str, ...] = ()) -> set[str]
     for dest, field in _iter_fields(model):
         if dest in skip:
             continue
-        spellings = flag_spellings(dest)
+        spellings = flag_spellings(dest, field)
         flags.update(spellings)
         if _base_type(field.annotation)[0] is bool:
             flags.update(f"--no-{s[2:]}" for s in spellings)
@@ -174,7 +186,7 @@ def _nest(model: type[BaseModel], flat: dict[str, Any], prefix: str = "") -> dic
         elif key in flat:
             value = flat[key]
             _, is_list = _base_type(field.annotation)
-            if is_list and isinstance(value, list | tuple):  # "a,b" from a template -> ["a", "b"]
+            if is_list and isinstance(value, list | tuple) and not _extra(field, "repeat"):  # "a,b" -> ["a", "b"]
                 value = [part for item in value for part in str(item).split(",") if part]
             values[name] = value
     return values
@@ -185,11 +197,21 @@ def config_from_mapping(model: type[BaseModel], flat: dict[str, Any]):
     try:
         return model.model_validate(_nest(model, flat))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = "-".join(str(p) for p in err["loc"]).replace("_", "-")
-            problems.append(f"--{where}: {err['msg']}" if where else err["msg"])
-        raise ConfigError(f"invalid {model.__name__}: " + "; ".join(problems)) from None
+        raise ConfigError(format_validation_error(model, exc)) from None
+
+
+def format_validation_error(model: type[BaseModel], exc: ValidationError) -> str:
+    """The one message of every command's invalid flags: each problem named by its flag, e.g.
+    `invalid TrainConfig: --data is required; --epochs: Input should be greater than 0`."""
+    problems = []
+    for err in exc.errors():
+        where = "-".join(str(p) for p in err["loc"] if not isinstance(p, int)).replace("_", "-")
+        message = err["msg"].removeprefix("Value error, ")
+        if where and err["type"] == "missing":
+            problems.append(f"--{where} is required")
+        else:
+            problems.append(f"--{where}: {message}" if where else message)
+    return f"invalid {model.__name__}: " + "; ".join(problems)
 
 
 def config_from_args(model: type[BaseModel], args: argparse.Namespace):
