@@ -1,7 +1,8 @@
-"""`firewatch deploy`: builds, launches, updates and drains the Dataflow flex templates.
+"""Deploying Firewatch with gcloud: the commands that build, launch, update and drain the Dataflow
+flex templates and deploy the console (`firewatch deploy`, `firewatch.cli.deploy`, is its CLI).
 
-A thin layer over the gcloud CLI; every subcommand prints the exact commands it runs, and
-`--dry-run` only prints them (nothing here reaches Google Cloud in tests):
+Every command is built as a list of words; `execute` prints each and, unless a dry run, runs it
+(nothing here reaches Google Cloud in tests):
 
 * `build`  - `gcloud builds submit` (infra/cloudbuild.yaml: both image targets, CPU or `--gpu`),
              then `gcloud dataflow flex-template build` per job (--image; the entry file is
@@ -26,7 +27,6 @@ the deploying account (`firewatch-launcher@`, see docs/iam.md) needs neither the
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import subprocess
 from collections.abc import Sequence
@@ -257,98 +257,3 @@ def execute(commands: Sequence[Sequence[str]], dry_run: bool) -> int:
             if code:
                 return code
     return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "deploy",
-        help="build, run, update or drain the Dataflow flex templates (wraps gcloud; --dry-run prints)",
-        description="Wraps gcloud. Every subcommand prints the commands it runs; --dry-run only prints them.",
-    )
-    sub = parser.add_subparsers(dest="deploy_command", metavar="SUBCOMMAND")
-    sub.required = True
-    common = argparse.ArgumentParser(add_help=False)
-    for name, field in DeployConfig.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        if field.annotation is bool:
-            common.add_argument(flag, action="store_true", help=field.description)
-        else:
-            common.add_argument(flag, default=field.default, required=field.is_required(), help=field.description)
-    common.add_argument("--dry-run", action="store_true", help="print the gcloud commands without running them")
-
-    build = sub.add_parser("build", parents=[common], help="build the images on Cloud Build and both template specs")
-    build.add_argument("--job", choices=[*JOBS, "all"], default="all")
-    build.set_defaults(func=_build)
-
-    for name, update in (("run", False), ("update", True)):
-        what = "replace the running streaming job in place (e.g. a new --model)" if update else "launch a job"
-        launch = sub.add_parser(name, parents=[common], help=what)
-        launch.add_argument("--job", choices=JOBS, default="streaming")
-        launch.add_argument("--job-name", help="Dataflow job name (default: firewatch-<job>; update needs the same)")
-        launch.add_argument("--max-workers", type=int, default=5)
-        launch.add_argument("--service-account", help="worker service account (default: firewatch-workers@PROJECT)")
-        launch.add_argument("--label", action="append", default=[], help="extra job label KEY=VALUE (repeatable)")
-        launch.add_argument("--model", required=True, help="gs:// folder of the exported model")
-        launch.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE (repeatable)")
-        launch.set_defaults(func=_launch, update=update)
-
-    console = sub.add_parser(
-        "console", parents=[common], help="build the operator console's image and deploy it on Cloud Run"
-    )
-    console.add_argument(
-        "--identity",
-        choices=("iap", "tokens"),
-        default="iap",
-        help="iap: behind Identity-Aware Proxy (operators from its header); tokens: $FIREWATCH_CONSOLE_TOKENS "
-        f"from the Secret Manager secret {CONSOLE_TOKENS_SECRET!r}",
-    )
-    console.add_argument("--model", help="gs:// folder of the exported model (the upload page)")
-    console.add_argument("--iap-audience", help="verify IAP's signed header for this audience")
-    console.add_argument("--service-account", help=f"the console's service account (default: {CONSOLE_SERVICE}@)")
-    console.add_argument("--skip-build", action="store_true", help="deploy the image already built for --tag")
-    console.set_defaults(func=_console)
-
-    drain = sub.add_parser("drain", parents=[common], help="drain a streaming job (finish in-flight work, then stop)")
-    drain.add_argument("job_id", help="Dataflow job id (gcloud dataflow jobs list --status=active)")
-    drain.set_defaults(func=_drain)
-
-
-def _config(args: argparse.Namespace) -> DeployConfig:
-    return DeployConfig(**{name: getattr(args, name) for name in DeployConfig.model_fields})
-
-
-def _build(args: argparse.Namespace) -> int:
-    jobs = JOBS if args.job == "all" else (args.job,)
-    return execute(build_commands(_config(args), jobs), args.dry_run)
-
-
-def _launch(args: argparse.Namespace) -> int:
-    from firewatch.errors import UserError
-
-    if args.update and args.job != "streaming":
-        raise UserError("only a streaming job can be updated in place; run a new batch job instead")
-    bad = [p for p in [*args.param, *args.label] if "=" not in p]
-    if bad:
-        raise UserError(f"expected NAME=VALUE, got: {', '.join(bad)}")
-    run = RunConfig(
-        job=args.job,
-        job_name=args.job_name,
-        max_workers=args.max_workers,
-        service_account=args.service_account,
-        labels=("app=firewatch", *args.label),
-        parameters=(f"model={args.model}", *args.param),
-        update=args.update,
-    )
-    return execute([run_command(_config(args), run)], args.dry_run)
-
-
-def _console(args: argparse.Namespace) -> int:
-    console = ConsoleDeploy(
-        identity=args.identity, model=args.model, iap_audience=args.iap_audience, service_account=args.service_account
-    )
-    commands = console_commands(_config(args), console)
-    return execute(commands[1:] if args.skip_build else commands, args.dry_run)
-
-
-def _drain(args: argparse.Namespace) -> int:
-    return execute([drain_command(_config(args), args.job_id)], args.dry_run)
