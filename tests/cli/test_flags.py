@@ -1,7 +1,5 @@
 """The CLI kit's flags: booleans never take the next word, and every spelling users and templates use works."""
 
-import argparse
-
 import pytest
 
 from firewatch.cli.dispatch import ExactParser, build_parser
@@ -10,8 +8,8 @@ from firewatch.config.options import add_config_arguments, config_from_args
 
 
 def publish(argv):
-    args = build_parser().parse_args(["publish", *argv])
-    return config_from_args(PublishConfig, args), args.sources
+    cfg = config_from_args(PublishConfig, build_parser().parse_args(["publish", *argv]))
+    return cfg, list(cfg.sources)
 
 
 def test_a_boolean_flag_leaves_the_next_word_to_the_sources():
@@ -57,7 +55,7 @@ def test_a_bad_boolean_value_and_a_negated_value_are_errors(capsys):
 
 def test_help_shows_a_boolean_as_flag_and_no_flag():
     parser = ExactParser(prog="t")
-    add_config_arguments(parser, PublishConfig, positional=())
+    add_config_arguments(parser, PublishConfig, positional=("sources",))
     text = parser.format_help()
     assert "--fast, --no-fast" in text and "--fast=true" not in text
-    assert isinstance(parser.parse_args(["--fast=yes"]), argparse.Namespace)
+    assert parser.parse_args(["--fast=yes", "x"]).fast is True
