@@ -27,6 +27,8 @@ from firewatch.beam import explanation, local_pubsub, local_runner, model_handle
 from firewatch.beam.scoring import ModelInfo
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
+from firewatch.cloud.models import check_model_dir
+from firewatch.errors import ModelError, UserError
 from streaming import liveness, preflight
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
@@ -57,10 +59,17 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
     if is_local(options):
         preflight.check(cfg)  # a missing subscription, topic or table: one line and exit, before anything loads
-    info = ModelInfo.read(cfg.model_dir())
+    info = read_model(cfg.model_dir(), loads_here=is_local(options))
     if is_local(options):
         # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
-        model_handler.preload(info.model_dir, info.image_size)
+        try:
+            model_handler.preload(info.model_dir, info.image_size)
+        except Exception as exc:  # noqa: BLE001 - whatever TF raises for a broken SavedModel: one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise UserError(
+                f"--model {info.model_dir}: its SavedModel cannot be loaded ({type(exc).__name__}: {first}); "
+                "re-export it with `firewatch train`"
+            ) from None
         if cfg.explain:
             # Not at the first fire frame, while every camera waits.
             explanation.preload(info.model_dir, cfg.explanation.separate_process)
@@ -72,6 +81,18 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         print(describe_submission("streaming", result, options), flush=True)
         return 0
     return run_locally(result, cfg)
+
+
+def read_model(model_dir: str, *, loads_here: bool = True) -> ModelInfo:
+    """The model's metadata; for a job that loads the model in this process (`loads_here`: the local
+    runner), after checking without TF that the folder holds a SavedModel too. A missing or wrong
+    folder is one line naming it, before anything loads."""
+    if loads_here:
+        try:
+            check_model_dir(model_dir)
+        except (FileNotFoundError, ModelError) as exc:
+            raise UserError(f"--model {model_dir}: {exc}") from None
+    return ModelInfo.read(model_dir)
 
 
 def print_metrics(result: PipelineResult) -> None:
