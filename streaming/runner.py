@@ -96,7 +96,9 @@ def read_model(model_dir: str, *, loads_here: bool = True) -> ModelInfo:
 
 
 def print_metrics(result: PipelineResult) -> None:
-    """The job's own counters and distributions (batch sizes, explanations decided), one JSON line."""
+    """The job's own counters and distributions (batch sizes, explanations decided), one JSON line.
+    Locally a stop comes before the runner commits the last bundles' metrics, so each counter counts
+    what was attempted when that is more than what was committed (rows written, acknowledged)."""
     try:
         found = result.metrics().query()
     except Exception as exc:  # noqa: BLE001 - a summary only: never fail a stop for it
@@ -106,7 +108,7 @@ def print_metrics(result: PipelineResult) -> None:
     for counter in found.get("counters", []):
         if counter.key.metric.namespace.startswith("firewatch"):
             name = f"{counter.key.metric.namespace}/{counter.key.metric.name}"
-            summary[name] = summary.get(name, 0) + (counter.committed or counter.attempted or 0)
+            summary[name] = summary.get(name, 0) + max(counter.committed or 0, counter.attempted or 0)
     for dist in found.get("distributions", []):
         if dist.key.metric.namespace.startswith("firewatch"):
             value = dist.committed or dist.attempted
