@@ -316,7 +316,7 @@ def _command(args: argparse.Namespace) -> int:
     try:
         dataset = config.dataset or ResourceNames(project=project).dataset
     except ValidationError as exc:
-        raise UserError(f"--project {project}: {exc.errors()[0]['msg']}") from None
+        raise UserError(f"--project {project}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     try:
         spec = build_query(config, project, dataset)
     except ValueError as exc:

@@ -90,8 +90,9 @@ def add_config_arguments(
         else:
             kwargs.update(type=scalar if scalar in (int, float) else str, metavar=dest.upper())
             typing_literal = typing.get_origin(field.annotation) is typing.Literal
-            if typing_literal:
+            if typing_literal:  # --help shows the choices: {table,json}
                 kwargs["choices"] = list(typing.get_args(field.annotation))
+                del kwargs["metavar"]
         if field.is_required() and not optional:
             kwargs["required"] = True
         action = group.add_argument(*flag_spellings(dest, field), **kwargs)
