@@ -67,8 +67,9 @@ def add_config_arguments(
             kwargs["nargs"] = nargs
         if not field.is_required():
             kwargs["default"] = argparse.SUPPRESS
-        if typing.get_origin(field.annotation) is typing.Literal:
-            kwargs["choices"] = list(typing.get_args(field.annotation))
+        if typing.get_origin(field.annotation) is typing.Literal:  # checked by pydantic: argparse would
+            choices = [str(c) for c in typing.get_args(field.annotation)]  # check a missing one's SUPPRESS
+            kwargs["metavar"] = "{" + ",".join(choices) + "}"
         parser.add_argument(dest, **kwargs)
     group = parser.add_argument_group(f"{model.__name__} options")
     for dest, field in _iter_fields(model):
