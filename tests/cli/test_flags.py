@@ -59,3 +59,14 @@ def test_help_shows_a_boolean_as_flag_and_no_flag():
     text = parser.format_help()
     assert "--fast, --no-fast" in text and "--fast=true" not in text
     assert parser.parse_args(["--fast=yes", "x"]).fast is True
+
+
+def test_the_tests_stream_flags_keep_a_boolean_value_in_one_word():
+    from infra.resources import ResourceNames
+    from streaming.config import StreamingConfig
+    from tests.fixtures.streaming_helpers import stream_args
+
+    argv = ["stream", "--model", "m", *stream_args(ResourceNames(project="p-test"), explain="false", confirm_k="2")]
+    args, unknown = build_parser().parse_known_args(argv)
+    cfg = config_from_args(StreamingConfig, args)
+    assert unknown == [] and cfg.explain is False and cfg.confirm.k == 2
