@@ -29,7 +29,7 @@ from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from firewatch.cloud.models import check_model_dir
 from firewatch.errors import ModelError, UserError
-from streaming import liveness, preflight
+from streaming import liveness, preflight, startup
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 
@@ -62,14 +62,7 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     info = read_model(cfg.model_dir(), loads_here=is_local(options))
     if is_local(options):
         # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
-        try:
-            model_handler.preload(info.model_dir, info.image_size)
-        except Exception as exc:  # noqa: BLE001 - whatever TF raises for a broken SavedModel: one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise UserError(
-                f"--model {info.model_dir}: its SavedModel cannot be loaded ({type(exc).__name__}: {first}); "
-                "re-export it with `firewatch train`"
-            ) from None
+        startup.preload_model(lambda: model_handler.preload(info.model_dir, info.image_size), info.model_dir)
         if cfg.explain:
             # Not at the first fire frame, while every camera waits.
             explanation.preload(info.model_dir, cfg.explanation.separate_process)

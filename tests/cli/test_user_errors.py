@@ -101,3 +101,19 @@ def test_an_unexpected_error_is_one_line_and_its_trace_only_with_verbose(monkeyp
     with pytest.raises(RuntimeError, match="disk on fire"):
         main(["--verbose", "template", "--out", str(tmp_path)])
     assert capsys.readouterr().err.splitlines()[0] == "firewatch: error: RuntimeError: disk on fire"
+
+
+@pytest.mark.stack
+def test_stream_with_a_broken_saved_model_says_so_in_its_first_line(gcp_resources, controlled_model_dir, tmp_path):
+    import shutil
+
+    from tests.fixtures.streaming_helpers import stream_args
+
+    broken = tmp_path / "broken-model"
+    shutil.copytree(controlled_model_dir, broken)
+    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+    argv = [sys.executable, "-m", "firewatch.cli", "stream", "--model", str(broken), *stream_args(gcp_resources)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert lines[0].startswith(f"firewatch: error: --model {broken}: its SavedModel cannot be loaded"), lines[:5]
