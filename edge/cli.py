@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edge.config import VARIANTS, EdgeRunConfig, ExportTFLiteConfig
+from edge.config import EdgeRunConfig, ExportTFLiteConfig
 from firewatch.config.options import add_config_arguments
 
 
@@ -14,14 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export-tflite",
         help="TFLite variants (float32, float16, dynamic/full int8) of MODEL_DIR + a comparison table",
     )
-    ex.add_argument("--model", required=True, help="exported MODEL_DIR (local or gs://)")
-    ex.add_argument("--data", required=True, help="TFRecords: train split calibrates, --split is measured")
-    ex.add_argument("--output", required=True, help="local folder for .tflite files and comparison.{md,json}")
-    ex.add_argument("--variants", nargs="+", choices=VARIANTS, help="default: all four")
-    ex.add_argument("--representative-count", dest="representative_count", type=int, help="default 200")
-    ex.add_argument("--split", choices=["train", "valid", "test"], help="default test")
-    ex.add_argument("--latency-runs", dest="latency_runs", type=int, help="timed passes (default 1)")
-    ex.add_argument("--num-threads", dest="num_threads", type=int, help="LiteRT threads (default 1)")
+    add_config_arguments(ex, ExportTFLiteConfig)
     ex.set_defaults(func=_export_tflite)
 
     edge = subparsers.add_parser("edge", help="on-device inference with a .tflite model")
@@ -33,8 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="SOURCE is PATH (camera from --camera) or CAMERA=PATH; repeat for many cameras. "
         "Confirmation flags (--confirm-k ...) are the pipeline's.",
     )
-    run.add_argument("sources", nargs="+", metavar="SOURCE")
-    add_config_arguments(run, EdgeRunConfig, skip=("sources",))
+    add_config_arguments(run, EdgeRunConfig, positional=("sources",))
     run.set_defaults(func=_edge_run)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from firewatch.config.options import add_config_arguments
+from firewatch.config.options import add_config_arguments, format_validation_error
 from firewatch.errors import ModelError, UserError
 from model.config import (
     CompareConfig,
@@ -32,6 +32,7 @@ from model.config import (
     ShadowConfig,
     SynthConfig,
     TrainConfig,
+    TrainFileConfig,
     VersionsConfig,
 )
 
@@ -55,10 +56,7 @@ def _config(cls: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return cls.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors()
-        )
-        raise UserError(f"invalid options: {problems}") from None
+        raise UserError(format_validation_error(cls, exc)) from None
 
 
 @contextmanager
@@ -243,7 +241,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "best_config.json). Every flag is also accepted as --snake_case=VALUE (how Vertex AI passes "
         "hyperparameters); --output defaults to $AIP_MODEL_DIR when Vertex AI sets it.",
     )
-    tr.add_argument("--config", help="JSON file of train options (flags given here win)")
+    add_config_arguments(tr, TrainFileConfig)
     add_config_arguments(tr, TrainConfig, optional=True)  # --data/--output may come from --config
     tr.set_defaults(func=_train)
 

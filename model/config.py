@@ -111,6 +111,19 @@ class TrainConfig(_Config):
     _f = field_validator("feedback")(_local_folder)
 
 
+class TrainFileConfig(_Config):
+    """`firewatch train --config FILE`: train options from a JSON file (the flags given win)."""
+
+    config: str | None = Field(None, description="JSON file of train options (flags given here win)")
+
+
+class RealNegativesConfig(_Config):
+    """`python -m model.real_negatives`: fetch and prepare the real no-fire photos."""
+
+    out: str = Field("artifacts/real-negatives", description="folder for the photos and manifest.json")
+    cache: str | None = Field(None, description="where the .deb files are unpacked (default OUT.cache)")
+
+
 class FineTuneConfig(_Config):
     """`firewatch model fine-tune`: an exported model + operators' feedback -> a new model version,
     compared with the old one on held-out feedback frames and the base test split."""

@@ -295,12 +295,14 @@ def write_training_crops(photos_dir: str | Path, out_dir: str | Path, per_photo:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="artifacts/real-negatives")
-    parser.add_argument("--cache", help="where the .deb files are unpacked (default OUT.cache)")
-    args = parser.parse_args(argv)
-    manifest = prepare(args.out, args.cache)
-    print(f"real negatives in {args.out}: {manifest['counts']} (content {manifest['content_hash']})")
+    from firewatch.config.options import add_config_arguments, config_from_args
+    from model.config import RealNegativesConfig
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    add_config_arguments(parser, RealNegativesConfig)
+    config = config_from_args(RealNegativesConfig, parser.parse_args(argv))
+    manifest = prepare(config.out, config.cache)
+    print(f"real negatives in {config.out}: {manifest['counts']} (content {manifest['content_hash']})")
     for problem in manifest["problems"]:
         print(f"  could not fetch {problem}", file=sys.stderr)
     if manifest["fallback_skimage_only"]:

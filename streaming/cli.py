@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from pydantic import BaseModel
 
 from firewatch.config.options import add_config_arguments, config_from_args
-from firewatch.errors import ConfigError
-from streaming.config import StreamingConfig
+from firewatch.errors import ConfigError, UserError
+from streaming.config import LivenessConfig, StreamDemoConfig, StreamingConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,32 +28,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="For a supervisor (Docker HEALTHCHECK, Kubernetes exec probe): alive when the heartbeat "
         "file is fresh and the job pulled from its subscription within --max-age-seconds.",
     )
-    live.add_argument("heartbeat_file", metavar="FILE", help="the job's --heartbeat-file")
-    live.add_argument("--max-age-seconds", type=float, default=60.0, help="older than this is stale")
+    add_config_arguments(live, LivenessConfig, positional=("heartbeat_file",))
     live.set_defaults(func=_liveness)
 
     demo = subparsers.add_parser("demo", help="run the whole service on the local stack with simulated cameras")
-    demo.add_argument("--workdir", default="artifacts", help="where the demo model and frames go")
-    demo.add_argument("--keep-stack", action="store_true", help="leave the emulators running afterwards")
-    demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for all rows")
+    add_config_arguments(demo, StreamDemoConfig)
     demo.set_defaults(func=_demo)
 
 
-def _stream(args: argparse.Namespace) -> int:
-    from firewatch.errors import UserError
-    from streaming.runner import run
-
+def _config(model: type[BaseModel], args: argparse.Namespace) -> Any:
     try:
-        cfg = config_from_args(StreamingConfig, args)
+        return config_from_args(model, args)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    return run(cfg, getattr(args, "beam_args", []))
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from streaming.runner import run
+
+    return run(_config(StreamingConfig, args), getattr(args, "beam_args", []))
 
 
 def _liveness(args: argparse.Namespace) -> int:
     from streaming.liveness import read_verdict
 
-    alive, line = read_verdict(args.heartbeat_file, args.max_age_seconds)
+    cfg = _config(LivenessConfig, args)
+    alive, line = read_verdict(cfg.heartbeat_file, cfg.max_age_seconds)
     print(f"firewatch liveness: {line}", flush=True)
     return 0 if alive else 1
 
@@ -60,4 +63,5 @@ def _demo(args: argparse.Namespace) -> int:
 
     from streaming.demo import run_demo
 
-    return run_demo(Path(args.workdir), keep_stack=args.keep_stack, timeout=args.timeout)
+    cfg = _config(StreamDemoConfig, args)
+    return run_demo(Path(cfg.workdir), keep_stack=cfg.keep_stack, timeout=cfg.timeout)

@@ -3,7 +3,7 @@ flex-template parameters (see `firewatch.config.options`)."""
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from firewatch.config.scoring import DEFAULT_NAMES, ScoringConfig
 from firewatch.core.confirm import ConfirmConfig
@@ -111,3 +111,22 @@ class StreamingConfig(ScoringConfig):
 
 def _path(name: str, project: str, kind: str) -> str:
     return name if name.startswith("projects/") else f"projects/{project}/{kind}/{name}"
+
+
+class LivenessConfig(BaseModel):
+    """`firewatch liveness FILE`: is a local streaming job alive?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    heartbeat_file: str = Field(description="the job's --heartbeat-file")
+    max_age_seconds: float = Field(60.0, gt=0, description="older than this is stale")
+
+
+class StreamDemoConfig(BaseModel):
+    """`firewatch demo`: the whole service on the local stack with simulated cameras."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workdir: str = Field("artifacts", description="where the demo model and frames go")
+    keep_stack: bool = Field(False, description="leave the emulators running afterwards")
+    timeout: float = Field(300.0, gt=0, description="seconds to wait for all rows")

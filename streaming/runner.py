@@ -27,7 +27,9 @@ from firewatch.beam import explanation, local_pubsub, local_runner, model_handle
 from firewatch.beam.scoring import ModelInfo
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
-from streaming import liveness, preflight
+from firewatch.cloud.models import check_model_dir
+from firewatch.errors import ModelError, UserError
+from streaming import liveness, preflight, startup
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
 
@@ -57,10 +59,10 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
         local_runner.install()  # DoFn state specs looked up once per class, not per bundle
     if is_local(options):
         preflight.check(cfg)  # a missing subscription, topic or table: one line and exit, before anything loads
-    info = ModelInfo.read(cfg.model_dir())
+    info = read_model(cfg.model_dir(), loads_here=is_local(options))
     if is_local(options):
         # Before the first read, not while the first frames wait (Dataflow loads it at worker start-up).
-        model_handler.preload(info.model_dir, info.image_size)
+        startup.preload_model(lambda: model_handler.preload(info.model_dir, info.image_size), info.model_dir)
         if cfg.explain:
             # Not at the first fire frame, while every camera waits.
             explanation.preload(info.model_dir, cfg.explanation.separate_process)
@@ -74,8 +76,22 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     return run_locally(result, cfg)
 
 
+def read_model(model_dir: str, *, loads_here: bool = True) -> ModelInfo:
+    """The model's metadata; for a job that loads the model in this process (`loads_here`: the local
+    runner), after checking without TF that the folder holds a SavedModel too. A missing or wrong
+    folder is one line naming it, before anything loads."""
+    if loads_here:
+        try:
+            check_model_dir(model_dir)
+        except (FileNotFoundError, ModelError) as exc:
+            raise UserError(f"--model {model_dir}: {exc}") from None
+    return ModelInfo.read(model_dir)
+
+
 def print_metrics(result: PipelineResult) -> None:
-    """The job's own counters and distributions (batch sizes, explanations decided), one JSON line."""
+    """The job's own counters and distributions (batch sizes, explanations decided), one JSON line.
+    Locally a stop comes before the runner commits the last bundles' metrics, so each counter counts
+    what was attempted when that is more than what was committed (rows written, acknowledged)."""
     try:
         found = result.metrics().query()
     except Exception as exc:  # noqa: BLE001 - a summary only: never fail a stop for it
@@ -85,7 +101,7 @@ def print_metrics(result: PipelineResult) -> None:
     for counter in found.get("counters", []):
         if counter.key.metric.namespace.startswith("firewatch"):
             name = f"{counter.key.metric.namespace}/{counter.key.metric.name}"
-            summary[name] = summary.get(name, 0) + (counter.committed or counter.attempted or 0)
+            summary[name] = summary.get(name, 0) + max(counter.committed or 0, counter.attempted or 0)
     for dist in found.get("distributions", []):
         if dist.key.metric.namespace.startswith("firewatch"):
             value = dist.committed or dist.attempted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from firewatch.config.options import add_config_arguments
 from tuning.config import TuneConfig
 
 
@@ -12,18 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tune",
         help="hyperparameter search (Optuna) over firewatch train; writes trials table + best_config.json",
     )
-    tune.add_argument("--data", required=True, help="TFRecord folder from `firewatch data ingest`")
-    tune.add_argument("--output", required=True, help="local folder for the trials table, best config and model")
-    tune.add_argument("--trials", type=int, help="number of trials (default 8)")
-    tune.add_argument("--timeout-seconds", dest="timeout_seconds", type=float, help="stop starting trials after")
-    tune.add_argument("--epochs", type=int, help="epochs per trial (default 3)")
-    tune.add_argument("--fine-tune-epochs", dest="fine_tune_epochs", type=int, help="mobilenet_v2 (default 1)")
-    tune.add_argument("--batch-size", dest="batch_size", type=int)
-    tune.add_argument("--target-precision", dest="target_precision", type=float, help="default 0.95")
-    tune.add_argument("--backbones", nargs="+", choices=["small_cnn", "mobilenet_v2"], help="default: both")
-    tune.add_argument("--image-sizes", dest="image_sizes", nargs="+", type=int, help="default: 96 128 160")
-    tune.add_argument("--seed", type=int)
-    tune.add_argument("--keep-models", dest="keep_models", action="store_const", const=True)
+    add_config_arguments(tune, TuneConfig)
     tune.set_defaults(func=_tune)
 
 

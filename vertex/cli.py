@@ -31,27 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.required = True
     for name, (config, help_text) in JOBS.items():
         parser = sub.add_parser(name, help=help_text, description=help_text + ". Prints the job spec unless --submit.")
-        skip = ("train_args",) if "train_args" in config.model_fields else ()
-        add_config_arguments(parser, config, skip=skip)
-        if skip:
-            parser.add_argument(
-                "--train-arg",
-                dest="train_args",
-                default=argparse.SUPPRESS,
-                action="append",
-                metavar="--FLAG=VALUE",
-                help="extra `firewatch train` flag for the job (repeatable), e.g. --train-arg=--epochs=8",
-            )
-        parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the spec only (default)")
+        add_config_arguments(parser, config)
         parser.set_defaults(func=_run, vertex_config=config)
     help_text = "score image files (as bytes) or gs:// paths on a deployed endpoint"
     parser = sub.add_parser("predict", help=help_text, description=help_text + ". Calls it unless --dry-run.")
-    add_config_arguments(parser, VertexPredictConfig, skip=("endpoint", "inputs"))
-    parser.add_argument("endpoint", metavar="ENDPOINT", help=VertexPredictConfig.model_fields["endpoint"].description)
-    parser.add_argument(
-        "inputs", nargs="+", metavar="FILE|gs://...", help=VertexPredictConfig.model_fields["inputs"].description
-    )
-    parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the requests, send nothing")
+    add_config_arguments(parser, VertexPredictConfig, positional=("endpoint", "inputs"))
     parser.set_defaults(func=_predict)
     register_loop(sub)
 
@@ -110,7 +94,7 @@ def _predict(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     try:
-        if args.dry_run:
+        if config.dry_run:
             for _, request in predict.requests(config):
                 print(f"# {type(request).__name__}\n{predict.request_json(request)}")
             print("# dry run: nothing sent")
@@ -132,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         config = config_from_args(args.vertex_config, args)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    if config.submit and args.dry_run:
+    if config.submit and config.dry_run:
         raise UserError("--dry-run and --submit exclude each other")
     if isinstance(config, VertexDeployConfig):
         from vertex import endpoint

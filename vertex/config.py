@@ -38,6 +38,7 @@ class _Vertex(_Location):
     display_name: str | None = Field(None, description="job name (default: firewatch-<job>)")
     service_account: str | None = Field(None, description="service account the job runs as")
     submit: bool = Field(False, description="submit the job (default: print the exact spec and stop)")
+    dry_run: bool = Field(False, description="print the spec only (the default; excludes --submit)")
 
 
 class _Container(_Vertex):
@@ -47,7 +48,11 @@ class _Container(_Vertex):
     accelerator_type: str = Field("NVIDIA_L4", description="aiplatform AcceleratorType name")
     accelerator_count: int = Field(2, ge=0, le=16, description="GPUs per worker (>1: MirroredStrategy)")
     boot_disk_gb: int = Field(100, ge=10, le=65536)
-    train_args: list[str] = Field(default_factory=list, description="extra `firewatch train` flags, e.g. --epochs=8")
+    train_args: list[str] = Field(
+        default_factory=list,
+        description="extra `firewatch train` flag for the job (repeatable), e.g. --train-arg=--epochs=8",
+        json_schema_extra={"flag": "train_arg", "repeat": True},
+    )
 
     _d = field_validator("data")(_gcs)
     _a = field_validator("accelerator_type")(_accelerator)
@@ -203,6 +208,7 @@ class VertexPredictConfig(_Location):
 
     endpoint: str = Field(min_length=1, description="endpoint id (or projects/.../endpoints/ID)")
     inputs: list[str] = Field(min_length=1, description="local image files or gs:// paths (not both in one call)")
+    dry_run: bool = Field(False, description="print the requests, send nothing")
 
     @field_validator("inputs")
     @classmethod

@@ -20,8 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="publish frames (files, folders, animated images/videos) to the frames topic",
         description="SOURCE is PATH (camera from --camera) or CAMERA=PATH; repeat for many cameras.",
     )
-    pub.add_argument("sources", nargs="+", metavar="SOURCE")
-    add_config_arguments(pub, PublishConfig)
+    add_config_arguments(pub, PublishConfig, positional=("sources",))
     pub.set_defaults(func=_publish)
 
     alerts = subparsers.add_parser("alerts", help="print fire alerts live from the alert subscription")
@@ -49,7 +48,7 @@ def _publish(args: argparse.Namespace) -> int:
 
     try:
         report = publish_cameras(
-            parse_sources(args.sources, cfg.camera),
+            parse_sources(list(cfg.sources), cfg.camera),
             topic=cfg.topic,
             project=project_id(cfg.project),
             fps=cfg.fps,

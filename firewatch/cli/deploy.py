@@ -1,262 +1,71 @@
-"""`firewatch deploy`: builds, launches, updates and drains the Dataflow flex templates.
-
-A thin layer over the gcloud CLI; every subcommand prints the exact commands it runs, and
-`--dry-run` only prints them (nothing here reaches Google Cloud in tests):
-
-* `build`  - `gcloud builds submit` (infra/cloudbuild.yaml: both image targets, CPU or `--gpu`),
-             then `gcloud dataflow flex-template build` per job (--image; the entry file is
-             baked into each image's target, since --image and --env are exclusive there).
-* `run`    - `gcloud dataflow flex-template run` with Streaming Engine, the workers' service
-             account, labels, max workers, staging/temp locations, and for `--gpu` the G2
-             machine type, boot disk and accelerator an NVIDIA L4 needs.
-* `update` - the same run with `--update` on the same job name (e.g. a new `--model`).
-* `drain`  - `gcloud dataflow jobs drain` (a streaming job finishes what it has read).
-* `console` - the operator console on Cloud Run: `gcloud builds submit` (infra/cloudbuild-console.yaml,
-             the Dockerfile's `console` target), then `gcloud beta run deploy` with its own service
-             account (infra/terraform: `firewatch-console@`), behind Identity-Aware Proxy (`--iap`,
-             beta) or with operator tokens from Secret Manager; one instance with CPU always
-             allocated (the live list is fed by one subscription pulled in the background).
-
-Resource names follow infra/terraform: buckets `<project>-firewatch-{dataflow,models,frames,builds}`,
-Artifact Registry repository `firewatch`, service accounts `firewatch-{workers,builder,console}@...`.
-Builds run as `firewatch-builder@` and keep their uploaded source and log in the builds bucket, so
-the deploying account (`firewatch-launcher@`, see docs/iam.md) needs neither the
-`<project>_cloudbuild` bucket nor project Viewer to stream the build's log.
-"""
+"""`firewatch deploy build|run|update|console|drain`: flags -> one config per subcommand -> the gcloud
+commands `infra.deploy` builds, printed and run (`--dry-run`: printed only)."""
 
 from __future__ import annotations
 
 import argparse
-import shlex
-import subprocess
-from collections.abc import Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from infra.resources import INFRA_DIR
+from firewatch.config.options import add_config_arguments, config_from_args
+from firewatch.errors import ConfigError, UserError
+from infra.deploy import (
+    CONSOLE_SERVICE,
+    CONSOLE_TOKENS_SECRET,
+    ConsoleDeploy,
+    DeployConfig,
+    RunConfig,
+    build_commands,
+    console_commands,
+    drain_command,
+    execute,
+    run_command,
+)
 
-REPO = INFRA_DIR.parent
-JOBS = ("streaming", "batch")
-TF_VERSION = "2.21.0"
-# NVIDIA L4 on Dataflow: a G2 machine type, and room on the boot disk for the CUDA image.
-GPU_ACCELERATOR = "type:nvidia-l4;count:1"
-GPU_MACHINE_TYPE = "g2-standard-4"
-GPU_DISK_GB = 100
+
+class DeployCommand(BaseModel):
+    """What one subcommand does, beside where (`DeployConfig`, whose flags every subcommand takes too)."""
+
+    dry_run: bool = Field(False, description="print the gcloud commands without running them")
 
 
-class DeployConfig(BaseModel):
-    """Where Firewatch is deployed; names default to those infra/terraform creates."""
+class BuildCommand(DeployCommand):
+    job: Literal["streaming", "batch", "all"] = Field("all", description="which template(s) to build")
 
-    model_config = ConfigDict(frozen=True)
 
-    project: str = Field(..., description="Google Cloud project id")
-    region: str = Field("europe-west1", description="Dataflow, Cloud Build and Artifact Registry region")
-    repository: str = Field("firewatch", description="Artifact Registry Docker repository")
-    tag: str = Field("latest", description="image tag (use a release or git sha)")
-    gpu: bool = Field(False, description="GPU images and workers (NVIDIA L4 on g2-standard-4)")
-    bucket: str | None = Field(
-        None, description="templates/staging/temp bucket (default: <project>-firewatch-dataflow)"
+class LaunchCommand(DeployCommand):
+    job: Literal["streaming", "batch"] = Field("streaming", description="which template to launch")
+    job_name: str | None = Field(
+        None, description="Dataflow job name (default: firewatch-<job>; update needs the same)"
+    )
+    max_workers: int = Field(5, ge=1, description="autoscaling ceiling")
+    service_account: str | None = Field(None, description="worker service account (default: firewatch-workers@PROJECT)")
+    label: tuple[str, ...] = Field(
+        (), description="extra job label KEY=VALUE (repeatable)", json_schema_extra={"repeat": True}
+    )
+    model: str = Field(description="gs:// folder of the exported model")
+    param: tuple[str, ...] = Field(
+        (), description="template parameter NAME=VALUE (repeatable)", json_schema_extra={"repeat": True}
     )
 
-    @property
-    def dataflow_bucket(self) -> str:
-        return self.bucket or f"{self.project}-firewatch-dataflow"
 
-    @property
-    def variant(self) -> str:
-        return "-gpu" if self.gpu else ""
-
-    @property
-    def registry(self) -> str:
-        """The Artifact Registry Docker repository's path."""
-        return f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}"
-
-    def image(self, job: str) -> str:
-        return f"{self.registry}/{job}{self.variant}:{self.tag}"
-
-    def template(self, job: str) -> str:
-        return f"gs://{self.dataflow_bucket}/templates/{job}{self.variant}.json"
-
-    @property
-    def builds_bucket(self) -> str:
-        """Cloud Build's uploaded sources and logs (infra/terraform: `<project>-firewatch-builds`)."""
-        return f"{self.project}-firewatch-builds"
-
-    def service_account(self, name: str) -> str:
-        """The email of one of infra/terraform's accounts, e.g. service_account("workers")."""
-        return f"firewatch-{name}@{self.project}.iam.gserviceaccount.com"
-
-    @property
-    def workers_service_account(self) -> str:
-        return self.service_account("workers")
-
-    @property
-    def builder_service_account(self) -> str:
-        """Cloud Build's `--service-account`: the full resource name the Builds API takes."""
-        return f"projects/{self.project}/serviceAccounts/{self.service_account('builder')}"
+class ConsoleCommand(DeployCommand):
+    identity: Literal["iap", "tokens"] = Field(
+        "iap",
+        description="iap: behind Identity-Aware Proxy (operators from its header); tokens: $FIREWATCH_CONSOLE_TOKENS "
+        f"from the Secret Manager secret {CONSOLE_TOKENS_SECRET!r}",
+    )
+    model: str | None = Field(None, description="gs:// folder of the exported model (the upload page)")
+    iap_audience: str | None = Field(None, description="verify IAP's signed header for this audience")
+    service_account: str | None = Field(
+        None, description=f"the console's service account (default: {CONSOLE_SERVICE}@)"
+    )
+    skip_build: bool = Field(False, description="deploy the image already built for --tag")
 
 
-def cloud_build(cfg: DeployConfig, config_file: str, substitutions: dict[str, str]) -> list[str]:
-    """`gcloud builds submit` of the repository with one of infra/'s Cloud Build configs, as the
-    builder account, with the source and the log in the builds bucket (the config logs GCS_ONLY)."""
-    return [
-        "gcloud",
-        "builds",
-        "submit",
-        str(REPO),
-        f"--project={cfg.project}",
-        f"--region={cfg.region}",
-        f"--config={INFRA_DIR / config_file}",
-        f"--service-account={cfg.builder_service_account}",
-        f"--gcs-source-staging-dir=gs://{cfg.builds_bucket}/source",
-        f"--gcs-log-dir=gs://{cfg.builds_bucket}/logs",
-        "--substitutions=" + ",".join(f"{k}={v}" for k, v in substitutions.items()),
-    ]
-
-
-def build_commands(cfg: DeployConfig, jobs: Sequence[str] = JOBS) -> list[list[str]]:
-    subs = {
-        "_REGISTRY": cfg.registry,
-        "_TAG": cfg.tag,
-        "_VARIANT": cfg.variant,
-        "_TF_EXTRA": "[and-cuda]" if cfg.gpu else "",
-        "_TF_VERSION": TF_VERSION,
-    }
-    commands = [cloud_build(cfg, "cloudbuild.yaml", subs)]
-    for job in jobs:
-        commands.append(
-            [
-                "gcloud",
-                "dataflow",
-                "flex-template",
-                "build",
-                cfg.template(job),
-                f"--project={cfg.project}",
-                f"--image={cfg.image(job)}",
-                "--sdk-language=PYTHON",
-                f"--metadata-file={INFRA_DIR / 'flex_templates' / f'{job}-metadata.json'}",
-            ]
-        )
-    return commands
-
-
-class RunConfig(BaseModel):
-    """One launch of a template."""
-
-    model_config = ConfigDict(frozen=True)
-
-    job: str = Field("streaming", pattern="^(streaming|batch)$")
-    job_name: str | None = Field(None, description="Dataflow job name (default: firewatch-<job>)")
-    max_workers: int = Field(5, ge=1, description="autoscaling ceiling")
-    service_account: str | None = Field(None, description="worker service account (default: firewatch-workers@)")
-    labels: tuple[str, ...] = Field(("app=firewatch",), description="job labels, KEY=VALUE")
-    parameters: tuple[str, ...] = Field((), description="template parameters, NAME=VALUE")
-    update: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.job_name or f"firewatch-{self.job}"
-
-
-def run_command(cfg: DeployConfig, run: RunConfig) -> list[str]:
-    params = list(run.parameters)
-    names = [p.split("=", 1)[0] for p in params]
-    params.append(f"sdk_container_image={cfg.image(run.job)}")  # workers run the launcher's image
-    if cfg.gpu and "worker_accelerator" not in names:
-        params.append(f"worker_accelerator={GPU_ACCELERATOR}")
-    labels = [*run.labels, f"job={run.job}", f"variant={'gpu' if cfg.gpu else 'cpu'}"]
-    command = [
-        "gcloud",
-        "dataflow",
-        "flex-template",
-        "run",
-        run.name,
-        f"--project={cfg.project}",
-        f"--region={cfg.region}",
-        f"--template-file-gcs-location={cfg.template(run.job)}",
-        f"--service-account-email={run.service_account or cfg.workers_service_account}",
-        f"--staging-location=gs://{cfg.dataflow_bucket}/staging",
-        f"--temp-location=gs://{cfg.dataflow_bucket}/temp",
-        f"--max-workers={run.max_workers}",
-        "--additional-user-labels=" + ",".join(labels),
-        # --parameters is a gcloud dict: values may hold ',' or ';', so use '~' as the separator.
-        "--parameters=^~^" + "~".join(params),
-    ]
-    if run.job == "streaming":
-        command.append("--enable-streaming-engine")
-    if cfg.gpu:
-        command += [
-            f"--worker-machine-type={GPU_MACHINE_TYPE}",
-            f"--additional-pipeline-options=disk_size_gb={GPU_DISK_GB}",
-        ]
-    if run.update:
-        command.append("--update")
-    return command
-
-
-CONSOLE_SERVICE = "firewatch-console"
-CONSOLE_TOKENS_SECRET = "console-tokens"
-
-
-class ConsoleDeploy(BaseModel):
-    """One deployment of the console on Cloud Run."""
-
-    model_config = ConfigDict(frozen=True)
-
-    identity: str = Field("iap", pattern="^(iap|tokens)$")
-    model: str | None = Field(None, description="gs:// model for the upload page")
-    iap_audience: str | None = None
-    service_account: str | None = None
-    tokens_secret: str = CONSOLE_TOKENS_SECRET
-
-
-def console_commands(cfg: DeployConfig, console: ConsoleDeploy) -> list[list[str]]:
-    """Build the console image, then deploy it (names as infra/terraform creates them)."""
-    build = cloud_build(cfg, "cloudbuild-console.yaml", {"_REGISTRY": cfg.registry, "_TAG": cfg.tag})
-    args = [f"--project={cfg.project}", f"--allowed-buckets={cfg.project}-firewatch-frames"]
-    if console.model:
-        args.append(f"--model={console.model}")
-    deploy = [
-        "gcloud",
-        "beta",
-        "run",
-        "deploy",
-        CONSOLE_SERVICE,
-        f"--project={cfg.project}",
-        f"--region={cfg.region}",
-        f"--image={cfg.registry}/console:{cfg.tag}",
-        f"--service-account={console.service_account or cfg.service_account('console')}",
-        "--port=8080",
-        "--memory=2Gi",
-        "--max-instances=1",
-        "--min-instances=1",
-        "--no-cpu-throttling",
-        "--timeout=3600",
-    ]
-    if console.identity == "iap":
-        args.append("--trust-iap")
-        if console.iap_audience:
-            args.append(f"--iap-audience={console.iap_audience}")
-        deploy += ["--iap", "--no-allow-unauthenticated"]
-    else:
-        deploy += ["--allow-unauthenticated", f"--set-secrets=FIREWATCH_CONSOLE_TOKENS={console.tokens_secret}:latest"]
-    # --args is a gcloud list: use '^;^' so a value may hold ','.
-    deploy.append("--args=^;^" + ";".join(args))
-    return [build, deploy]
-
-
-def drain_command(cfg: DeployConfig, job_id: str) -> list[str]:
-    return ["gcloud", "dataflow", "jobs", "drain", job_id, f"--project={cfg.project}", f"--region={cfg.region}"]
-
-
-def execute(commands: Sequence[Sequence[str]], dry_run: bool) -> int:
-    for command in commands:
-        print("$ " + shlex.join(command), flush=True)
-        if not dry_run:
-            code = subprocess.call(list(command))
-            if code:
-                return code
-    return 0
+class DrainCommand(DeployCommand):
+    job_id: str = Field(description="Dataflow job id (gcloud dataflow jobs list --status=active)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -267,88 +76,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(dest="deploy_command", metavar="SUBCOMMAND")
     sub.required = True
-    common = argparse.ArgumentParser(add_help=False)
-    for name, field in DeployConfig.model_fields.items():
-        flag = "--" + name.replace("_", "-")
-        if field.annotation is bool:
-            common.add_argument(flag, action="store_true", help=field.description)
-        else:
-            common.add_argument(flag, default=field.default, required=field.is_required(), help=field.description)
-    common.add_argument("--dry-run", action="store_true", help="print the gcloud commands without running them")
 
-    build = sub.add_parser("build", parents=[common], help="build the images on Cloud Build and both template specs")
-    build.add_argument("--job", choices=[*JOBS, "all"], default="all")
+    build = sub.add_parser("build", help="build the images on Cloud Build and both template specs")
+    add_config_arguments(build, DeployConfig)
+    add_config_arguments(build, BuildCommand)
     build.set_defaults(func=_build)
 
     for name, update in (("run", False), ("update", True)):
         what = "replace the running streaming job in place (e.g. a new --model)" if update else "launch a job"
-        launch = sub.add_parser(name, parents=[common], help=what)
-        launch.add_argument("--job", choices=JOBS, default="streaming")
-        launch.add_argument("--job-name", help="Dataflow job name (default: firewatch-<job>; update needs the same)")
-        launch.add_argument("--max-workers", type=int, default=5)
-        launch.add_argument("--service-account", help="worker service account (default: firewatch-workers@PROJECT)")
-        launch.add_argument("--label", action="append", default=[], help="extra job label KEY=VALUE (repeatable)")
-        launch.add_argument("--model", required=True, help="gs:// folder of the exported model")
-        launch.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE (repeatable)")
+        launch = sub.add_parser(name, help=what)
+        add_config_arguments(launch, DeployConfig)
+        add_config_arguments(launch, LaunchCommand)
         launch.set_defaults(func=_launch, update=update)
 
-    console = sub.add_parser(
-        "console", parents=[common], help="build the operator console's image and deploy it on Cloud Run"
-    )
-    console.add_argument(
-        "--identity",
-        choices=("iap", "tokens"),
-        default="iap",
-        help="iap: behind Identity-Aware Proxy (operators from its header); tokens: $FIREWATCH_CONSOLE_TOKENS "
-        f"from the Secret Manager secret {CONSOLE_TOKENS_SECRET!r}",
-    )
-    console.add_argument("--model", help="gs:// folder of the exported model (the upload page)")
-    console.add_argument("--iap-audience", help="verify IAP's signed header for this audience")
-    console.add_argument("--service-account", help=f"the console's service account (default: {CONSOLE_SERVICE}@)")
-    console.add_argument("--skip-build", action="store_true", help="deploy the image already built for --tag")
+    console = sub.add_parser("console", help="build the operator console's image and deploy it on Cloud Run")
+    add_config_arguments(console, DeployConfig)
+    add_config_arguments(console, ConsoleCommand)
     console.set_defaults(func=_console)
 
-    drain = sub.add_parser("drain", parents=[common], help="drain a streaming job (finish in-flight work, then stop)")
-    drain.add_argument("job_id", help="Dataflow job id (gcloud dataflow jobs list --status=active)")
+    drain = sub.add_parser("drain", help="drain a streaming job (finish in-flight work, then stop)")
+    add_config_arguments(drain, DeployConfig)
+    add_config_arguments(drain, DrainCommand, positional=("job_id",))
     drain.set_defaults(func=_drain)
 
 
-def _config(args: argparse.Namespace) -> DeployConfig:
-    return DeployConfig(**{name: getattr(args, name) for name in DeployConfig.model_fields})
+def _config(model: type[BaseModel], args: argparse.Namespace) -> Any:
+    try:
+        return config_from_args(model, args)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _build(args: argparse.Namespace) -> int:
-    jobs = JOBS if args.job == "all" else (args.job,)
-    return execute(build_commands(_config(args), jobs), args.dry_run)
+    cfg: BuildCommand = _config(BuildCommand, args)
+    jobs = ("streaming", "batch") if cfg.job == "all" else (cfg.job,)
+    return execute(build_commands(_config(DeployConfig, args), jobs), cfg.dry_run)
 
 
 def _launch(args: argparse.Namespace) -> int:
-    from firewatch.errors import UserError
-
-    if args.update and args.job != "streaming":
+    cfg: LaunchCommand = _config(LaunchCommand, args)
+    if args.update and cfg.job != "streaming":
         raise UserError("only a streaming job can be updated in place; run a new batch job instead")
-    bad = [p for p in [*args.param, *args.label] if "=" not in p]
+    bad = [p for p in [*cfg.param, *cfg.label] if "=" not in p]
     if bad:
         raise UserError(f"expected NAME=VALUE, got: {', '.join(bad)}")
     run = RunConfig(
-        job=args.job,
-        job_name=args.job_name,
-        max_workers=args.max_workers,
-        service_account=args.service_account,
-        labels=("app=firewatch", *args.label),
-        parameters=(f"model={args.model}", *args.param),
+        job=cfg.job,
+        job_name=cfg.job_name,
+        max_workers=cfg.max_workers,
+        service_account=cfg.service_account,
+        labels=("app=firewatch", *cfg.label),
+        parameters=(f"model={cfg.model}", *cfg.param),
         update=args.update,
     )
-    return execute([run_command(_config(args), run)], args.dry_run)
+    return execute([run_command(_config(DeployConfig, args), run)], cfg.dry_run)
 
 
 def _console(args: argparse.Namespace) -> int:
+    cfg: ConsoleCommand = _config(ConsoleCommand, args)
     console = ConsoleDeploy(
-        identity=args.identity, model=args.model, iap_audience=args.iap_audience, service_account=args.service_account
+        identity=cfg.identity, model=cfg.model, iap_audience=cfg.iap_audience, service_account=cfg.service_account
     )
-    commands = console_commands(_config(args), console)
-    return execute(commands[1:] if args.skip_build else commands, args.dry_run)
+    commands = console_commands(_config(DeployConfig, args), console)
+    return execute(commands[1:] if cfg.skip_build else commands, cfg.dry_run)
 
 
 def _drain(args: argparse.Namespace) -> int:
-    return execute([drain_command(_config(args), args.job_id)], args.dry_run)
+    cfg: DrainCommand = _config(DrainCommand, args)
+    return execute([drain_command(_config(DeployConfig, args), cfg.job_id)], cfg.dry_run)

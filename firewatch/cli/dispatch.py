@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from firewatch.errors import ConfigError, UserError
 
@@ -38,17 +38,33 @@ COMMAND_MODULES = (
 class ExactParser(argparse.ArgumentParser):
     """An argument parser that takes flags only as spelled in full: a prefix never stands for a longer
     flag, so Beam's `--region` is never read as one of firewatch's `--regions-*`, and a typo is reported
-    as unrecognised rather than guessed."""
+    as unknown (with the flag meant, when one is close) rather than guessed. Its errors are one line,
+    the problem first (`errors.parser_error`), not the usage."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None):
+        self.argv = list(sys.argv[1:] if args is None else args)
+        parsed, extras = super().parse_known_args(args, namespace)
+        if not hasattr(parsed, "command_parser"):  # the innermost command's parser returns first
+            parsed.command_parser = self
+        return parsed, extras
+
+    def error(self, message: str) -> NoReturn:
+        from firewatch.cli.errors import parser_error
+
+        self.exit(2, f"{self.prog}: error: {parser_error(self, message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ExactParser(
         prog="firewatch",
         description="Fire detection on camera frames with Apache Beam (streaming and batch).",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="on an unexpected error, print its traceback after the one-line message"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ExactParser)
     sub.required = True
@@ -69,14 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_stack_env()
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    strays = unknown_to_beam(unknown)
+    strays = unknown_to_beam(unknown) if getattr(args, "passthrough", False) else list(unknown)
     if strays:
-        parser.error(
-            f"unrecognized arguments (neither `firewatch {args.command}` flags nor Beam pipeline options): "
-            + " ".join(strays)
-        )
+        from firewatch.cli.errors import unknown_arguments
+
+        args.command_parser.error(unknown_arguments(args.command_parser, strays))
     args.beam_args = unknown  # pipeline commands pass the rest to Beam's PipelineOptions
     try:
         result = args.func(args)
@@ -87,9 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         hint = cloud_error_hint(exc)
-        if hint is None:
+        if hint is not None:
+            print(f"firewatch: error: {hint}", file=sys.stderr)
+            return 1
+        # One line first; the trace only when asked for (`firewatch --verbose COMMAND ...`).
+        print(f"firewatch: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if args.verbose:
             raise
-        print(f"firewatch: error: {hint}", file=sys.stderr)
+        print("firewatch: run again with `firewatch --verbose ...` for the traceback", file=sys.stderr)
         return 1
     return int(result or 0)
 

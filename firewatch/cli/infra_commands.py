@@ -30,9 +30,18 @@ class StackConfig(BaseModel):
     state_dir: str | None = Field(None, description="State dir (default: $FIREWATCH_STATE_DIR or .firewatch).")
     timeout: float = Field(90.0, gt=0, description="Seconds to wait for the health checks.")
     purge: bool = Field(False, description="stack down: also delete the emulators' data.")
-    json_output: bool = Field(False, description="Print machine-readable JSON.")
+    json_output: bool = Field(False, description="Print machine-readable JSON.", json_schema_extra={"flag": "json"})
 
     _project = field_validator("project")(lambda value: check_project_id(value))
+
+
+class InfraCommandConfig(BaseModel):
+    """Options of `firewatch infra apply|destroy|show` besides the resource names (`ResourceNames`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suffix: str | None = Field(None, description="Append -SUFFIX (_SUFFIX for the dataset) to every name.")
+    yes: bool = Field(False, description="destroy: confirm deletion on a real project.")
 
 
 def _stack_config(args: argparse.Namespace) -> StackConfig:
@@ -106,7 +115,7 @@ def _names(args: argparse.Namespace):
     names = config_from_mapping(ResourceNames, flat)
     if not gcp.using_emulators():  # a real project: bucket names as Terraform gives them
         names = names.on_project()
-    suffix = getattr(args, "suffix", None)
+    suffix = config_from_mapping(InfraCommandConfig, vars(args)).suffix
     if suffix:
         try:
             names = names.with_suffix(suffix)
@@ -140,7 +149,7 @@ def _infra_destroy(args: argparse.Namespace) -> int:
     from infra import resources
 
     names = _names(args)
-    if not gcp.using_emulators() and not args.yes:
+    if not gcp.using_emulators() and not config_from_mapping(InfraCommandConfig, vars(args)).yes:
         raise UserError(
             f"this deletes the topics, subscriptions, dataset {names.dataset_id()} (with its data) and buckets "
             f"{', '.join(names.bucket_uri(key) for key in names.bucket_fields())} in project {names.project}; "
@@ -178,14 +187,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, (func, help_text, skip) in actions.items():
         sub = stack_sub.add_parser(name, help=help_text, description=help_text)
         skipped = skip + (("purge",) if name == "up" else ())
-        add_config_arguments(sub, StackConfig, skip=skipped + ("json_output",))
-        sub.add_argument(
-            "--json",
-            dest="json_output",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="Print machine-readable JSON.",
-        )
+        add_config_arguments(sub, StackConfig, skip=skipped)
         sub.set_defaults(func=func)
 
     infra_parser = subparsers.add_parser("infra", help="Create or delete Firewatch's topics, tables, buckets.")
@@ -203,7 +205,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             description=help_text + " Targets the emulators when .firewatch/stack.env is loaded, else --project.",
         )
         add_config_arguments(sub, ResourceNames)
-        sub.add_argument("--suffix", help="Append -SUFFIX (_SUFFIX for the dataset) to every name.")
-        if name == "destroy":
-            sub.add_argument("--yes", action="store_true", help="Confirm deletion on a real project.")
+        add_config_arguments(sub, InfraCommandConfig, skip=() if name == "destroy" else ("yes",))
         sub.set_defaults(func=func)

@@ -12,8 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from firewatch.cli.template_params import enrich, local_only
-from firewatch.config.options import _iter_fields, template_parameters
+from firewatch.config.options import _iter_fields, add_config_arguments, config_from_args, template_parameters
 from infra.resources import INFRA_DIR
 
 TEMPLATE_DIR = INFRA_DIR / "flex_templates"
@@ -57,14 +59,20 @@ def render(job: str) -> str:
     return json.dumps(metadata(job), indent=2) + "\n"
 
 
+class TemplateConfig(BaseModel):
+    """`firewatch template`: where the metadata files go."""
+
+    out: str = Field(str(TEMPLATE_DIR), description="folder for <job>-metadata.json")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("template", help="write the flex-template metadata files from the configs")
-    parser.add_argument("--out", default=str(TEMPLATE_DIR), help="folder for <job>-metadata.json")
+    add_config_arguments(parser, TemplateConfig)
     parser.set_defaults(func=_write)
 
 
 def _write(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    out = Path(config_from_args(TemplateConfig, args).out)
     out.mkdir(parents=True, exist_ok=True)
     for job in DESCRIPTIONS:
         path = out / f"{job}-metadata.json"

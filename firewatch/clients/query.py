@@ -184,15 +184,20 @@ class QueryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["latest-alerts", "fire-rate", "latency", "sql"]
-    since: str = Field("24h", description="Time window, e.g. 30m, 1h, 7d.")
-    camera: str | None = None
-    limit: int = Field(20, ge=1, le=100_000)
-    format: Literal["table", "json"] = "table"
-    project: str | None = None
-    dataset: str | None = None
+    since: str = Field("24h", description="Time window back from now: 30m, 1h, 7d.")
+    camera: str | None = Field(None, description="Only this camera_id.")
+    limit: int = Field(20, ge=1, le=100_000, description="Maximum rows.")
+    format: Literal["table", "json"] = Field("table", description="Output format.")
+    project: str | None = Field(None, description="Project (default: stack.env / FIREWATCH_PROJECT / gcloud).")
+    dataset: str | None = Field(None, description="Dataset (default: firewatch).")
     table: str | None = Field(None, description="Table name override for canned queries.")
-    sql: str | None = None
-    param: list[str] = Field(default_factory=list)
+    sql: str | None = Field(None, description="SQL text; unqualified tables resolve in the dataset.")
+    param: list[str] = Field(
+        default_factory=list,
+        description="Query parameter NAME=TYPE:VALUE, repeatable; TYPE: STRING, INT64, FLOAT64, BOOL, TIMESTAMP, "
+        "DATE, NUMERIC or ARRAY<TYPE> with comma-separated values.",
+        json_schema_extra={"repeat": True},
+    )
 
     @field_validator("since")
     @classmethod
@@ -299,22 +304,19 @@ def print_rows(rows: Sequence[Mapping[str, Any]], format: str = "table") -> None
 
 def _command(args: argparse.Namespace) -> int:
     from firewatch.cloud import clients as gcp
-    from firewatch.errors import UserError
+    from firewatch.config.options import config_from_mapping
+    from firewatch.errors import ConfigError, UserError
     from infra.resources import ResourceNames
 
-    values = {name: getattr(args, name, None) for name in QueryConfig.model_fields}
-    values["kind"] = args.query_kind
-    values["param"] = getattr(args, "param", None) or []
     try:
-        config = QueryConfig(**{k: v for k, v in values.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"bad query options: {problems}") from exc
+        config = config_from_mapping(QueryConfig, {**vars(args), "kind": args.query_kind})
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
     project = gcp.project_id(config.project)
     try:
         dataset = config.dataset or ResourceNames(project=project).dataset
     except ValidationError as exc:
-        raise UserError(f"--project {project}: {exc.errors()[0]['msg']}") from None
+        raise UserError(f"--project {project}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     try:
         spec = build_query(config, project, dataset)
     except ValueError as exc:
@@ -333,37 +335,23 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `firewatch query latest-alerts|fire-rate|latency|sql`."""
+    """Add `firewatch query latest-alerts|fire-rate|latency|sql` (flags: `QueryConfig`'s fields)."""
+    from firewatch.config.options import add_config_arguments
+
     parser = subparsers.add_parser("query", help="Query predictions/alerts in BigQuery (canned or raw SQL).")
     kinds = parser.add_subparsers(dest="query_kind", metavar="QUERY")
     kinds.required = True
 
-    def common(sub: argparse.ArgumentParser, canned: bool) -> None:
-        sub.add_argument("--project", help="Project (default: stack.env / FIREWATCH_PROJECT / gcloud).")
-        sub.add_argument("--dataset", help="Dataset (default: firewatch).")
-        sub.add_argument("--format", choices=["table", "json"], default="table")
-        if canned:
-            sub.add_argument("--since", default="24h", help="Time window back from now: 30m, 1h, 7d (default 24h).")
-            sub.add_argument("--camera", help="Only this camera_id.")
-            sub.add_argument("--limit", type=int, default=20, help="Maximum rows (default 20).")
-            sub.add_argument("--table", help="Table name override.")
-        sub.set_defaults(func=_command)
-
+    canned_only = ("since", "camera", "limit", "table")
     helps = {
         "latest-alerts": "Latest alert events, newest first.",
         "fire-rate": "Fire frames / all frames per camera.",
         "latency": "Publish-to-row latency per camera (ms: mean, p50, p95, max).",
     }
     for kind in CANNED:
-        common(kinds.add_parser(kind, help=helps[kind]), canned=True)
+        canned = kinds.add_parser(kind, help=helps[kind])
+        add_config_arguments(canned, QueryConfig, skip=("kind", "sql", "param"))
+        canned.set_defaults(func=_command)
     sql = kinds.add_parser("sql", help="Raw SQL with parameters, e.g. sql 'SELECT ... @cam' --param cam=STRING:c1")
-    sql.add_argument("sql", help="SQL text; unqualified tables resolve in the dataset.")
-    sql.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=TYPE:VALUE",
-        help="Query parameter, repeatable; TYPE: STRING, INT64, FLOAT64, BOOL, TIMESTAMP, DATE, "
-        "NUMERIC or ARRAY<TYPE> with comma-separated values.",
-    )
-    common(sql, canned=False)
+    add_config_arguments(sql, QueryConfig, skip=("kind", *canned_only), positional=("sql",))
+    sql.set_defaults(func=_command)

@@ -27,6 +27,7 @@ __all__ = [
     "ExportedModel",
     "ModelMetadata",
     "allow_gpu_memory_growth",
+    "check_model_dir",
     "load_exported",
     "read_metadata",
 ]
@@ -51,8 +52,30 @@ def read_metadata(model_dir: str) -> ModelMetadata:
         return ModelMetadata.model_validate(json.loads(raw))
     except ValueError as exc:  # pydantic's ValidationError, JSONDecodeError, UnicodeDecodeError
         raise ModelError(
-            f"{path} is not valid Firewatch model metadata ({exc}); re-export the model with `firewatch train`"
+            f"{path} is not valid Firewatch model metadata ({_one_line(exc)}); re-export the model with "
+            "`firewatch train`"
         ) from None
+
+
+def _one_line(exc: ValueError) -> str:
+    """A pydantic ValidationError (many lines) or a JSON error as one line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in errors()]
+        return "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "")
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def check_model_dir(model_dir: str) -> ModelMetadata:
+    """A start-up check, without TF, that `model_dir` is an exported model: valid metadata and, for a
+    local folder, its SavedModel. Raises FileNotFoundError or ModelError naming what is missing."""
+    metadata = read_metadata(model_dir)
+    if not is_remote(model_dir) and not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
+        raise ModelError(
+            f"{model_dir} has {METADATA_FILE} but no saved_model.pb: not a complete exported Firewatch model "
+            "(re-export it with `firewatch train`)"
+        )
+    return metadata
 
 
 def allow_gpu_memory_growth(tf: Any = None) -> int:

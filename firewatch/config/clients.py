@@ -11,6 +11,9 @@ from firewatch.config.scoring import DEFAULT_NAMES
 class PublishConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    sources: tuple[str, ...] = Field(
+        min_length=1, description="PATH (camera from --camera) or CAMERA=PATH: files, folders, animated images, videos"
+    )
     camera: str | None = Field(None, description="camera id for sources given without CAMERA=")
     topic: str = Field(DEFAULT_NAMES.frames_topic, description="frames topic (name or full path)")
     project: str | None = Field(None, description="Google Cloud project (default: from the environment)")

@@ -45,6 +45,14 @@ def _serve(args: argparse.Namespace) -> int:
         config = config_from_args(ConsoleConfig, args)
     except (ConfigError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    if config.model:  # at start-up, not at the first upload
+        from firewatch.cloud.models import check_model_dir
+        from firewatch.errors import ModelError
+
+        try:
+            check_model_dir(config.model)
+        except (FileNotFoundError, ModelError) as exc:
+            raise UserError(f"--model {config.model}: {exc}") from None
     app = build(config)
     print(f"Firewatch console on http://{config.host}:{config.port}/", flush=True)
     uvicorn.run(app, host=config.host, port=config.port, log_level="info", timeout_graceful_shutdown=5)

@@ -16,8 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Without a mode: pull from --subscription. `serve`: an HTTP endpoint for a Pub/Sub "
         "push subscription (Cloud Run). See docs/notify.md.",
     )
-    notify.add_argument("mode", nargs="?", choices=("pull", "serve"), default="pull", help="pull (default) or serve")
-    add_config_arguments(notify, NotifyConfig)
+    add_config_arguments(notify, NotifyConfig, positional=("mode",))
     notify.set_defaults(func=_notify)
 
 
@@ -28,7 +27,7 @@ def _notify(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = config_from_args(NotifyConfig, args)
     notifier = build_notifier(cfg)
-    if args.mode == "serve":
+    if cfg.mode == "serve":
         import uvicorn
 
         from firewatch.notify.push import create_app

@@ -5,6 +5,8 @@ Process settings only; channels, routes and throttling are in the config file (`
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from infra.resources import ResourceNames
@@ -14,6 +16,9 @@ DEFAULT_NAMES = ResourceNames()
 
 
 class NotifyConfig(BaseModel):
+    mode: Literal["pull", "serve"] = Field(
+        "pull", description="pull: from --subscription (default); serve: an HTTP endpoint for a push subscription"
+    )
     config: str = Field(description="the notifier's config file (YAML): channels, routes, update_every_minutes")
     subscription: str | None = Field(
         None, description="pull: subscription to the alerts topic (name or projects/P/subscriptions/S)"

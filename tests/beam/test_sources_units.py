@@ -56,7 +56,7 @@ def test_cli_errors_a_user_can_cause(tmp_path, capsys):
 
     with pytest.raises(SystemExit):
         main(["batch", "--model", "m", "--input", "i", "--output", "o", "--confirm-k", "3"])
-    assert "(neither `firewatch batch` flags nor Beam pipeline options): --confirm-k 3" in capsys.readouterr().err
+    assert "firewatch batch: error: unknown flag --confirm-k" in capsys.readouterr().err
 
 
 def test_cloud_errors_and_bad_project_ids_are_explained():

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from firewatch.cli import main
-from firewatch.cli.deploy import GPU_MACHINE_TYPE, DeployConfig, RunConfig, build_commands, drain_command, run_command
+from infra.deploy import GPU_MACHINE_TYPE, DeployConfig, RunConfig, build_commands, drain_command, run_command
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("gcloud") is None, reason="the gcloud CLI is not installed")
@@ -174,10 +174,10 @@ def test_bad_parameters_are_clear_errors(capsys):
 
 @pytest.mark.parametrize("identity", ["iap", "tokens"])
 def test_console_commands_use_only_documented_flags_and_console_flags(identity, monkeypatch):
-    from firewatch.cli.deploy import ConsoleDeploy, console_commands
     from firewatch.cli.dispatch import build_parser
     from firewatch.config.options import config_from_args
     from firewatch.console.config import TOKENS_VAR, ConsoleConfig
+    from infra.deploy import ConsoleDeploy, console_commands
 
     console = ConsoleDeploy(identity=identity, model="gs://my-proj-firewatch-models/current")
     build, deploy = console_commands(CPU, console)

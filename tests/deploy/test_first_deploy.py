@@ -17,8 +17,8 @@ import hcl2
 import pytest
 
 from firewatch.cli import main
-from firewatch.cli.deploy import DeployConfig
 from firewatch.cli.dispatch import build_parser
+from infra.deploy import DeployConfig
 from tests.deploy.test_terraform import RESOURCES, unq
 
 REPO = Path(__file__).resolve().parents[2]

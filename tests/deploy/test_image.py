@@ -125,7 +125,7 @@ def test_workers_run_the_installed_package_and_never_pip_build_it_again():
     """The flex-template image is also the workers' SDK container (issue 21, item 7): Firewatch and its
     dependencies are installed in it, so the launcher is given no setup or requirements file (with one
     it builds an sdist, fetching setuptools from PyPI, and every worker pip-installs it at start)."""
-    from firewatch.cli.deploy import DeployConfig, RunConfig, run_command
+    from infra.deploy import DeployConfig, RunConfig, run_command
 
     for name in ("base", "streaming", "batch"):
         body = stages()[name]

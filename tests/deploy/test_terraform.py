@@ -13,7 +13,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from firewatch.cli.deploy import DeployConfig
+from infra.deploy import DeployConfig
 from infra.resources import ResourceNames
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,7 +182,7 @@ def test_one_service_account_per_role_with_additive_grants_only():
 
 def test_console_secret_and_apis_for_cloud_run_iap_secret_manager_and_vertex():
     (secret,) = of_type("google_secret_manager_secret").values()
-    from firewatch.cli.deploy import CONSOLE_TOKENS_SECRET
+    from infra.deploy import CONSOLE_TOKENS_SECRET
 
     assert value(secret, "secret_id") == CONSOLE_TOKENS_SECRET
     services = set(LOCALS["services"])
