@@ -313,20 +313,10 @@ REGISTRY_COMMANDS = {
 
 def register_registry_commands(model_sub: argparse._SubParsersAction) -> None:
     """`firewatch model register|promote|shadow|rollback|versions|compare`: positional REGISTRY (and
-    MODEL_DIR or VERSION), every other field of the command's config as a flag (`json_output`: --json)."""
+    MODEL_DIR or VERSION), every other field of the command's config as a flag."""
     for name, (cls, positionals, help_text) in REGISTRY_COMMANDS.items():
         parser = model_sub.add_parser(name, help=help_text, description=cls.__doc__)
-        for field in positionals:
-            parser.add_argument(field, metavar=field.upper(), help=cls.model_fields[field].description)
-        add_config_arguments(parser, cls, skip=(*positionals, "json_output"))
-        if "json_output" in cls.model_fields:
-            parser.add_argument(
-                "--json",
-                dest="json_output",
-                action="store_true",
-                default=argparse.SUPPRESS,
-                help=cls.model_fields["json_output"].description,
-            )
+        add_config_arguments(parser, cls, positional=positionals)
         parser.set_defaults(func=_registry_command, registry_command=name, registry_config=cls)
 
 

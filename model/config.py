@@ -272,7 +272,7 @@ class CompareConfig(_Config):
     dataset: str = Field(DEFAULT_NAMES.dataset, description="BigQuery dataset")
     predictions_table: str = Field(DEFAULT_NAMES.predictions_table, description="the main path's rows")
     shadow_predictions_table: str = Field(DEFAULT_NAMES.shadow_predictions_table, description="the shadow rows")
-    json_output: bool = Field(False, description="print the comparison as JSON")
+    json_output: bool = Field(False, description="print the comparison as JSON", json_schema_extra={"flag": "json"})
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
 
     _r = field_validator("registry")(_no_trailing_slash)

@@ -44,16 +44,7 @@ def register_loop(sub: argparse._SubParsersAction) -> None:
     """`firewatch vertex loop`: the CustomJob running `firewatch model loop` and its Cloud Scheduler job."""
     help_text = "`firewatch model loop` as a CustomJob, created on a cron schedule by Cloud Scheduler"
     parser = sub.add_parser("loop", help=help_text, description=VertexLoopConfig.__doc__)
-    add_config_arguments(parser, VertexLoopConfig, skip=("loop_args",))
-    parser.add_argument(
-        "--loop-arg",
-        dest="loop_args",
-        default=argparse.SUPPRESS,
-        action="append",
-        metavar="--FLAG=VALUE",
-        help="extra `firewatch model loop` flag for the job (repeatable), e.g. --loop-arg=--min-verdicts=50",
-    )
-    parser.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the specs only (default)")
+    add_config_arguments(parser, VertexLoopConfig)
     parser.set_defaults(func=_loop)
 
 
@@ -68,7 +59,7 @@ def _loop(args: argparse.Namespace) -> int:
         config = config_from_args(VertexLoopConfig, args)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    if config.submit and args.dry_run:
+    if config.submit and config.dry_run:
         raise UserError("--dry-run and --submit exclude each other")
     body = jobs.to_json(loop_job.loop_custom_job(config))
     os.makedirs(os.path.dirname(os.path.abspath(config.body_file)), exist_ok=True)

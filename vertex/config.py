@@ -239,7 +239,9 @@ class VertexLoopConfig(_Vertex):
     accelerator_count: int = Field(1, ge=0, le=8, description="GPUs of the worker (0: CPU only)")
     boot_disk_gb: int = Field(100, ge=10, le=65536)
     loop_args: list[str] = Field(
-        default_factory=list, description="extra `firewatch model loop` flags, e.g. --min-verdicts=50"
+        default_factory=list,
+        description="extra `firewatch model loop` flag for the job (repeatable), e.g. --loop-arg=--min-verdicts=50",
+        json_schema_extra={"flag": "loop_arg", "repeat": True},
     )
     schedule: str = Field("0 3 * * 1", description="cron schedule of the loop (Cloud Scheduler syntax)")
     time_zone: str = Field("Etc/UTC", min_length=1, description="tz database name the schedule is read in")
