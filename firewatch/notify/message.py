@@ -1,9 +1,8 @@
 """What a notification says, and its shape for each channel (pure: no I/O).
 
-`notice(event, console_url)` reads an alert event (`firewatch.core.confirm._event`'s JSON: alert_id,
-camera_id, event, event_time, first/last_frame_at, fire_frames, peak/mean probability, frame_uris,
-peak_frame_key, explanation_uri, peak_box) or any other event on the alerts topic (camera health:
-at least camera_id and event), and gives a `Notice`: a title, text lines, the box and the link to
+`notice(event, console_url)` reads any event on the alerts topic through its type
+(`firewatch.core.alerts`: a fire alert is read as its `AlertEvent`; camera-health and drift events
+need at least camera_id and event), and gives a `Notice`: a title, text lines, the box and the link to
 the console's alert page (`/alerts/{alert_id}`). The `*_payload` functions shape it for a channel.
 """
 
@@ -16,7 +15,11 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
-ALERT_EVENTS = ("open", "update", "close", "stale")
+from pydantic import ValidationError
+
+from firewatch.core.alerts import ALERT_KINDS, AlertEvent
+
+ALERT_EVENTS = ALERT_KINDS
 TITLES = {
     "open": "FIRE ALERT on camera {camera}",
     "update": "Fire alert update, camera {camera}",
@@ -70,30 +73,35 @@ def box_text(box: dict[str, Any] | None) -> str:
 
 def notice(event: dict[str, Any], console_url: str | None) -> Notice:
     kind = str(event.get("event", "unknown"))
-    camera = str(event.get("camera_id", "?"))
-    if kind not in ALERT_EVENTS or "alert_id" not in event:
-        return _health_notice(event, kind, camera, console_url)
-    alert_id = str(event["alert_id"])
-    link = alert_link(console_url, alert_id)
+    if kind not in ALERT_KINDS or "alert_id" not in event:
+        return _health_notice(event, kind, str(event.get("camera_id", "?")), console_url)
+    try:
+        typed = AlertEvent.model_validate(event)
+    except ValidationError as exc:  # reported by the notifier as an unreadable event, never sent half-read
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ValueError(f"alert event does not fit its type: {where}: {problem['msg']}") from None
+    link = alert_link(console_url, typed.alert_id)
+    box = None if typed.peak_box is None else typed.peak_box.model_dump()
     lines = [
-        f"Time: {event.get('event_time')} (frames {event.get('first_frame_at')} to {event.get('last_frame_at')})",
-        f"Probability: peak {float(event.get('peak_probability') or 0):.3f}, "
-        f"mean {float(event.get('mean_probability') or 0):.3f} over {event.get('fire_frames')} fire frame(s)",
-        box_text(event.get("peak_box")),
-        f"Peak frame: {event.get('peak_frame_key')}",
-        f"Alert: {alert_id}",
+        f"Time: {typed.event_time} (frames {typed.first_frame_at} to {typed.last_frame_at})",
+        f"Probability: peak {typed.peak_probability:.3f}, "
+        f"mean {typed.mean_probability:.3f} over {typed.fire_frames} fire frame(s)",
+        box_text(box),
+        f"Peak frame: {typed.peak_frame_key}",
+        f"Alert: {typed.alert_id}",
     ]
     if link:
         lines.append(f"Alert page: {link}")
     return Notice(
         kind="alert",
-        event=kind,
-        camera_id=camera,
-        title=TITLES[kind].format(camera=camera),
+        event=typed.event,
+        camera_id=typed.camera_id,
+        title=TITLES[typed.event].format(camera=typed.camera_id),
         lines=tuple(lines),
         link=link,
-        box=event.get("peak_box"),
-        alert_id=alert_id,
+        box=box,
+        alert_id=typed.alert_id,
         source=event,
     )
 

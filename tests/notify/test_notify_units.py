@@ -265,7 +265,8 @@ def test_an_unreadable_message_is_reported_not_dropped():
     assert rec.published[0][1]["reason"].startswith("unreadable event")
     broken = {**event(), "peak_box": {"x_min": 0.1}}  # a box without its other corners
     assert notifier(rec).handle(json.dumps(broken).encode(), {}, "m10").ack and rec.sent == []
-    assert rec.published[1][1]["reason"] == "unreadable event: KeyError('x_max')"
+    reason = rec.published[1][1]["reason"]
+    assert reason == "unreadable event: ValueError('alert event does not fit its type: peak_box.y_min: Field required')"
 
 
 # -- the push endpoint (Cloud Run) --------------------------------------------------------------
