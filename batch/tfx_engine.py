@@ -32,7 +32,8 @@ from apache_beam import pvalue
 from apache_beam.ml.inference.base import KeyedModelHandler, PredictionResult, RunInference
 
 from firewatch.beam.dead_letters import DEAD, request_dead_letter
-from firewatch.beam.scoring import EXPLAIN, ModelInfo, Postprocess, preview_pixels
+from firewatch.beam.postprocess import EXPLAIN, Postprocess, preview_pixels
+from firewatch.beam.scoring import ModelInfo
 from firewatch.beam.sources import MODE, record_dead_letter, request_from_record
 from firewatch.core.contract import MessageLimits
 from firewatch.core.explain import ExplainConfig

@@ -36,15 +36,13 @@ def main() -> None:
     import saliency.core as saliency
 
     from firewatch.cloud.models import load_exported
-    from firewatch.core.explain import (
-        ExplainConfig,
-        explain_image,
+    from firewatch.core.attribution import (
         integrated_gradients,
         integrated_gradients_many,
-        region_from_mask,
         saliency_call_model_function,
         xrai_region_masks,
     )
+    from firewatch.core.explain import ExplainConfig, explain_image, region_from_mask
     from firewatch.core.imaging import to_model_input
     from model.synth import render_fire_frame
     from tests.fixtures.regions import box_hit, chance_hit_rate

@@ -25,7 +25,7 @@ INTERVAL_SECONDS = 5.0
 
 
 def snapshot(trackers: list[Any], started_at: float, subscription: str, now: float) -> dict[str, Any]:
-    """The heartbeat's content from the read trackers (`firewatch.beam.local_pubsub.AckTracker`)."""
+    """The heartbeat's content from the read trackers (`firewatch.localrun.pubsub.AckTracker`)."""
     pulls = [t.last_pull_at for t in trackers if t.last_pull_at is not None]
     acks = [t.last_ack_at for t in trackers if t.last_ack_at is not None]
     return {

@@ -4,7 +4,7 @@ Locally (no --runner given) it uses Beam's BundleBasedDirectRunner in streaming 
 the local runner that reads Pub/Sub (see shared notes: the default DirectRunner tries
 to download Prism, and FnApiRunner does not stream from Pub/Sub), with its Pub/Sub read
 replaced so messages are acknowledged only once their rows are written
-(`firewatch.beam.local_pubsub`); a stop drains what was pulled. On Dataflow the job is
+(`firewatch.localrun.pubsub`); a stop drains what was pulled. On Dataflow the job is
 submitted and this returns at once (see `firewatch.beam.submission`).
 """
 
@@ -23,12 +23,14 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
-from firewatch.beam import explanation, local_pubsub, local_runner, model_handler
+from firewatch.beam import explanation, model_handler
 from firewatch.beam.scoring import ModelInfo
 from firewatch.beam.submission import describe_submission
 from firewatch.cloud.clients import prepare_beam_offline_auth
 from firewatch.cloud.models import check_model_dir
 from firewatch.errors import ModelError, UserError
+from firewatch.localrun import dofn_specs
+from firewatch.localrun import pubsub as local_pubsub
 from streaming import liveness, preflight, startup
 from streaming import pipeline as graph
 from streaming.config import StreamingConfig
@@ -55,8 +57,8 @@ def run(cfg: StreamingConfig, beam_args: Sequence[str]) -> int:
     prepare_beam_offline_auth()
     options = pipeline_options(beam_args, cfg)
     if is_local(options):
-        local_pubsub.install()  # acknowledge after the rows are written (see firewatch.beam.local_pubsub)
-        local_runner.install()  # DoFn state specs looked up once per class, not per bundle
+        local_pubsub.install()  # acknowledge after the rows are written (see firewatch.localrun.pubsub)
+        dofn_specs.install()  # DoFn state specs looked up once per class, not per bundle
     if is_local(options):
         preflight.check(cfg)  # a missing subscription, topic or table: one line and exit, before anything loads
     info = read_model(cfg.model_dir(), loads_here=is_local(options))

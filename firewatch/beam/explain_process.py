@@ -73,7 +73,7 @@ def _child_model(model_dir: str) -> Any:
     model = _CHILD_MODELS.get(model_dir)
     if model is None:
         from firewatch.cloud.models import allow_gpu_memory_growth, load_exported
-        from firewatch.core.explain import warm_up
+        from firewatch.core.attribution import warm_up
 
         allow_gpu_memory_growth()  # before the first TF GPU use in this process
         model = load_exported(model_dir)

@@ -49,8 +49,9 @@ from firewatch.beam.batching_worker import BatchingWorker
 from firewatch.beam.dead_letters import DEAD
 from firewatch.beam.explain_process import explain_in_child, warm_up_child
 from firewatch.cloud.storage import write_new_object
+from firewatch.core.attribution import warm_up
 from firewatch.core.contract import first_line
-from firewatch.core.explain import ExplainConfig, Explanation, explain_images, in_frame, warm_up
+from firewatch.core.explain import ExplainConfig, Explanation, explain_images, in_frame
 from firewatch.core.overlay import overlay_uri, render_overlay
 from firewatch.core.prediction import Prediction
 from firewatch.core.rows import dead_letter_row, explanation_row

@@ -14,7 +14,8 @@
   streaming the alert topic (alert and camera-health events) and the dead-letter topic. Predictions become rows
   here, and only here. A row a table cannot take becomes a dead letter (stage `sink`, BigQuery's
   reason); in streaming, transient failures are retried until BigQuery is back, and a message is
-  acknowledged once its row is written (`firewatch.beam.local_pubsub`, on the local runner). A
+  acknowledged once its row is written (`firewatch.beam.written`; on the local runner
+  `firewatch.localrun.pubsub` listens). A
   dead letter the dead-letters table cannot take, and a refused access (`BigQueryAccessError`),
   fail the bundle: the runner retries it and nothing is acknowledged, instead of a log line for a
   frame that is gone.
@@ -36,7 +37,7 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.typehints import KV
 
 from firewatch.beam.dead_letters import dead_letter_message
-from firewatch.beam.local_pubsub import ack_written_rows
+from firewatch.beam.written import rows_written
 from firewatch.cloud.bigquery_rows import ROW_ID_KEY, BigQueryWriteError, Rejected, RowWriter, check_table_id
 from firewatch.core.alerts import alert_message_parts
 from firewatch.core.health import health_message_parts
@@ -131,7 +132,8 @@ def write_shard(row: Mapping[str, Any], shards: int = WRITE_SHARDS) -> int:
 
 class _WriteRowsFn(beam.DoFn):
     """Buffers rows per bundle and inserts them; outputs the dead letters of rows that cannot be
-    written. With `ack`, the Pub/Sub messages of written rows are acknowledged (local runner)."""
+    written. With `ack`, listeners are told which rows were written (`firewatch.beam.written`:
+    on the local runner, their Pub/Sub messages are acknowledged)."""
 
     def __init__(
         self,
@@ -191,7 +193,7 @@ class _WriteRowsFn(beam.DoFn):
                 )
         if self.ack:
             refused = {r.row.get("message_id") for r in rejected}
-            ack_written_rows([row for row in rows if row.get("message_id") not in refused])
+            rows_written([row for row in rows if row.get("message_id") not in refused])
         return [rejected_dead_letter(r, self.table) for r in rejected]
 
 

@@ -19,7 +19,7 @@ otherwise it is `rate_limited`: a recorded decision (the caller counts it), neve
 
 Pure and deterministic for a given order of frames. `decide_camera(state, ...)` decides for one
 camera from its state (`CameraExplainState`, None for a camera not seen): the streaming job keeps
-that state in Beam's keyed state, keyed by camera (`firewatch.beam.scoring.GateExplanations`), so
+that state in Beam's keyed state, keyed by camera (`firewatch.beam.postprocess.GateExplanations`), so
 the rate holds per camera however many worker processes score its frames. `ExplainPolicy` keeps
 the states of many cameras in one process (bounded: `max_cameras`, least recently seen forgotten
 first), for callers without a runner.

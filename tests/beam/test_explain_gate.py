@@ -10,7 +10,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam import pvalue
 
-from firewatch.beam.scoring import EXPLAIN, GateExplanations
+from firewatch.beam.postprocess import EXPLAIN, GateExplanations
 from firewatch.core.explain import ExplainConfig
 from firewatch.core.explain_policy import ExplainPolicy
 from firewatch.core.prediction import Prediction

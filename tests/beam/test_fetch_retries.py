@@ -11,7 +11,7 @@ import requests
 from apache_beam import pvalue
 from google.api_core import exceptions as gexc
 
-from firewatch.beam.scoring import FetchObjects
+from firewatch.beam.fetch_decode import FetchObjects
 from firewatch.cloud import storage
 from firewatch.core.contract import FrameRequest, MessageLimits
 

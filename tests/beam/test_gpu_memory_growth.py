@@ -38,7 +38,7 @@ def log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_explaining_child_sets_memory_growth_on_every_gpu_before_loading(log, monkeypatch):
-    monkeypatch.setattr("firewatch.core.explain.warm_up", lambda fn: log.append("warm up"))
+    monkeypatch.setattr("firewatch.core.attribution.warm_up", lambda fn: log.append("warm up"))
     monkeypatch.setattr(explain_process, "_CHILD_MODELS", {})
     monkeypatch.setattr(models, "load_exported", lambda d: log.append(f"load {d}") or types.SimpleNamespace(float_fn=0))
     explain_process._child_model("/m")

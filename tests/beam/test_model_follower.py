@@ -131,7 +131,8 @@ def test_a_registry_pointer_file_round_trips(tmp_path: Path) -> None:
 def test_a_frame_is_judged_by_the_threshold_of_the_version_that_scored_it() -> None:
     from apache_beam.ml.inference.base import PredictionResult
 
-    from firewatch.beam.scoring import ModelInfo, Postprocess
+    from firewatch.beam.postprocess import Postprocess
+    from firewatch.beam.scoring import ModelInfo
     from firewatch.core.contract import FrameRequest
     from firewatch.core.prediction import ScoredFrame
     from firewatch.core.regions import RegionOutputs

@@ -35,7 +35,7 @@ def test_preview_is_the_original_frame_scaled_down():
     import numpy as np
     from PIL import Image
 
-    from firewatch.beam.scoring import preview_pixels
+    from firewatch.beam.postprocess import preview_pixels
 
     buffer = io.BytesIO()
     Image.fromarray(np.full((900, 1600, 3), (200, 80, 10), np.uint8)).save(buffer, format="JPEG")

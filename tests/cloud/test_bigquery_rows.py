@@ -15,9 +15,9 @@ from firewatch.cloud.bigquery_rows import (
     RowWriter,
     chunk_rows,
     insert_rows,
-    row_problems,
     split_row_id,
 )
+from firewatch.cloud.row_checks import row_problems
 from infra.resources import ResourceNames, schema_for_table
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from firewatch.core.attribution import integrated_gradients, saliency_call_model_function
 from firewatch.core.explain import (
     ExplainConfig,
     explain_image,
     explain_images,
-    integrated_gradients,
     region_from_mask,
-    saliency_call_model_function,
     should_explain,
 )
 from firewatch.core.imaging import to_model_input

@@ -11,7 +11,7 @@ import pytest
 
 from firewatch.cli.dispatch import main
 from firewatch.cloud import registry as store
-from firewatch.cloud.bigquery_rows import row_problems
+from firewatch.cloud.row_checks import row_problems
 from firewatch.core.registry import check_promotion, evaluation_summary, pop_history, push_history
 from firewatch.errors import UserError
 from model import registry

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from firewatch.beam import local_pubsub
 from firewatch.cloud.clients import publisher_client, subscriber_client
+from firewatch.localrun import pubsub as local_pubsub
 
 pytestmark = pytest.mark.stack
 

@@ -39,6 +39,35 @@ def router(console: Console) -> APIRouter:
             form_key=uuid.uuid4().hex,
         )
 
+    _add_mask_routes(routes, console)
+
+    @routes.post("/frames/missed-fire", dependencies=CHECKED)
+    def missed_fire(
+        request: Request, frame_key: str = Form(...), feedback_id: str = Form(...), note: str | None = Form(None)
+    ):
+        frame_key = checked_id("frame key", frame_key)
+        frame = store.frame(frame_key)
+        if frame is None:
+            raise BadParameter(f"no frame {frame_key!r} in the predictions table")
+        judged = VerdictInput(
+            feedback_id=feedback_id,
+            verdict="missed_fire",
+            note=note,
+            camera_id=frame["camera_id"],
+            frame_keys=(frame_key,),
+            frame_uris=(frame.get("source_uri") or "",),
+            model_version=frame["model_version"],
+        )
+        store.record_verdict(judged, request.state.operator, console.clock())
+        return RedirectResponse(f"/cameras/{frame['camera_id']}", status_code=303)
+
+    return routes
+
+
+def _add_mask_routes(routes: APIRouter, console: Console) -> None:
+    """A camera's exclusion mask: the editor page and its save."""
+    store, config = console.store, console.config
+
     @routes.get("/cameras/{camera}/mask", response_class=HTMLResponse)
     def mask_page(request: Request, camera: str):
         camera = camera_id(camera)
@@ -74,25 +103,3 @@ def router(console: Console) -> APIRouter:
         operator, now = request.state.operator, console.clock()
         store.record_mask(camera, parsed, mask_id=mask_id, operator=operator, now=now, note=note)
         return RedirectResponse(f"/cameras/{camera}/mask", status_code=303)
-
-    @routes.post("/frames/missed-fire", dependencies=CHECKED)
-    def missed_fire(
-        request: Request, frame_key: str = Form(...), feedback_id: str = Form(...), note: str | None = Form(None)
-    ):
-        frame_key = checked_id("frame key", frame_key)
-        frame = store.frame(frame_key)
-        if frame is None:
-            raise BadParameter(f"no frame {frame_key!r} in the predictions table")
-        judged = VerdictInput(
-            feedback_id=feedback_id,
-            verdict="missed_fire",
-            note=note,
-            camera_id=frame["camera_id"],
-            frame_keys=(frame_key,),
-            frame_uris=(frame.get("source_uri") or "",),
-            model_version=frame["model_version"],
-        )
-        store.record_verdict(judged, request.state.operator, console.clock())
-        return RedirectResponse(f"/cameras/{frame['camera_id']}", status_code=303)
-
-    return routes

@@ -9,8 +9,8 @@ class (state and timer specs are default values of its methods' parameters), so 
 it per class. DoFns that wrap a callable (`beam.Map`, `beam.FlatMap`, ...) take their parameters
 from the callable, not the class: they are never cached.
 
-Installed only for the local runner (`streaming.runner`), like `firewatch.beam.local_pubsub`;
-Dataflow runs the unchanged graph and never imports this.
+Installed only for the local runner (`streaming.runner`), like `firewatch.localrun.pubsub`;
+Dataflow runs the unchanged graph and never imports this (`firewatch.localrun`).
 """
 
 from __future__ import annotations

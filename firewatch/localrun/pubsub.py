@@ -18,7 +18,8 @@ one method, for the local runner only, with a read that
 A crash or kill loses nothing: unacknowledged messages are redelivered when their lease runs out.
 Redelivery can repeat a row that was written but not yet acknowledged; rows carry the frame key and
 message id (BigQuery de-duplicates their insertIds; on the emulator a query removes them: docs/faults.md).
-On Dataflow none of this is installed and `ack_written_rows` finds no tracker: a no-op.
+The sink reaches `ack_written_rows` through `firewatch.beam.written`, where `install()` registers it;
+on Dataflow none of this is installed or imported (`firewatch.localrun`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.api_core.exceptions import NotFound, ResourceExhausted
+
+from firewatch.beam.written import on_rows_written
 
 _LOG = logging.getLogger(__name__)
 PULL_LIMIT = 100  # messages per pull request (the service's own cap)
@@ -273,3 +276,4 @@ def install(settings: ReadSettings = ReadSettings()) -> None:
         return results
 
     evaluators._PubSubReadEvaluator._read_from_pubsub = read_from_pubsub
+    on_rows_written(ack_written_rows)

@@ -9,7 +9,7 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.core import CallableWrapperDoFn
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from firewatch.beam import local_runner
+from firewatch.localrun import dofn_specs
 
 
 class Counting(beam.DoFn):
@@ -27,31 +27,31 @@ class Plain(beam.DoFn):
 
 
 def test_cached_specs_match_beams_own() -> None:
-    local_runner.install()
-    original = local_runner._ORIGINAL
-    assert userstate.get_dofn_specs is local_runner.cached_dofn_specs
+    dofn_specs.install()
+    original = dofn_specs._ORIGINAL
+    assert userstate.get_dofn_specs is dofn_specs.cached_dofn_specs
     for dofn in (Counting(), Plain(), Counting()):
-        assert local_runner.cached_dofn_specs(dofn) == original(dofn)
+        assert dofn_specs.cached_dofn_specs(dofn) == original(dofn)
     assert userstate.is_stateful_dofn(Counting()) and not userstate.is_stateful_dofn(Plain())
-    assert Counting in local_runner._CACHE and Plain in local_runner._CACHE
+    assert Counting in dofn_specs._CACHE and Plain in dofn_specs._CACHE
 
 
 def test_callable_wrappers_are_not_cached() -> None:
-    local_runner.install()
+    dofn_specs.install()
     wrapper = CallableWrapperDoFn(lambda x: [x])
-    assert local_runner.cached_dofn_specs(wrapper) == (set(), set())
-    assert CallableWrapperDoFn not in local_runner._CACHE
+    assert dofn_specs.cached_dofn_specs(wrapper) == (set(), set())
+    assert CallableWrapperDoFn not in dofn_specs._CACHE
 
 
 def test_install_is_idempotent() -> None:
-    local_runner.install()
-    first = local_runner._ORIGINAL
-    local_runner.install()
-    assert local_runner._ORIGINAL is first and local_runner.installed()
+    dofn_specs.install()
+    first = dofn_specs._ORIGINAL
+    dofn_specs.install()
+    assert dofn_specs._ORIGINAL is first and dofn_specs.installed()
 
 
 def test_stateful_dofn_keeps_its_state_on_the_local_runner() -> None:
-    local_runner.install()
+    dofn_specs.install()
     with beam.Pipeline(runner="BundleBasedDirectRunner") as pipeline:
         counted = pipeline | beam.Create([("a", 1), ("a", 2), ("b", 3), ("a", 4)]) | beam.ParDo(Counting())
         assert_that(counted, equal_to([("a", 1), ("a", 2), ("a", 3), ("b", 1)]))
