@@ -22,6 +22,7 @@ from itertools import chain, count
 from pathlib import Path
 
 from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES, ContractError, check_camera_id
+from firewatch.core.names import resource_path
 from firewatch.core.rows import rfc3339
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -181,7 +182,7 @@ def publish_cameras(
             check_publishable(path)
     streams = {s.camera_id: chain.from_iterable(iter_source(p, fps) for p in s.paths) for s in sources}
     publisher = publisher_client()
-    topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
+    topic_path = resource_path("topics", topic, project)
     check_topic(publisher, topic_path)
     storage_bucket = storage_client(project).bucket(bucket) if as_uri else None
     start = start or datetime.now(UTC)
