@@ -45,17 +45,17 @@ locals {
   console  = "serviceAccount:${google_service_account.console.email}"
   # The tables the console shows (it writes only the feedback table).
   console_reads = {
-    predictions   = google_bigquery_table.predictions.table_id
-    alerts        = google_bigquery_table.alerts.table_id
-    explanations  = google_bigquery_table.explanations.table_id
-    dead_letters  = google_bigquery_table.dead_letters.table_id
-    monitoring    = google_bigquery_table.monitoring.table_id
-    camera_health = google_bigquery_table.camera_health.table_id
+    predictions   = google_bigquery_table.tables["predictions"].table_id
+    alerts        = google_bigquery_table.tables["alerts"].table_id
+    explanations  = google_bigquery_table.tables["explanations"].table_id
+    dead_letters  = google_bigquery_table.tables["dead_letters"].table_id
+    monitoring    = google_bigquery_table.tables["monitoring"].table_id
+    camera_health = google_bigquery_table.tables["camera_health"].table_id
   }
   # Operators' verdicts and the cameras' exclusion masks (append-only tables).
   console_writes = {
-    feedback = google_bigquery_table.feedback.table_id
-    masks    = google_bigquery_table.masks.table_id
+    feedback = google_bigquery_table.tables["feedback"].table_id
+    masks    = google_bigquery_table.tables["masks"].table_id
   }
 }
 

@@ -112,23 +112,35 @@ def test_topics_and_subscriptions_match_the_declaration():
 
 
 def test_dataset_and_tables_use_the_same_schema_files_partitioning_and_clustering():
+    # Terraform reads infra/resources.json itself (jsondecode + for_each): no table is written out by hand.
     (dataset,) = of_type("google_bigquery_dataset").values()
-    assert value(dataset, "dataset_id") == DECL["dataset"]["name"]
+    assert LOCALS["declaration"] == '${jsondecode(file("${path.module}/../resources.json"))}'
+    assert unq(dataset["dataset_id"]) == "${local.declaration.dataset.name}"
     assert unq(dataset["location"]) == "${var.bigquery_location}"
     assert VARIABLES["bigquery_location"]["default"] == DECL["location"] == ResourceNames().location
-    tables = {value(b, "table_id"): b for b in of_type("google_bigquery_table").values()}
-    assert set(tables) == {spec["name"] for spec in DECL["tables"].values()}
+    (table,) = of_type("google_bigquery_table").values()
+    assert LOCALS["tables"] == "${{for key, table in local.declaration.tables : table.name => table}}"
+    assert unq(table["for_each"]) == "${local.tables}" and unq(table["table_id"]) == "${each.key}"
+    assert unq(table["schema"]) == '${file("${path.module}/../${each.value.schema}")}'
+    assert block(table, "time_partitioning") == {"type": "DAY", "field": "${each.value.partition_field}"}
+    assert unq(table["clustering"]) == "${each.value.clustering}"
     for spec in DECL["tables"].values():
-        body = tables[spec["name"]]
-        assert body["schema"] == f'${{file("${{path.module}}/../{spec["schema"]}")}}', spec["name"]
-        assert (REPO / "infra" / spec["schema"]).is_file()
-        assert block(body, "time_partitioning") == {"type": "DAY", "field": spec["partition_field"]}
-        assert unq(body["clustering"]) == spec["clustering"]
         fields = {f["name"] for f in json.loads((REPO / "infra" / spec["schema"]).read_text())}
-        assert {spec["partition_field"], *spec["clustering"]} <= fields
+        assert {spec["partition_field"], *spec["clustering"]} <= fields, spec["name"]
     assert {p.name for p in (REPO / "infra" / "schemas").glob("*.json")} == {
         Path(s["schema"]).name for s in DECL["tables"].values()
     }
+
+
+def test_the_tables_once_declared_one_by_one_are_moved_not_recreated():
+    # An existing deployment's tables keep their data: each old address is moved into the for_each.
+    moved = []
+    for path in sorted(TF.glob("*.tf")):
+        with path.open() as handle:
+            moved += [{k: unq(v) for k, v in b.items()} for b in hcl2.load(handle).get("moved", [])]
+    pairs = {m["from"].strip("${}"): m["to"].strip("${}") for m in moved}
+    names = [spec["name"] for spec in DECL["tables"].values()]
+    assert pairs == {f"google_bigquery_table.{n}": f'google_bigquery_table.tables["{n}"]' for n in names}
 
 
 def test_buckets_follow_the_names_the_jobs_and_deploy_derive():
