@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.deploy.test_terraform import LOCALS, RESOURCES, unq
+from tests.deploy.test_terraform import DECL, LOCALS, RESOURCES, unq
 
 REPO = Path(__file__).resolve().parents[2]
 IAM_DOC = REPO / "docs" / "iam.md"
@@ -36,14 +36,25 @@ def normalise(on: str) -> str:
 
 
 def _ref(expr: str) -> tuple[str, str]:
-    """`${google_storage_bucket.frames.name}` -> ("google_storage_bucket", "frames")."""
-    match = re.fullmatch(r"\$\{(\w+)\.(\w+)\.\w+\}", expr)
+    """`${google_storage_bucket.frames.name}` -> ("google_storage_bucket", "frames"); an instance of a
+    for_each, `${google_bigquery_table.tables["alerts"].table_id}`, -> ("google_bigquery_table", "tables")."""
+    match = re.fullmatch(r'\$\{(\w+)\.(\w+)(?:\["[^"]+"\])?\.\w+\}', expr)
     assert match, f"not a resource reference: {expr}"
     return match.group(1), match.group(2)
 
 
 def _attribute(expr: str, attribute: str) -> str:
-    return unq(RESOURCES[_ref(expr)][attribute])
+    """The attribute's value; `${each.key}` is the instance's key, `${local.declaration.X.Y}` is read from
+    infra/resources.json as Terraform reads it."""
+    raw = unq(RESOURCES[_ref(expr)][attribute])
+    if raw == "${each.key}":
+        return re.fullmatch(r'.*\["([^"]+)"\]\.\w+\}', expr).group(1)
+    if raw.startswith("${local.declaration.") and raw.endswith("}"):
+        value = DECL
+        for part in raw[len("${local.declaration.") : -1].split("."):
+            value = value[part]
+        return value
+    return raw
 
 
 def member_account(member: str, body: dict) -> str:
