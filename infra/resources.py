@@ -19,14 +19,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from firewatch.cloud import clients as gcp
-from firewatch.core.names import check_bucket_name
+from firewatch.core.names import check_bucket_name, resource_path
 from firewatch.errors import UserError
 
 INFRA_DIR = Path(__file__).resolve().parent
 DECLARATION = INFRA_DIR / "resources.json"
-SCHEMA_DIR = INFRA_DIR / "schemas"
 
-_TOPIC_RE = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$")
+_TOPIC_RE = re.compile(r"^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$")
 _DATASET_RE = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,1024}$")
 _PROJECT_RE = re.compile(r"^([a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
@@ -41,22 +40,25 @@ def check_project_id(value: str) -> str:
     return value
 
 
-def _check_pubsub_name(value: str) -> str:
-    if not _TOPIC_RE.match(value) or value.startswith("goog"):
-        raise ValueError(f"{value!r} is not a valid Pub/Sub name (3-255 chars, starts with a letter)")
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """A check: the value when `pattern` matches it, else ValueError naming `what` it must be."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return check
 
 
-def _check_dataset(value: str) -> str:
-    if not _DATASET_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid dataset id (letters, digits, underscores)")
-    return value
+_check_pubsub_name = _matching(_TOPIC_RE, "Pub/Sub name (3-255 chars, starts with a letter, not goog)")
+_check_dataset = _matching(_DATASET_RE, "dataset id (letters, digits, underscores)")
+_check_table = _matching(_TABLE_RE, "table id (letters, digits, underscores, dashes)")
 
 
-def _check_table(value: str) -> str:
-    if not _TABLE_RE.match(value):
-        raise ValueError(f"{value!r} is not a valid table id (letters, digits, underscores, dashes)")
-    return value
+def project_bucket(project: str, key: str = "frames_bucket") -> str:
+    """A declared bucket's name on a real project, as infra/terraform names it: `<project>-<declared name>`."""
+    return f"{project}-{declaration()['buckets'][key]['name']}"
 
 
 _CHECKS: dict[str, Callable[[str], str]] = {
@@ -146,7 +148,7 @@ class ResourceNames(create_model("_DeclaredNames", __base__=_Names, **_declared_
         each declared one gets the project as prefix (`<project>-firewatch-frames`, the name the jobs
         and `firewatch deploy` derive); names given explicitly are kept."""
         given = self.model_fields_set
-        update = {key: f"{self.project}-{getattr(self, key)}" for key in self.bucket_fields() if key not in given}
+        update = {key: project_bucket(self.project, key) for key in self.bucket_fields() if key not in given}
         return self.model_copy(update=update)
 
     @staticmethod
@@ -166,10 +168,10 @@ class ResourceNames(create_model("_DeclaredNames", __base__=_Names, **_declared_
         return tuple(declaration()["buckets"])
 
     def topic_path(self, field: str = "frames_topic") -> str:
-        return f"projects/{self.project}/topics/{getattr(self, field)}"
+        return resource_path("topics", getattr(self, field), self.project)
 
     def subscription_path(self, field: str = "frames_subscription") -> str:
-        return f"projects/{self.project}/subscriptions/{getattr(self, field)}"
+        return resource_path("subscriptions", getattr(self, field), self.project)
 
     def table_id(self, field: str = "predictions_table") -> str:
         """`project.dataset.table` for a table field, e.g. table_id("alerts_table")."""
@@ -180,13 +182,6 @@ class ResourceNames(create_model("_DeclaredNames", __base__=_Names, **_declared_
 
     def bucket_uri(self, field: str = "frames_bucket") -> str:
         return f"gs://{getattr(self, field)}"
-
-
-def names_from_env(**overrides: Any) -> ResourceNames:
-    """ResourceNames with the project from the environment (stack.env or GCP config) + overrides."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    given.setdefault("project", gcp.project_id(None))
-    return ResourceNames(**given)
 
 
 # -- apply / destroy ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain, count
 from pathlib import Path
 
+from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES, ContractError, check_camera_id
 from firewatch.core.names import resource_path
 from firewatch.core.rows import rfc3339
@@ -162,7 +163,7 @@ def publish_cameras(
     project: str,
     fps: float = 1.0,
     as_uri: bool = False,
-    bucket: str = "firewatch-frames",
+    bucket: str = DEFAULT_NAMES.frames_bucket,
     fast: bool = False,
     start: datetime | None = None,
     progress: Callable[[PublishReport], None] | None = None,

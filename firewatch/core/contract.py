@@ -62,7 +62,9 @@ class MessageLimits(BaseModel):
     max_message_bytes: int = Field(PUBSUB_MAX_MESSAGE_BYTES, gt=0)
     max_object_bytes: int = Field(MAX_OBJECT_BYTES, gt=0, description="largest gs:// object fetched")
     max_pixels: int = Field(MAX_PIXELS, gt=0, description="largest decoded image (width x height)")
-    allowed_buckets: tuple[str, ...] = Field(("firewatch-frames",), description="buckets whose objects may be fetched")
+    allowed_buckets: tuple[str, ...] = Field(
+        (), description="buckets whose objects may be fetched (none by default: the jobs name the project's)"
+    )
 
 
 class FrameRequest(BaseModel):

@@ -36,6 +36,4 @@ def test_resource_path_expands_a_name_and_keeps_a_path():
     assert resource_path("topics", "frames", "p-1") == "projects/p-1/topics/frames"
     assert resource_path("subscriptions", "alerts-sub", "p-1") == "projects/p-1/subscriptions/alerts-sub"
     assert resource_path("topics", "projects/other/topics/x", "p-1") == "projects/other/topics/x"
-    assert (
-        resource_path("endpoints", "9", "p-1", "eu-w4") == "projects/p-1/locations/eu-w4/endpoints/9"
-    )
+    assert resource_path("endpoints", "9", "p-1", "eu-w4") == "projects/p-1/locations/eu-w4/endpoints/9"
