@@ -1,12 +1,6 @@
-# The dataset and tables of infra/resources.json, read from that one file: adding a table there (and its
+# The dataset and tables of infra/resources.json (local.tables, declaration.tf): adding a table there (and its
 # schema under infra/schemas/) adds it here. Schemas are the same JSON files the jobs and
 # `firewatch infra apply` use; every table is partitioned by day and clustered as declared.
-locals {
-  declaration = jsondecode(file("${path.module}/../resources.json"))
-  # Keyed by table name, so the addresses read google_bigquery_table.tables["predictions"].
-  tables = { for key, table in local.declaration.tables : table.name => table }
-}
-
 resource "google_bigquery_dataset" "firewatch" {
   #checkov:skip=CKV_GCP_81:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set default_encryption_configuration when policy requires it)
   dataset_id                 = local.declaration.dataset.name

@@ -188,13 +188,13 @@ resource "google_pubsub_subscription_iam_member" "workers_read_frames" {
 }
 
 resource "google_pubsub_topic_iam_member" "workers_publish_alerts" {
-  topic  = google_pubsub_topic.alerts.id
+  topic  = google_pubsub_topic.topics["alerts"].id
   role   = "roles/pubsub.publisher"
   member = local.workers
 }
 
 resource "google_pubsub_topic_iam_member" "workers_publish_dead_letters" {
-  topic  = google_pubsub_topic.dead_letters.id
+  topic  = google_pubsub_topic.topics["dead-letters"].id
   role   = "roles/pubsub.publisher"
   member = local.workers
 }
@@ -234,7 +234,7 @@ resource "google_storage_bucket_iam_member" "workers_write_overlays" {
 
 # --- cameras ---------------------------------------------------------------------------
 resource "google_pubsub_topic_iam_member" "cameras_publish_frames" {
-  topic  = google_pubsub_topic.frames.id
+  topic  = google_pubsub_topic.topics["frames"].id
   role   = "roles/pubsub.publisher"
   member = "serviceAccount:${google_service_account.cameras.email}"
 }

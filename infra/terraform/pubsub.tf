@@ -5,38 +5,41 @@ locals {
   week = "604800s"
 }
 
-resource "google_pubsub_topic" "frames" {
+# Every declared topic (the notifier's undeliverable one too); alerts that no consumer acknowledged go to
+# alerts-undeliverable, events no channel would take to notify-undeliverable.
+resource "google_pubsub_topic" "topics" {
   #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
-  name                       = "frames"
+  for_each                   = local.topics
+  name                       = each.key
   message_retention_duration = local.week
   depends_on                 = [google_project_service.apis]
 }
 
-resource "google_pubsub_topic" "alerts" {
-  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
-  name                       = "alerts"
-  message_retention_duration = local.week
-  depends_on                 = [google_project_service.apis]
+# The topics were declared one block each before: moved, not recreated.
+moved {
+  from = google_pubsub_topic.frames
+  to   = google_pubsub_topic.topics["frames"]
 }
-
-resource "google_pubsub_topic" "dead_letters" {
-  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
-  name                       = "dead-letters"
-  message_retention_duration = local.week
-  depends_on                 = [google_project_service.apis]
+moved {
+  from = google_pubsub_topic.alerts
+  to   = google_pubsub_topic.topics["alerts"]
 }
-
-# Where alerts go that a consumer failed to acknowledge alert_max_delivery_attempts times.
-resource "google_pubsub_topic" "alerts_undeliverable" {
-  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
-  name                       = "alerts-undeliverable"
-  message_retention_duration = local.week
-  depends_on                 = [google_project_service.apis]
+moved {
+  from = google_pubsub_topic.dead_letters
+  to   = google_pubsub_topic.topics["dead-letters"]
+}
+moved {
+  from = google_pubsub_topic.alerts_undeliverable
+  to   = google_pubsub_topic.topics["alerts-undeliverable"]
+}
+moved {
+  from = google_pubsub_topic.notify_undeliverable
+  to   = google_pubsub_topic.topics["notify-undeliverable"]
 }
 
 resource "google_pubsub_subscription" "frames" {
   name                       = "frames-sub"
-  topic                      = google_pubsub_topic.frames.id
+  topic                      = google_pubsub_topic.topics["frames"].id
   ack_deadline_seconds       = 60
   message_retention_duration = local.week
   expiration_policy {
@@ -46,14 +49,14 @@ resource "google_pubsub_subscription" "frames" {
 
 resource "google_pubsub_subscription" "alerts" {
   name                       = "alerts-sub"
-  topic                      = google_pubsub_topic.alerts.id
+  topic                      = google_pubsub_topic.topics["alerts"].id
   ack_deadline_seconds       = 30
   message_retention_duration = local.week
   expiration_policy {
     ttl = ""
   }
   dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.alerts_undeliverable.id
+    dead_letter_topic     = google_pubsub_topic.topics["alerts-undeliverable"].id
     max_delivery_attempts = var.alert_max_delivery_attempts
   }
   retry_policy {
@@ -64,7 +67,7 @@ resource "google_pubsub_subscription" "alerts" {
 
 resource "google_pubsub_subscription" "dead_letters" {
   name                       = "dead-letters-sub"
-  topic                      = google_pubsub_topic.dead_letters.id
+  topic                      = google_pubsub_topic.topics["dead-letters"].id
   ack_deadline_seconds       = 30
   message_retention_duration = local.week
   expiration_policy {
@@ -74,7 +77,7 @@ resource "google_pubsub_subscription" "dead_letters" {
 
 resource "google_pubsub_subscription" "alerts_undeliverable" {
   name                       = "alerts-undeliverable-sub"
-  topic                      = google_pubsub_topic.alerts_undeliverable.id
+  topic                      = google_pubsub_topic.topics["alerts-undeliverable"].id
   ack_deadline_seconds       = 30
   message_retention_duration = local.week
   expiration_policy {
@@ -89,7 +92,7 @@ locals {
 }
 
 resource "google_pubsub_topic_iam_member" "agent_publishes_undeliverable" {
-  topic  = google_pubsub_topic.alerts_undeliverable.id
+  topic  = google_pubsub_topic.topics["alerts-undeliverable"].id
   role   = "roles/pubsub.publisher"
   member = local.pubsub_agent
 }
@@ -103,7 +106,7 @@ resource "google_pubsub_subscription_iam_member" "agent_acks_alerts" {
 # The operator console's live feed (firewatch console): its own copy of the alerts.
 resource "google_pubsub_subscription" "console_alerts" {
   name                       = "console-alerts-sub"
-  topic                      = google_pubsub_topic.alerts.id
+  topic                      = google_pubsub_topic.topics["alerts"].id
   ack_deadline_seconds       = 30
   message_retention_duration = local.week
   expiration_policy {

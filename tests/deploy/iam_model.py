@@ -43,6 +43,12 @@ def _ref(expr: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def _instance(expr: str) -> str:
+    """The name a grant is on: the for_each key (`topics["dead-letters"]` -> dead-letters), else the resource's."""
+    key = re.fullmatch(r'.*\["([^"]+)"\]\.\w+\}', expr)
+    return key.group(1) if key else _ref(expr)[1]
+
+
 def _attribute(expr: str, attribute: str) -> str:
     """The attribute's value; `${each.key}` is the instance's key, `${local.declaration.X.Y}` is read from
     infra/resources.json as Terraform reads it."""
@@ -94,7 +100,7 @@ def grant_scope(rtype: str, body: dict) -> str:
     if kind == "storage_bucket":
         return "bucket " + _ref(unq(body["bucket"]))[1]
     if kind == "pubsub_topic":
-        return "topic " + _ref(unq(body["topic"]))[1]
+        return "topic " + _instance(unq(body["topic"]))
     if kind == "pubsub_subscription":
         return "subscription " + _ref(unq(body["subscription"]))[1]
     if kind == "service_account":

@@ -74,11 +74,18 @@ def block(body: dict, key: str) -> dict:
     return {k: unq(v) for k, v in body[key][0].items() if not k.startswith("__")}
 
 
+def topic_ref(name: str) -> str:
+    """How the .tf files point at a declared topic: its instance of the for_each, by name."""
+    return f'${{google_pubsub_topic.topics["{name}"].id}}'
+
+
 def test_topics_and_subscriptions_match_the_declaration():
-    # The same topics and subscriptions, no more, no fewer (`firewatch infra apply` creates the declared ones).
-    topics = {value(b, "name"): name for name, b in of_type("google_pubsub_topic").items()}
-    declared_topics = {spec["name"] for spec in DECL["topics"].values()}
-    assert declared_topics == set(topics)
+    # The topics are the declared ones (for_each over infra/resources.json), the subscriptions the same
+    # as declared, no more, no fewer (`firewatch infra apply` creates the declared ones).
+    (topic,) = of_type("google_pubsub_topic").values()
+    assert LOCALS["topics"] == "${{for key, topic in local.declaration.topics : topic.name => topic}}"
+    assert unq(topic["for_each"]) == "${local.topics}" and unq(topic["name"]) == "${each.key}"
+    assert value(topic, "message_retention_duration") == "604800s"
     subs = {value(b, "name"): b for b in of_type("google_pubsub_subscription").values()}
     assert {spec["name"] for spec in DECL["subscriptions"].values()} == set(subs)
     for spec in DECL["subscriptions"].values():
@@ -86,7 +93,7 @@ def test_topics_and_subscriptions_match_the_declaration():
         if "dead_letter_topic" in spec:
             policy = block(body, "dead_letter_policy")
             target = DECL["topics"][spec["dead_letter_topic"]]["name"]
-            assert policy["dead_letter_topic"] == f"${{google_pubsub_topic.{topics[target]}.id}}"
+            assert policy["dead_letter_topic"] == topic_ref(target)
             attempts = unq(policy["max_delivery_attempts"]).removeprefix("${var.").removesuffix("}")
             assert VARIABLES[attempts]["default"] == spec["max_delivery_attempts"]
             retry = block(body, "retry_policy")
@@ -99,16 +106,16 @@ def test_topics_and_subscriptions_match_the_declaration():
     for spec in DECL["subscriptions"].values():
         body = subs[spec["name"]]
         topic_name = DECL["topics"][spec["topic"]]["name"]
-        assert body["topic"] == f"${{google_pubsub_topic.{topics[topic_name]}.id}}", spec["name"]
+        assert body["topic"] == topic_ref(topic_name), spec["name"]
         assert value(body, "ack_deadline_seconds") == spec["ack_deadline_seconds"]
         assert value(body, "message_retention_duration") == f"{spec['retention_seconds']}s" == "604800s"
         # The notifier's subscription is a push one on Google Cloud (its Cloud Run service), pulled locally.
         assert ("push_config" in body) == ("push_on_cloud" in spec), spec["name"]
     dead_letter = block(subs[DECL["subscriptions"]["alerts_subscription"]["name"]], "dead_letter_policy")
-    target = dead_letter["dead_letter_topic"].split(".")[1]
-    assert target in of_type("google_pubsub_topic") and target != topics["alerts"]
+    target = dead_letter["dead_letter_topic"]
+    assert target == topic_ref(DECL["topics"]["alerts_undeliverable_topic"]["name"]) != topic_ref("alerts")
     members = {(unq(b["role"]), b["topic"]) for b in of_type("google_pubsub_topic_iam_member").values()}
-    assert ("roles/pubsub.publisher", f"${{google_pubsub_topic.{target}.id}}") in members  # Pub/Sub's agent
+    assert ("roles/pubsub.publisher", target) in members  # Pub/Sub's agent
 
 
 def test_dataset_and_tables_use_the_same_schema_files_partitioning_and_clustering():
@@ -132,15 +139,19 @@ def test_dataset_and_tables_use_the_same_schema_files_partitioning_and_clusterin
     }
 
 
-def test_the_tables_once_declared_one_by_one_are_moved_not_recreated():
-    # An existing deployment's tables keep their data: each old address is moved into the for_each.
+def test_the_tables_and_topics_once_declared_one_by_one_are_moved_not_recreated():
+    # An existing deployment's tables keep their data (and topics their messages): each old address is moved.
     moved = []
     for path in sorted(TF.glob("*.tf")):
         with path.open() as handle:
             moved += [{k: unq(v) for k, v in b.items()} for b in hcl2.load(handle).get("moved", [])]
     pairs = {m["from"].strip("${}"): m["to"].strip("${}") for m in moved}
     names = [spec["name"] for spec in DECL["tables"].values()]
-    assert pairs == {f"google_bigquery_table.{n}": f'google_bigquery_table.tables["{n}"]' for n in names}
+    old_topics = {"frames", "alerts", "dead_letters", "alerts_undeliverable", "notify_undeliverable"}
+    assert pairs == {
+        **{f"google_bigquery_table.{n}": f'google_bigquery_table.tables["{n}"]' for n in names},
+        **{f"google_pubsub_topic.{t}": f'google_pubsub_topic.topics["{t.replace("_", "-")}"]' for t in old_topics},
+    }
 
 
 def test_buckets_follow_the_names_the_jobs_and_deploy_derive():
