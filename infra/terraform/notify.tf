@@ -20,7 +20,7 @@ variable "notify_config_secret" {
 }
 
 variable "notify_secret_env" {
-  description = "Environment variable -> Secret Manager secret id, for the ${ENV_VAR} references of the config (webhook secret, Slack URL, bot token, SMTP password)."
+  description = "Environment variable -> Secret Manager secret id, for the $${ENV_VAR} references of the config (webhook secret, Slack URL, bot token, SMTP password)."
   type        = map(string)
   default     = {}
 }
