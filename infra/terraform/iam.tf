@@ -182,7 +182,7 @@ resource "google_bigquery_dataset_iam_member" "workers_write_rows" {
 }
 
 resource "google_pubsub_subscription_iam_member" "workers_read_frames" {
-  subscription = google_pubsub_subscription.frames.id
+  subscription = google_pubsub_subscription.pull["frames-sub"].id
   role         = "roles/pubsub.subscriber"
   member       = local.workers
 }
@@ -276,7 +276,7 @@ resource "google_bigquery_table_iam_member" "console_writes" {
 }
 
 resource "google_pubsub_subscription_iam_member" "console_live_alerts" {
-  subscription = google_pubsub_subscription.console_alerts.id
+  subscription = google_pubsub_subscription.pull["console-alerts-sub"].id
   role         = "roles/pubsub.subscriber"
   member       = local.console
 }

@@ -54,16 +54,6 @@ resource "google_service_account" "notifier" {
   display_name = "Firewatch notifier: alerts to webhooks, Slack, Telegram and e-mail (Cloud Run)"
 }
 
-resource "google_pubsub_subscription" "notify_undeliverable" {
-  name                       = "notify-undeliverable-sub"
-  topic                      = google_pubsub_topic.topics["notify-undeliverable"].id
-  ack_deadline_seconds       = 30
-  message_retention_duration = local.week
-  expiration_policy {
-    ttl = ""
-  }
-}
-
 resource "google_cloud_run_v2_service" "notify" {
   name     = "firewatch-notify"
   location = var.region

@@ -37,14 +37,39 @@ moved {
   to   = google_pubsub_topic.topics["notify-undeliverable"]
 }
 
-resource "google_pubsub_subscription" "frames" {
-  name                       = "frames-sub"
-  topic                      = google_pubsub_topic.topics["frames"].id
-  ack_deadline_seconds       = 60
-  message_retention_duration = local.week
+# Every declared subscription with nothing but a topic, an ack deadline and 7 days' retention: frames-sub,
+# dead-letters-sub, console-alerts-sub (the operator console's own copy of the alerts) and the two
+# undeliverable ones. Never expiring, even while no job reads them.
+resource "google_pubsub_subscription" "pull" {
+  for_each                   = local.pull_subscriptions
+  name                       = each.key
+  topic                      = google_pubsub_topic.topics[local.declaration.topics[each.value.topic].name].id
+  ack_deadline_seconds       = each.value.ack_deadline_seconds
+  message_retention_duration = "${each.value.retention_seconds}s"
   expiration_policy {
-    ttl = "" # never expires, even while no job reads it
+    ttl = ""
   }
+}
+
+moved {
+  from = google_pubsub_subscription.frames
+  to   = google_pubsub_subscription.pull["frames-sub"]
+}
+moved {
+  from = google_pubsub_subscription.dead_letters
+  to   = google_pubsub_subscription.pull["dead-letters-sub"]
+}
+moved {
+  from = google_pubsub_subscription.alerts_undeliverable
+  to   = google_pubsub_subscription.pull["alerts-undeliverable-sub"]
+}
+moved {
+  from = google_pubsub_subscription.console_alerts
+  to   = google_pubsub_subscription.pull["console-alerts-sub"]
+}
+moved {
+  from = google_pubsub_subscription.notify_undeliverable
+  to   = google_pubsub_subscription.pull["notify-undeliverable-sub"]
 }
 
 resource "google_pubsub_subscription" "alerts" {
@@ -62,26 +87,6 @@ resource "google_pubsub_subscription" "alerts" {
   retry_policy {
     minimum_backoff = "10s"
     maximum_backoff = "600s"
-  }
-}
-
-resource "google_pubsub_subscription" "dead_letters" {
-  name                       = "dead-letters-sub"
-  topic                      = google_pubsub_topic.topics["dead-letters"].id
-  ack_deadline_seconds       = 30
-  message_retention_duration = local.week
-  expiration_policy {
-    ttl = ""
-  }
-}
-
-resource "google_pubsub_subscription" "alerts_undeliverable" {
-  name                       = "alerts-undeliverable-sub"
-  topic                      = google_pubsub_topic.topics["alerts-undeliverable"].id
-  ack_deadline_seconds       = 30
-  message_retention_duration = local.week
-  expiration_policy {
-    ttl = ""
   }
 }
 
@@ -103,13 +108,3 @@ resource "google_pubsub_subscription_iam_member" "agent_acks_alerts" {
   member       = local.pubsub_agent
 }
 
-# The operator console's live feed (firewatch console): its own copy of the alerts.
-resource "google_pubsub_subscription" "console_alerts" {
-  name                       = "console-alerts-sub"
-  topic                      = google_pubsub_topic.topics["alerts"].id
-  ack_deadline_seconds       = 30
-  message_retention_duration = local.week
-  expiration_policy {
-    ttl = ""
-  }
-}

@@ -102,7 +102,7 @@ def grant_scope(rtype: str, body: dict) -> str:
     if kind == "pubsub_topic":
         return "topic " + _instance(unq(body["topic"]))
     if kind == "pubsub_subscription":
-        return "subscription " + _ref(unq(body["subscription"]))[1]
+        return "subscription " + _instance(unq(body["subscription"]))
     if kind == "service_account":
         return "account " + _ref(unq(body["service_account_id"]))[1].replace("_", "-")
     if kind == "artifact_registry_repository":

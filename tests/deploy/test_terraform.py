@@ -79,6 +79,33 @@ def topic_ref(name: str) -> str:
     return f'${{google_pubsub_topic.topics["{name}"].id}}'
 
 
+def subscription_instances() -> dict[str, dict]:
+    """Every subscription by name, the for_each over local.pull_subscriptions expanded as Terraform would:
+    one instance per declared subscription without a dead-letter topic or a push endpoint."""
+    assert LOCALS["pull_subscriptions"] == (
+        "${{for key, sub in local.declaration.subscriptions : sub.name => sub "
+        "if !can(sub.dead_letter_topic) && !can(sub.push_on_cloud)}}"
+    )
+    out = {}
+    for body in of_type("google_pubsub_subscription").values():
+        if "for_each" not in body:
+            out[value(body, "name")] = body
+            continue
+        assert unq(body["for_each"]) == "${local.pull_subscriptions}" and unq(body["name"]) == "${each.key}"
+        assert unq(body["topic"]) == "${google_pubsub_topic.topics[local.declaration.topics[each.value.topic].name].id}"
+        assert unq(body["ack_deadline_seconds"]) == "${each.value.ack_deadline_seconds}"
+        assert unq(body["message_retention_duration"]) == "${each.value.retention_seconds}s"
+        for spec in DECL["subscriptions"].values():
+            if "dead_letter_topic" not in spec and "push_on_cloud" not in spec:
+                out[spec["name"]] = {
+                    **body,
+                    "topic": topic_ref(DECL["topics"][spec["topic"]]["name"]),
+                    "ack_deadline_seconds": spec["ack_deadline_seconds"],
+                    "message_retention_duration": f"{spec['retention_seconds']}s",
+                }
+    return out
+
+
 def test_topics_and_subscriptions_match_the_declaration():
     # The topics are the declared ones (for_each over infra/resources.json), the subscriptions the same
     # as declared, no more, no fewer (`firewatch infra apply` creates the declared ones).
@@ -86,7 +113,7 @@ def test_topics_and_subscriptions_match_the_declaration():
     assert LOCALS["topics"] == "${{for key, topic in local.declaration.topics : topic.name => topic}}"
     assert unq(topic["for_each"]) == "${local.topics}" and unq(topic["name"]) == "${each.key}"
     assert value(topic, "message_retention_duration") == "604800s"
-    subs = {value(b, "name"): b for b in of_type("google_pubsub_subscription").values()}
+    subs = subscription_instances()
     assert {spec["name"] for spec in DECL["subscriptions"].values()} == set(subs)
     for spec in DECL["subscriptions"].values():
         body = subs[spec["name"]]
@@ -111,6 +138,7 @@ def test_topics_and_subscriptions_match_the_declaration():
         assert value(body, "message_retention_duration") == f"{spec['retention_seconds']}s" == "604800s"
         # The notifier's subscription is a push one on Google Cloud (its Cloud Run service), pulled locally.
         assert ("push_config" in body) == ("push_on_cloud" in spec), spec["name"]
+    assert all(block(body, "expiration_policy") == {"ttl": ""} for body in subs.values())
     dead_letter = block(subs[DECL["subscriptions"]["alerts_subscription"]["name"]], "dead_letter_policy")
     target = dead_letter["dead_letter_topic"]
     assert target == topic_ref(DECL["topics"]["alerts_undeliverable_topic"]["name"]) != topic_ref("alerts")
@@ -148,9 +176,15 @@ def test_the_tables_and_topics_once_declared_one_by_one_are_moved_not_recreated(
     pairs = {m["from"].strip("${}"): m["to"].strip("${}") for m in moved}
     names = [spec["name"] for spec in DECL["tables"].values()]
     old_topics = {"frames", "alerts", "dead_letters", "alerts_undeliverable", "notify_undeliverable"}
+    old_pulls = {"frames", "dead_letters", "console_alerts", "alerts_undeliverable", "notify_undeliverable"}
+
+    def pull_name(old: str) -> str:
+        return old.replace("_", "-") + "-sub"
+
     assert pairs == {
         **{f"google_bigquery_table.{n}": f'google_bigquery_table.tables["{n}"]' for n in names},
         **{f"google_pubsub_topic.{t}": f'google_pubsub_topic.topics["{t.replace("_", "-")}"]' for t in old_topics},
+        **{f"google_pubsub_subscription.{s}": f'google_pubsub_subscription.pull["{pull_name(s)}"]' for s in old_pulls},
     }
 
 

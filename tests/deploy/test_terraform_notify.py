@@ -8,7 +8,7 @@ from __future__ import annotations
 from firewatch.config.options import add_config_arguments
 from firewatch.notify.config import NotifyConfig
 from tests.deploy.iam_model import doc_rows, terraform_rows
-from tests.deploy.test_terraform import DECL, LOCALS, block, of_type, topic_ref, unq, value
+from tests.deploy.test_terraform import DECL, LOCALS, block, of_type, subscription_instances, topic_ref, unq, value
 
 
 def test_the_notifier_has_exactly_the_roles_it_needs():
@@ -66,6 +66,6 @@ def test_the_local_stack_declares_the_notifier_s_topics_as_terraform_names_them(
     # Terraform creates every declared topic (for_each): the notifier's is declared.
     assert names.notify_undeliverable_topic == NotifyConfig.model_fields["undeliverable_topic"].default
     assert DECL["topics"]["notify_undeliverable_topic"]["name"] == names.notify_undeliverable_topic
-    subscriptions = of_type("google_pubsub_subscription")
-    assert names.notify_subscription == value(subscriptions["notify"], "name")
-    assert names.notify_undeliverable_subscription == value(subscriptions["notify_undeliverable"], "name")
+    subscriptions = subscription_instances()
+    assert names.notify_subscription == value(subscriptions[names.notify_subscription], "name")
+    assert names.notify_undeliverable_subscription in subscriptions
