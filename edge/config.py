@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.confirm import ConfirmConfig
 from firewatch.core.regions import RegionConfig
 from model.config import _local_folder, _no_trailing_slash
@@ -46,7 +47,7 @@ class EdgeRunConfig(BaseModel):
     threshold: float | None = Field(None, ge=0, le=1, description="override the model's threshold")
     num_threads: int = Field(2, ge=1, le=64)
     publish: bool = Field(False, description="publish alert events to the alerts topic")
-    alerts_topic: str = Field("alerts", min_length=1)
+    alerts_topic: str = Field(DEFAULT_NAMES.alerts_topic, min_length=1)
     project: str | None = None
     json_output: bool = Field(False, description="print one JSON object per frame / event")
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)

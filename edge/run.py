@@ -23,6 +23,7 @@ from edge.litert import TFLiteModel
 from firewatch.clients.publish import CameraSource, check_source, iter_source
 from firewatch.core.confirm import CameraState, ConfirmConfig, FrameObservation, flush, step
 from firewatch.core.imaging import ImageError, decode_image
+from firewatch.core.names import resource_path
 from firewatch.core.regions import RegionConfig, score_pixels
 
 
@@ -139,7 +140,7 @@ def alert_publisher(topic: str, project: str) -> Callable[[dict[str, Any]], str]
     from firewatch.core.alerts import alert_message_parts
 
     publisher = publisher_client()
-    topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
+    topic_path = resource_path("topics", topic, project)
 
     def publish(event: dict[str, Any]) -> str:
         data, attributes = alert_message_parts(event)

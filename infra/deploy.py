@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from infra.resources import INFRA_DIR
+from infra.resources import INFRA_DIR, project_bucket
 
 REPO = INFRA_DIR.parent
 JOBS = ("streaming", "batch")
@@ -60,7 +60,7 @@ class DeployConfig(BaseModel):
 
     @property
     def dataflow_bucket(self) -> str:
-        return self.bucket or f"{self.project}-firewatch-dataflow"
+        return self.bucket or project_bucket(self.project, "dataflow_bucket")
 
     @property
     def variant(self) -> str:
@@ -80,7 +80,7 @@ class DeployConfig(BaseModel):
     @property
     def builds_bucket(self) -> str:
         """Cloud Build's uploaded sources and logs (infra/terraform: `<project>-firewatch-builds`)."""
-        return f"{self.project}-firewatch-builds"
+        return project_bucket(self.project, "builds_bucket")
 
     def service_account(self, name: str) -> str:
         """The email of one of infra/terraform's accounts, e.g. service_account("workers")."""
@@ -213,7 +213,7 @@ class ConsoleDeploy(BaseModel):
 def console_commands(cfg: DeployConfig, console: ConsoleDeploy) -> list[list[str]]:
     """Build the console image, then deploy it (names as infra/terraform creates them)."""
     build = cloud_build(cfg, "cloudbuild-console.yaml", {"_REGISTRY": cfg.registry, "_TAG": cfg.tag})
-    args = [f"--project={cfg.project}", f"--allowed-buckets={cfg.project}-firewatch-frames"]
+    args = [f"--project={cfg.project}", f"--allowed-buckets={project_bucket(cfg.project)}"]
     if console.model:
         args.append(f"--model={console.model}")
     deploy = [

@@ -16,20 +16,21 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from firewatch.cloud import clients as gcp
+from firewatch.core.names import check_bucket_name, resource_path
+from firewatch.errors import UserError
 
 INFRA_DIR = Path(__file__).resolve().parent
 DECLARATION = INFRA_DIR / "resources.json"
-SCHEMA_DIR = INFRA_DIR / "schemas"
 
-_TOPIC_RE = re.compile(r"^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$")
+_TOPIC_RE = re.compile(r"^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$")
 _DATASET_RE = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,1024}$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,61}[a-z0-9]$")
 _PROJECT_RE = re.compile(r"^([a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 _SUFFIX_RE = re.compile(r"^[a-z0-9]{1,20}$")
+NAMED_SECTIONS = ("topics", "subscriptions", "tables", "buckets")
 
 
 def check_project_id(value: str) -> str:
@@ -39,18 +40,48 @@ def check_project_id(value: str) -> str:
     return value
 
 
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """A check: the value when `pattern` matches it, else ValueError naming `what` it must be."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return check
+
+
+_check_pubsub_name = _matching(_TOPIC_RE, "Pub/Sub name (3-255 chars, starts with a letter, not goog)")
+_check_dataset = _matching(_DATASET_RE, "dataset id (letters, digits, underscores)")
+_check_table = _matching(_TABLE_RE, "table id (letters, digits, underscores, dashes)")
+
+
+def project_bucket(project: str, key: str = "frames_bucket") -> str:
+    """A declared bucket's name on a real project, as infra/terraform names it: `<project>-<declared name>`."""
+    return f"{project}-{declaration()['buckets'][key]['name']}"
+
+
+_CHECKS: dict[str, Callable[[str], str]] = {
+    "topics": _check_pubsub_name,
+    "subscriptions": _check_pubsub_name,
+    "tables": _check_table,
+    "buckets": check_bucket_name,
+}
+
+
 @cache
 def declaration() -> dict[str, Any]:
     """The parsed `infra/resources.json`."""
     return json.loads(DECLARATION.read_text())
 
 
-def _declared(section: str, key: str) -> str:
-    return str(declaration()[section][key]["name"])
-
-
 def _default(key: str) -> str:
     return str(declaration()[key])
+
+
+def section_of(key: str) -> str | None:
+    """The declaration's section ("topics", "tables", ...) that names the field `key`; None for others."""
+    return next((section for section in NAMED_SECTIONS if key in declaration()[section]), None)
 
 
 def load_schema(table_key: str) -> list[dict[str, Any]]:
@@ -67,107 +98,39 @@ def schema_for_table(table_name: str) -> list[dict[str, Any]]:
     raise KeyError(f"no table named {table_name!r} in {DECLARATION}")
 
 
-class ResourceNames(BaseModel):
-    """Names of every Firewatch resource; defaults from infra/resources.json, all overridable."""
+class _Names(BaseModel):
+    """The fields every ResourceNames has besides the declared names, and the checks of all of them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     project: str = Field(default_factory=partial(_default, "project"), description="Google Cloud project id.")
     location: str = Field(default_factory=partial(_default, "location"), description="BigQuery dataset location.")
-    bucket_location: str = Field(
-        default_factory=partial(_default, "bucket_location"), description="Cloud Storage buckets' location."
-    )
-    frames_topic: str = Field(default_factory=partial(_declared, "topics", "frames_topic"))
-    alerts_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_topic"))
-    dead_letter_topic: str = Field(default_factory=partial(_declared, "topics", "dead_letter_topic"))
-    alerts_undeliverable_topic: str = Field(default_factory=partial(_declared, "topics", "alerts_undeliverable_topic"))
-    notify_undeliverable_topic: str = Field(default_factory=partial(_declared, "topics", "notify_undeliverable_topic"))
-    frames_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "frames_subscription"))
-    alerts_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "alerts_subscription"))
-    dead_letter_subscription: str = Field(
-        default_factory=partial(_declared, "subscriptions", "dead_letter_subscription")
-    )
-    console_alerts_subscription: str = Field(
-        default_factory=partial(_declared, "subscriptions", "console_alerts_subscription")
-    )
-    alerts_undeliverable_subscription: str = Field(
-        default_factory=partial(_declared, "subscriptions", "alerts_undeliverable_subscription")
-    )
-    notify_subscription: str = Field(default_factory=partial(_declared, "subscriptions", "notify_subscription"))
-    notify_undeliverable_subscription: str = Field(
-        default_factory=partial(_declared, "subscriptions", "notify_undeliverable_subscription")
-    )
-    dataset: str = Field(default_factory=lambda: str(declaration()["dataset"]["name"]))
-    predictions_table: str = Field(default_factory=partial(_declared, "tables", "predictions_table"))
-    dead_letters_table: str = Field(default_factory=partial(_declared, "tables", "dead_letters_table"))
-    alerts_table: str = Field(default_factory=partial(_declared, "tables", "alerts_table"))
-    explanations_table: str = Field(default_factory=partial(_declared, "tables", "explanations_table"))
-    feedback_table: str = Field(default_factory=partial(_declared, "tables", "feedback_table"))
-    monitoring_table: str = Field(default_factory=partial(_declared, "tables", "monitoring_table"))
-    camera_health_table: str = Field(default_factory=partial(_declared, "tables", "camera_health_table"))
-    masks_table: str = Field(default_factory=partial(_declared, "tables", "masks_table"))
-    baselines_table: str = Field(default_factory=partial(_declared, "tables", "baselines_table"))
-    model_versions_table: str = Field(default_factory=partial(_declared, "tables", "model_versions_table"))
-    shadow_predictions_table: str = Field(default_factory=partial(_declared, "tables", "shadow_predictions_table"))
-    frames_bucket: str = Field(default_factory=partial(_declared, "buckets", "frames_bucket"))
-    models_bucket: str = Field(default_factory=partial(_declared, "buckets", "models_bucket"))
-    dataflow_bucket: str = Field(default_factory=partial(_declared, "buckets", "dataflow_bucket"))
-    builds_bucket: str = Field(default_factory=partial(_declared, "buckets", "builds_bucket"))
+    bucket_location: str = Field(default_factory=partial(_default, "bucket_location"), description="Buckets' location.")
+    dataset: str = Field(default_factory=lambda: str(declaration()["dataset"]["name"]), description="BigQuery dataset.")
 
     _project = field_validator("project")(lambda value: check_project_id(value))
+    _dataset = field_validator("dataset")(lambda value: _check_dataset(value))
 
-    @field_validator(
-        "frames_topic",
-        "alerts_topic",
-        "dead_letter_topic",
-        "alerts_undeliverable_topic",
-        "notify_undeliverable_topic",
-        "frames_subscription",
-        "alerts_subscription",
-        "dead_letter_subscription",
-        "console_alerts_subscription",
-        "alerts_undeliverable_subscription",
-        "notify_subscription",
-        "notify_undeliverable_subscription",
-    )
+    @field_validator("*")
     @classmethod
-    def _pubsub_name(cls, value: str) -> str:
-        if not _TOPIC_RE.match(value) or value.startswith("goog"):
-            raise ValueError(f"{value!r} is not a valid Pub/Sub name (3-255 chars, starts with a letter)")
-        return value
+    def _declared_name(cls, value: Any, info: ValidationInfo) -> Any:
+        section = section_of(info.field_name or "")
+        return _CHECKS[section](value) if section else value
 
-    @field_validator("dataset")
-    @classmethod
-    def _dataset(cls, value: str) -> str:
-        if not _DATASET_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid dataset id (letters, digits, underscores)")
-        return value
 
-    @field_validator(
-        "predictions_table",
-        "dead_letters_table",
-        "alerts_table",
-        "explanations_table",
-        "feedback_table",
-        "monitoring_table",
-        "camera_health_table",
-        "masks_table",
-        "baselines_table",
-        "model_versions_table",
-        "shadow_predictions_table",
-    )
-    @classmethod
-    def _table(cls, value: str) -> str:
-        if not _TABLE_RE.match(value):
-            raise ValueError(f"{value!r} is not a valid table id (letters, digits, underscores, dashes)")
-        return value
+def _declared_fields() -> dict[str, Any]:
+    """One `str` field per declared topic, subscription, table and bucket, defaulting to its declared name."""
+    decl = declaration()
+    return {
+        key: (str, Field(str(spec["name"]), description=spec.get("description")))
+        for section in NAMED_SECTIONS
+        for key, spec in decl[section].items()
+    }
 
-    @field_validator("frames_bucket", "models_bucket", "dataflow_bucket", "builds_bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        if not _BUCKET_RE.match(value) or ".." in value:
-            raise ValueError(f"{value!r} is not a valid bucket name (3-63 chars: lowercase, digits, - _ .)")
-        return value
+
+class ResourceNames(create_model("_DeclaredNames", __base__=_Names, **_declared_fields())):  # type: ignore[misc]
+    """Names of every Firewatch resource, one field per entry of infra/resources.json (`frames_topic`,
+    `predictions_table`, `frames_bucket`, ...), defaulting to the declared name; all overridable."""
 
     # -- derived ids -----------------------------------------------------------------------------
 
@@ -185,7 +148,7 @@ class ResourceNames(BaseModel):
         each declared one gets the project as prefix (`<project>-firewatch-frames`, the name the jobs
         and `firewatch deploy` derive); names given explicitly are kept."""
         given = self.model_fields_set
-        update = {key: f"{self.project}-{getattr(self, key)}" for key in self.bucket_fields() if key not in given}
+        update = {key: project_bucket(self.project, key) for key in self.bucket_fields() if key not in given}
         return self.model_copy(update=update)
 
     @staticmethod
@@ -205,10 +168,10 @@ class ResourceNames(BaseModel):
         return tuple(declaration()["buckets"])
 
     def topic_path(self, field: str = "frames_topic") -> str:
-        return f"projects/{self.project}/topics/{getattr(self, field)}"
+        return resource_path("topics", getattr(self, field), self.project)
 
     def subscription_path(self, field: str = "frames_subscription") -> str:
-        return f"projects/{self.project}/subscriptions/{getattr(self, field)}"
+        return resource_path("subscriptions", getattr(self, field), self.project)
 
     def table_id(self, field: str = "predictions_table") -> str:
         """`project.dataset.table` for a table field, e.g. table_id("alerts_table")."""
@@ -219,13 +182,6 @@ class ResourceNames(BaseModel):
 
     def bucket_uri(self, field: str = "frames_bucket") -> str:
         return f"gs://{getattr(self, field)}"
-
-
-def names_from_env(**overrides: Any) -> ResourceNames:
-    """ResourceNames with the project from the environment (stack.env or GCP config) + overrides."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    given.setdefault("project", gcp.project_id(None))
-    return ResourceNames(**given)
 
 
 # -- apply / destroy ---------------------------------------------------------------------------------
@@ -366,7 +322,7 @@ def _apply_buckets(names: ResourceNames, done: _Recorder) -> None:
             try:
                 storage.get_bucket(bucket_name)
             except gexc.Forbidden as exc:
-                raise gcp_user_error(
+                raise UserError(
                     f"bucket {bucket_name!r} exists but belongs to someone else; bucket names are global: "
                     "pass --frames-bucket with a name of your own (e.g. <project>-firewatch-frames)."
                 ) from exc
@@ -436,9 +392,3 @@ def destroy(names: ResourceNames, report: Reporter = _noop) -> list[Action]:
         bucket.delete()
         done("bucket", names.bucket_uri(key), "deleted")
     return done.actions
-
-
-def gcp_user_error(message: str) -> Exception:
-    from firewatch.errors import UserError
-
-    return UserError(message)

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from firewatch.cloud.stack_env import DEFAULT_STATE_DIR
 from firewatch.errors import UserError
+from infra.resources import ResourceNames
 
-DEFAULT_PROJECT = "firewatch-local"
-DEFAULT_BUCKET = "firewatch-frames"
+DEFAULT_PROJECT = ResourceNames().project
+DEFAULT_BUCKET = ResourceNames().frames_bucket
 HOST = "127.0.0.1"
 SERVICES = ("pubsub", "bigquery", "storage")
 

@@ -9,6 +9,7 @@ from firewatch.config.scoring import DEFAULT_NAMES, ScoringConfig
 from firewatch.core.confirm import ConfirmConfig
 from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES
 from firewatch.core.health import HealthConfig
+from firewatch.core.names import resource_path
 
 
 class StreamingConfig(ScoringConfig):
@@ -100,17 +101,15 @@ class StreamingConfig(ScoringConfig):
         return self.explanations_output or f"gs://{self.frames_bucket()}/explanations"
 
     def subscription_path(self) -> str:
-        return _path(self.subscription, self.resolved_project(), "subscriptions")
+        return resource_path("subscriptions", self.subscription, self.resolved_project())
 
     def alerts_topic_path(self) -> str:
-        return _path(self.alerts_topic, self.resolved_project(), "topics")
+        return resource_path("topics", self.alerts_topic, self.resolved_project())
 
     def dead_letter_topic_path(self) -> str | None:
-        return _path(self.dead_letter_topic, self.resolved_project(), "topics") if self.dead_letter_topic else None
-
-
-def _path(name: str, project: str, kind: str) -> str:
-    return name if name.startswith("projects/") else f"projects/{project}/{kind}/{name}"
+        if not self.dead_letter_topic:
+            return None
+        return resource_path("topics", self.dead_letter_topic, self.resolved_project())
 
 
 class LivenessConfig(BaseModel):

@@ -108,7 +108,7 @@ def publish_demo_frames(folders: dict[str, Path], names, project: str) -> int:
     return report.total + by_uri.total + bad
 
 
-def print_summary(table: str) -> None:
+def print_summary(names) -> None:
     """Per-camera frames and fire frames, the dead letters and the alerts, from BigQuery."""
     from firewatch.clients.query import print_rows
     from firewatch.cloud.clients import bigquery_client
@@ -116,24 +116,24 @@ def print_summary(table: str) -> None:
     client = bigquery_client()
     queries = (
         f"SELECT camera_id, COUNT(*) AS frames, COUNTIF(label = 'fire') AS fire_frames, "
-        f"ROUND(MAX(fire_probability), 3) AS max_probability FROM `{table}.predictions` "
+        f"ROUND(MAX(fire_probability), 3) AS max_probability FROM `{names.table_id('predictions_table')}` "
         "GROUP BY camera_id ORDER BY camera_id",
-        f"SELECT stage, error_type, reason FROM `{table}.dead_letters` ORDER BY stage",
+        f"SELECT stage, error_type, reason FROM `{names.table_id('dead_letters_table')}` ORDER BY stage",
         f"SELECT camera_id, event, fire_frames, ROUND(peak_probability, 3) AS peak, explanation_uri "
-        f"FROM `{table}.alerts` ORDER BY event_time",
+        f"FROM `{names.table_id('alerts_table')}` ORDER BY event_time",
     )
     for sql in queries:
         print_rows([dict(r) for r in client.query(sql).result()])
 
 
-def listen_in_background(project: str, alerts: list[dict], timeout: float) -> None:
+def listen_in_background(names, alerts: list[dict], timeout: float) -> None:
     from firewatch.clients.alerts import format_alert, listen
 
     def on_alert(event: dict) -> None:
         alerts.append(event)
         print("\n  ALERT " + format_alert(event), flush=True)
 
-    args = ("alerts-sub", project, on_alert)
+    args = (names.alerts_subscription, names.project, on_alert)
     threading.Thread(target=listen, args=args, kwargs={"timeout": timeout}, daemon=True).start()
 
 
@@ -160,21 +160,20 @@ def run_demo(workdir: Path = Path("artifacts"), keep_stack: bool = False, timeou
     flags = ["--confirm-clear-seconds", "5", "--confirm-cooldown-seconds", "60", "--project", endpoints.project]
     stream = start_stream(model_dir, log, flags)
     alerts: list[dict] = []
-    listen_in_background(endpoints.project, alerts, timeout)
+    listen_in_background(names, alerts, timeout)
     code = 1
     try:
         print("5/7 publishing frames: 4 cameras x 24 frames at 1 fps (frame time), cam-west as gs:// URIs", flush=True)
         expected = publish_demo_frames(folders, names, endpoints.project)
         print("6/7 waiting for every message to become a prediction or a dead letter", flush=True)
-        table = f"{endpoints.project}.{names.dataset}"
-        seen = wait_for_rows([f"{table}.predictions", f"{table}.dead_letters"], expected, timeout)
+        seen = wait_for_rows([names.table_id(), names.table_id("dead_letters_table")], expected, timeout)
         print("  waiting for the fire camera's alert to close (frames are counted in capture order)", flush=True)
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and count_rows(f"{table}.alerts", "event = 'close'") < 1:
+        while time.monotonic() < deadline and count_rows(names.table_id("alerts_table"), "event = 'close'") < 1:
             time.sleep(2)
         time.sleep(3)  # let the listener print the last events
         print("7/7 summary from BigQuery", flush=True)
-        print_summary(table)
+        print_summary(names)
         alerted = sorted({a["camera_id"] for a in alerts if a.get("event") == "open"})
         ok = seen == expected and alerted == [FIRE_CAMERA]
         print(f"\n{seen}/{expected} messages accounted for; alerts opened for: {', '.join(alerted) or 'none'}")

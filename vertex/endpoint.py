@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from firewatch.core.names import resource_path
 from vertex.config import VertexDeployConfig
 from vertex.jobs import parent
 from vertex.serving import SERVING_VERSION, Container, serving_container
@@ -32,7 +33,7 @@ NEW_DEPLOYMENT = "0"  # the traffic_split key of the model being deployed (Deplo
 
 def resource(config: Any, kind: str, name: str) -> str:
     """A full resource name from an id (or a full name, returned as is)."""
-    return name if name.startswith("projects/") else f"{parent(config.project, config.region)}/{kind}/{name}"
+    return resource_path(kind, name, config.project, config.region)
 
 
 def model_name(config: VertexDeployConfig) -> str:

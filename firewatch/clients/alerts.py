@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from firewatch.core.alerts import describe, parse_event
+from firewatch.core.names import resource_path
 
 
 def format_alert(event: dict[str, Any]) -> str:
@@ -29,7 +30,7 @@ def listen(
     from firewatch.cloud.clients import subscriber_client
 
     subscriber = subscriber_client()
-    path = subscription if subscription.startswith("projects/") else subscriber.subscription_path(project, subscription)
+    path = resource_path("subscriptions", subscription, project)
     received = 0
     done = threading.Event()
     lock = threading.Lock()

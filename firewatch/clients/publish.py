@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain, count
 from pathlib import Path
 
+from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.contract import PUBSUB_MAX_MESSAGE_BYTES, ContractError, check_camera_id
+from firewatch.core.names import resource_path
 from firewatch.core.rows import rfc3339
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -161,7 +163,7 @@ def publish_cameras(
     project: str,
     fps: float = 1.0,
     as_uri: bool = False,
-    bucket: str = "firewatch-frames",
+    bucket: str = DEFAULT_NAMES.frames_bucket,
     fast: bool = False,
     start: datetime | None = None,
     progress: Callable[[PublishReport], None] | None = None,
@@ -181,7 +183,7 @@ def publish_cameras(
             check_publishable(path)
     streams = {s.camera_id: chain.from_iterable(iter_source(p, fps) for p in s.paths) for s in sources}
     publisher = publisher_client()
-    topic_path = topic if topic.startswith("projects/") else publisher.topic_path(project, topic)
+    topic_path = resource_path("topics", topic, project)
     check_topic(publisher, topic_path)
     storage_bucket = storage_client(project).bucket(bucket) if as_uri else None
     start = start or datetime.now(UTC)

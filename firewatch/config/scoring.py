@@ -17,7 +17,7 @@ from firewatch.core.contract import MAX_OBJECT_BYTES, MAX_PIXELS, MessageLimits
 from firewatch.core.explain import ExplainConfig
 from firewatch.core.period import NightConfig
 from firewatch.core.regions import RegionConfig
-from infra.resources import ResourceNames
+from infra.resources import ResourceNames, project_bucket
 
 if TYPE_CHECKING:
     from firewatch.beam.baselines import BaselineSource
@@ -138,7 +138,7 @@ class ScoringConfig(BaseModel):
         """The project's frames bucket: $FIREWATCH_FRAMES_BUCKET (the local stack sets it), else
         <project>-firewatch-frames, the name Terraform and `firewatch infra apply` give it. Never a
         fixed name: bucket names are global, and a fixed one would belong to someone else."""
-        return os.environ.get(FRAMES_BUCKET_VAR) or f"{self.resolved_project()}-{DEFAULT_NAMES.frames_bucket}"
+        return os.environ.get(FRAMES_BUCKET_VAR) or project_bucket(self.resolved_project())
 
     def _default_buckets(self) -> tuple[str, ...]:
         from firewatch.errors import UserError

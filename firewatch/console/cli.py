@@ -6,6 +6,7 @@ import argparse
 
 from firewatch.config.options import add_config_arguments, config_from_args
 from firewatch.console.config import ConsoleConfig
+from firewatch.core.names import resource_path
 from firewatch.errors import ConfigError, UserError
 
 
@@ -28,8 +29,7 @@ def build(config: ConsoleConfig):
     from firewatch.console.store import ConsoleStore
 
     project = project_id(config.project)
-    sub = config.alerts_subscription
-    path = sub if sub.startswith("projects/") else f"projects/{project}/subscriptions/{sub}"
+    path = resource_path("subscriptions", config.alerts_subscription, project)
     return create_app(
         config,
         ConsoleStore(config, project),

@@ -14,10 +14,10 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from firewatch.config.scoring import DEFAULT_NAMES
+from firewatch.core.names import is_bucket_name
 
 TOKENS_VAR = "FIREWATCH_CONSOLE_TOKENS"
 _OPERATOR_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 
 
 class ConsoleConfig(BaseModel):
@@ -60,7 +60,7 @@ class ConsoleConfig(BaseModel):
     @classmethod
     def _buckets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for bucket in value:
-            if not _BUCKET_RE.match(bucket) or ".." in bucket:
+            if not is_bucket_name(bucket):
                 raise ValueError(f"{bucket!r} is not a bucket name (give names, not gs:// URIs)")
         return value
 

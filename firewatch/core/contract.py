@@ -20,13 +20,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from firewatch.core.names import BUCKET_NAME
+
 PUBSUB_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 # The limits, declared once: the jobs' configs and the decoder take their defaults from here.
 MAX_OBJECT_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # ~ 8K x 5K; larger frames are refused, not decoded
 CAMERA_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 FRAME_ID_PATTERN = re.compile(r"^[^\x00-\x1f]{1,256}$")
-GS_URI_PATTERN = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,221}[a-z0-9])/(.+)\Z", re.DOTALL)
+GS_URI_PATTERN = re.compile(rf"^gs://({BUCKET_NAME})/(.+)\Z", re.DOTALL)
 KNOWN_ATTRIBUTES = {"camera_id", "captured_at", "frame_id", "content_type"}
 
 
@@ -60,7 +62,9 @@ class MessageLimits(BaseModel):
     max_message_bytes: int = Field(PUBSUB_MAX_MESSAGE_BYTES, gt=0)
     max_object_bytes: int = Field(MAX_OBJECT_BYTES, gt=0, description="largest gs:// object fetched")
     max_pixels: int = Field(MAX_PIXELS, gt=0, description="largest decoded image (width x height)")
-    allowed_buckets: tuple[str, ...] = Field(("firewatch-frames",), description="buckets whose objects may be fetched")
+    allowed_buckets: tuple[str, ...] = Field(
+        (), description="buckets whose objects may be fetched (none by default: the jobs name the project's)"
+    )
 
 
 class FrameRequest(BaseModel):

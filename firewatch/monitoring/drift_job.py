@@ -26,6 +26,7 @@ from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.contract import ContractError, MessageLimits, check_uri
 from firewatch.core.drift import DriftReference, drifting_metrics, image_stats, proportions, window_psi
 from firewatch.core.imaging import ImageError, decode_image
+from firewatch.core.names import resource_path
 from firewatch.core.regions import score_pixels
 from firewatch.core.rows import rfc3339
 from firewatch.errors import UserError
@@ -127,8 +128,7 @@ def run_drift(config: DriftConfig, now: dt.datetime | None = None) -> DriftRepor
     report = DriftReport()
     gcs = storage_client(project)
     limits = MessageLimits(allowed_buckets=config.allowed_buckets)
-    topic = config.alerts_topic if config.alerts_topic.startswith("projects/") else (
-        f"projects/{project}/topics/{config.alerts_topic}")  # fmt: skip
+    topic = resource_path("topics", config.alerts_topic, project)
     publisher = None
     for camera, frames in sorted(by_camera.items()):
         if len(frames) < config.min_frames:

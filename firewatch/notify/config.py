@@ -37,8 +37,3 @@ class NotifyConfig(BaseModel):
     max_in_flight: int = Field(4, ge=1, le=100, description="pull: messages handled at once")
     host: str = Field("0.0.0.0", description="serve: address to listen on")  # noqa: S104 - Cloud Run's contract
     port: int = Field(8080, ge=1, le=65535, description="serve: port (Cloud Run sets $PORT)")
-
-
-def full_path(name: str, kind: str, project: str) -> str:
-    """projects/P/{kind}/name for a short name; a full path as given."""
-    return name if name.startswith("projects/") else f"projects/{project}/{kind}/{name}"

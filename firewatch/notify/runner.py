@@ -12,7 +12,8 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from firewatch.notify.config import NotifyConfig, full_path
+from firewatch.core.names import resource_path
+from firewatch.notify.config import NotifyConfig
 from firewatch.notify.service import DeliveryPolicy, Notifier
 from firewatch.notify.settings import load_settings
 
@@ -24,7 +25,7 @@ def build_notifier(cfg: NotifyConfig) -> Notifier:
 
     settings = load_settings(cfg.config)
     project = project_id(cfg.project)
-    topic = full_path(cfg.undeliverable_topic, "topics", project)
+    topic = resource_path("topics", cfg.undeliverable_topic, project)
     publisher = publisher_client()
 
     def publish(data: bytes, attributes: dict[str, str]) -> None:
@@ -51,7 +52,7 @@ def run_pull(cfg: NotifyConfig, stop: threading.Event | None = None, notifier: N
     if not cfg.subscription:
         raise UserError("firewatch notify: --subscription is required to pull (or use `firewatch notify serve`)")
     notifier = notifier or build_notifier(cfg)
-    subscription = full_path(cfg.subscription, "subscriptions", project_id(cfg.project))
+    subscription = resource_path("subscriptions", cfg.subscription, project_id(cfg.project))
     subscriber = subscriber_client()
 
     def callback(msg) -> None:

@@ -45,17 +45,17 @@ locals {
   console  = "serviceAccount:${google_service_account.console.email}"
   # The tables the console shows (it writes only the feedback table).
   console_reads = {
-    predictions   = google_bigquery_table.predictions.table_id
-    alerts        = google_bigquery_table.alerts.table_id
-    explanations  = google_bigquery_table.explanations.table_id
-    dead_letters  = google_bigquery_table.dead_letters.table_id
-    monitoring    = google_bigquery_table.monitoring.table_id
-    camera_health = google_bigquery_table.camera_health.table_id
+    predictions   = google_bigquery_table.tables["predictions"].table_id
+    alerts        = google_bigquery_table.tables["alerts"].table_id
+    explanations  = google_bigquery_table.tables["explanations"].table_id
+    dead_letters  = google_bigquery_table.tables["dead_letters"].table_id
+    monitoring    = google_bigquery_table.tables["monitoring"].table_id
+    camera_health = google_bigquery_table.tables["camera_health"].table_id
   }
   # Operators' verdicts and the cameras' exclusion masks (append-only tables).
   console_writes = {
-    feedback = google_bigquery_table.feedback.table_id
-    masks    = google_bigquery_table.masks.table_id
+    feedback = google_bigquery_table.tables["feedback"].table_id
+    masks    = google_bigquery_table.tables["masks"].table_id
   }
 }
 
@@ -182,19 +182,19 @@ resource "google_bigquery_dataset_iam_member" "workers_write_rows" {
 }
 
 resource "google_pubsub_subscription_iam_member" "workers_read_frames" {
-  subscription = google_pubsub_subscription.frames.id
+  subscription = google_pubsub_subscription.pull["frames-sub"].id
   role         = "roles/pubsub.subscriber"
   member       = local.workers
 }
 
 resource "google_pubsub_topic_iam_member" "workers_publish_alerts" {
-  topic  = google_pubsub_topic.alerts.id
+  topic  = google_pubsub_topic.topics["alerts"].id
   role   = "roles/pubsub.publisher"
   member = local.workers
 }
 
 resource "google_pubsub_topic_iam_member" "workers_publish_dead_letters" {
-  topic  = google_pubsub_topic.dead_letters.id
+  topic  = google_pubsub_topic.topics["dead-letters"].id
   role   = "roles/pubsub.publisher"
   member = local.workers
 }
@@ -234,7 +234,7 @@ resource "google_storage_bucket_iam_member" "workers_write_overlays" {
 
 # --- cameras ---------------------------------------------------------------------------
 resource "google_pubsub_topic_iam_member" "cameras_publish_frames" {
-  topic  = google_pubsub_topic.frames.id
+  topic  = google_pubsub_topic.topics["frames"].id
   role   = "roles/pubsub.publisher"
   member = "serviceAccount:${google_service_account.cameras.email}"
 }
@@ -276,7 +276,7 @@ resource "google_bigquery_table_iam_member" "console_writes" {
 }
 
 resource "google_pubsub_subscription_iam_member" "console_live_alerts" {
-  subscription = google_pubsub_subscription.console_alerts.id
+  subscription = google_pubsub_subscription.pull["console-alerts-sub"].id
   role         = "roles/pubsub.subscriber"
   member       = local.console
 }

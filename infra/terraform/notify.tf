@@ -20,7 +20,7 @@ variable "notify_config_secret" {
 }
 
 variable "notify_secret_env" {
-  description = "Environment variable -> Secret Manager secret id, for the ${ENV_VAR} references of the config (webhook secret, Slack URL, bot token, SMTP password)."
+  description = "Environment variable -> Secret Manager secret id, for the $${ENV_VAR} references of the config (webhook secret, Slack URL, bot token, SMTP password)."
   type        = map(string)
   default     = {}
 }
@@ -54,24 +54,6 @@ resource "google_service_account" "notifier" {
   display_name = "Firewatch notifier: alerts to webhooks, Slack, Telegram and e-mail (Cloud Run)"
 }
 
-# Messages no channel would take, with their reason (and pushes the service never acknowledged).
-resource "google_pubsub_topic" "notify_undeliverable" {
-  #checkov:skip=CKV_GCP_83:Google-managed encryption; CMEK needs a Cloud KMS key the operator owns (set kms_key_name when policy requires it)
-  name                       = "notify-undeliverable"
-  message_retention_duration = local.week
-  depends_on                 = [google_project_service.apis]
-}
-
-resource "google_pubsub_subscription" "notify_undeliverable" {
-  name                       = "notify-undeliverable-sub"
-  topic                      = google_pubsub_topic.notify_undeliverable.id
-  ack_deadline_seconds       = 30
-  message_retention_duration = local.week
-  expiration_policy {
-    ttl = ""
-  }
-}
-
 resource "google_cloud_run_v2_service" "notify" {
   name     = "firewatch-notify"
   location = var.region
@@ -92,7 +74,7 @@ resource "google_cloud_run_v2_service" "notify" {
       command = ["firewatch"]
       args = concat(
         ["notify", "serve", "--config=/etc/firewatch/notify.yaml",
-        "--undeliverable-topic=${google_pubsub_topic.notify_undeliverable.id}"],
+        "--undeliverable-topic=${google_pubsub_topic.topics["notify-undeliverable"].id}"],
         var.notify_console_url == "" ? [] : ["--console-url=${var.notify_console_url}"],
       )
       ports {
@@ -132,7 +114,7 @@ resource "google_cloud_run_v2_service" "notify" {
 # The push subscription signs its requests with the notifier's OIDC token; Cloud Run checks it.
 resource "google_pubsub_subscription" "notify" {
   name                       = "notify-sub"
-  topic                      = google_pubsub_topic.alerts.id
+  topic                      = google_pubsub_topic.topics["alerts"].id
   ack_deadline_seconds       = 300 # retries with backoff over several channels
   message_retention_duration = local.week
   expiration_policy {
@@ -146,7 +128,7 @@ resource "google_pubsub_subscription" "notify" {
     }
   }
   dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.notify_undeliverable.id
+    dead_letter_topic     = google_pubsub_topic.topics["notify-undeliverable"].id
     max_delivery_attempts = var.notify_max_delivery_attempts
   }
   retry_policy {
@@ -163,7 +145,7 @@ resource "google_pubsub_subscription_iam_member" "notifier_reads_alerts" {
 }
 
 resource "google_pubsub_topic_iam_member" "notifier_publishes_undeliverable" {
-  topic  = google_pubsub_topic.notify_undeliverable.id
+  topic  = google_pubsub_topic.topics["notify-undeliverable"].id
   role   = "roles/pubsub.publisher"
   member = local.notifier
 }
@@ -184,7 +166,7 @@ resource "google_cloud_run_v2_service_iam_member" "push_invokes_notifier" {
 
 # Pub/Sub's service agent dead-letters pushes the service never acknowledged.
 resource "google_pubsub_topic_iam_member" "agent_publishes_notify_undeliverable" {
-  topic  = google_pubsub_topic.notify_undeliverable.id
+  topic  = google_pubsub_topic.topics["notify-undeliverable"].id
   role   = "roles/pubsub.publisher"
   member = local.pubsub_agent
 }
@@ -200,6 +182,6 @@ output "notify" {
   value = {
     url           = google_cloud_run_v2_service.notify.uri
     subscription  = google_pubsub_subscription.notify.name
-    undeliverable = google_pubsub_topic.notify_undeliverable.name
+    undeliverable = google_pubsub_topic.topics["notify-undeliverable"].name
   }
 }

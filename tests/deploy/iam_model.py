@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.deploy.test_terraform import LOCALS, RESOURCES, unq
+from tests.deploy.test_terraform import DECL, LOCALS, RESOURCES, unq
 
 REPO = Path(__file__).resolve().parents[2]
 IAM_DOC = REPO / "docs" / "iam.md"
@@ -36,14 +36,31 @@ def normalise(on: str) -> str:
 
 
 def _ref(expr: str) -> tuple[str, str]:
-    """`${google_storage_bucket.frames.name}` -> ("google_storage_bucket", "frames")."""
-    match = re.fullmatch(r"\$\{(\w+)\.(\w+)\.\w+\}", expr)
+    """`${google_storage_bucket.frames.name}` -> ("google_storage_bucket", "frames"); an instance of a
+    for_each, `${google_bigquery_table.tables["alerts"].table_id}`, -> ("google_bigquery_table", "tables")."""
+    match = re.fullmatch(r'\$\{(\w+)\.(\w+)(?:\["[^"]+"\])?\.\w+\}', expr)
     assert match, f"not a resource reference: {expr}"
     return match.group(1), match.group(2)
 
 
+def _instance(expr: str) -> str:
+    """The name a grant is on: the for_each key (`topics["dead-letters"]` -> dead-letters), else the resource's."""
+    key = re.fullmatch(r'.*\["([^"]+)"\]\.\w+\}', expr)
+    return key.group(1) if key else _ref(expr)[1]
+
+
 def _attribute(expr: str, attribute: str) -> str:
-    return unq(RESOURCES[_ref(expr)][attribute])
+    """The attribute's value; `${each.key}` is the instance's key, `${local.declaration.X.Y}` is read from
+    infra/resources.json as Terraform reads it."""
+    raw = unq(RESOURCES[_ref(expr)][attribute])
+    if raw == "${each.key}":
+        return re.fullmatch(r'.*\["([^"]+)"\]\.\w+\}', expr).group(1)
+    if raw.startswith("${local.declaration.") and raw.endswith("}"):
+        value = DECL
+        for part in raw[len("${local.declaration.") : -1].split("."):
+            value = value[part]
+        return value
+    return raw
 
 
 def member_account(member: str, body: dict) -> str:
@@ -83,9 +100,9 @@ def grant_scope(rtype: str, body: dict) -> str:
     if kind == "storage_bucket":
         return "bucket " + _ref(unq(body["bucket"]))[1]
     if kind == "pubsub_topic":
-        return "topic " + _ref(unq(body["topic"]))[1]
+        return "topic " + _instance(unq(body["topic"]))
     if kind == "pubsub_subscription":
-        return "subscription " + _ref(unq(body["subscription"]))[1]
+        return "subscription " + _instance(unq(body["subscription"]))
     if kind == "service_account":
         return "account " + _ref(unq(body["service_account_id"]))[1].replace("_", "-")
     if kind == "artifact_registry_repository":

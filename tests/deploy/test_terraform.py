@@ -74,19 +74,53 @@ def block(body: dict, key: str) -> dict:
     return {k: unq(v) for k, v in body[key][0].items() if not k.startswith("__")}
 
 
+def topic_ref(name: str) -> str:
+    """How the .tf files point at a declared topic: its instance of the for_each, by name."""
+    return f'${{google_pubsub_topic.topics["{name}"].id}}'
+
+
+def subscription_instances() -> dict[str, dict]:
+    """Every subscription by name, the for_each over local.pull_subscriptions expanded as Terraform would:
+    one instance per declared subscription without a dead-letter topic or a push endpoint."""
+    assert LOCALS["pull_subscriptions"] == (
+        "${{for key, sub in local.declaration.subscriptions : sub.name => sub "
+        "if !can(sub.dead_letter_topic) && !can(sub.push_on_cloud)}}"
+    )
+    out = {}
+    for body in of_type("google_pubsub_subscription").values():
+        if "for_each" not in body:
+            out[value(body, "name")] = body
+            continue
+        assert unq(body["for_each"]) == "${local.pull_subscriptions}" and unq(body["name"]) == "${each.key}"
+        assert unq(body["topic"]) == "${google_pubsub_topic.topics[local.declaration.topics[each.value.topic].name].id}"
+        assert unq(body["ack_deadline_seconds"]) == "${each.value.ack_deadline_seconds}"
+        assert unq(body["message_retention_duration"]) == "${each.value.retention_seconds}s"
+        for spec in DECL["subscriptions"].values():
+            if "dead_letter_topic" not in spec and "push_on_cloud" not in spec:
+                out[spec["name"]] = {
+                    **body,
+                    "topic": topic_ref(DECL["topics"][spec["topic"]]["name"]),
+                    "ack_deadline_seconds": spec["ack_deadline_seconds"],
+                    "message_retention_duration": f"{spec['retention_seconds']}s",
+                }
+    return out
+
+
 def test_topics_and_subscriptions_match_the_declaration():
-    # The same topics and subscriptions, no more, no fewer (`firewatch infra apply` creates the declared ones).
-    topics = {value(b, "name"): name for name, b in of_type("google_pubsub_topic").items()}
-    declared_topics = {spec["name"] for spec in DECL["topics"].values()}
-    assert declared_topics == set(topics)
-    subs = {value(b, "name"): b for b in of_type("google_pubsub_subscription").values()}
+    # The topics are the declared ones (for_each over infra/resources.json), the subscriptions the same
+    # as declared, no more, no fewer (`firewatch infra apply` creates the declared ones).
+    (topic,) = of_type("google_pubsub_topic").values()
+    assert LOCALS["topics"] == "${{for key, topic in local.declaration.topics : topic.name => topic}}"
+    assert unq(topic["for_each"]) == "${local.topics}" and unq(topic["name"]) == "${each.key}"
+    assert value(topic, "message_retention_duration") == "604800s"
+    subs = subscription_instances()
     assert {spec["name"] for spec in DECL["subscriptions"].values()} == set(subs)
     for spec in DECL["subscriptions"].values():
         body = subs[spec["name"]]
         if "dead_letter_topic" in spec:
             policy = block(body, "dead_letter_policy")
             target = DECL["topics"][spec["dead_letter_topic"]]["name"]
-            assert policy["dead_letter_topic"] == f"${{google_pubsub_topic.{topics[target]}.id}}"
+            assert policy["dead_letter_topic"] == topic_ref(target)
             attempts = unq(policy["max_delivery_attempts"]).removeprefix("${var.").removesuffix("}")
             assert VARIABLES[attempts]["default"] == spec["max_delivery_attempts"]
             retry = block(body, "retry_policy")
@@ -99,35 +133,58 @@ def test_topics_and_subscriptions_match_the_declaration():
     for spec in DECL["subscriptions"].values():
         body = subs[spec["name"]]
         topic_name = DECL["topics"][spec["topic"]]["name"]
-        assert body["topic"] == f"${{google_pubsub_topic.{topics[topic_name]}.id}}", spec["name"]
+        assert body["topic"] == topic_ref(topic_name), spec["name"]
         assert value(body, "ack_deadline_seconds") == spec["ack_deadline_seconds"]
         assert value(body, "message_retention_duration") == f"{spec['retention_seconds']}s" == "604800s"
         # The notifier's subscription is a push one on Google Cloud (its Cloud Run service), pulled locally.
         assert ("push_config" in body) == ("push_on_cloud" in spec), spec["name"]
+    assert all(block(body, "expiration_policy") == {"ttl": ""} for body in subs.values())
     dead_letter = block(subs[DECL["subscriptions"]["alerts_subscription"]["name"]], "dead_letter_policy")
-    target = dead_letter["dead_letter_topic"].split(".")[1]
-    assert target in of_type("google_pubsub_topic") and target != topics["alerts"]
+    target = dead_letter["dead_letter_topic"]
+    assert target == topic_ref(DECL["topics"]["alerts_undeliverable_topic"]["name"]) != topic_ref("alerts")
     members = {(unq(b["role"]), b["topic"]) for b in of_type("google_pubsub_topic_iam_member").values()}
-    assert ("roles/pubsub.publisher", f"${{google_pubsub_topic.{target}.id}}") in members  # Pub/Sub's agent
+    assert ("roles/pubsub.publisher", target) in members  # Pub/Sub's agent
 
 
 def test_dataset_and_tables_use_the_same_schema_files_partitioning_and_clustering():
+    # Terraform reads infra/resources.json itself (jsondecode + for_each): no table is written out by hand.
     (dataset,) = of_type("google_bigquery_dataset").values()
-    assert value(dataset, "dataset_id") == DECL["dataset"]["name"]
+    assert LOCALS["declaration"] == '${jsondecode(file("${path.module}/../resources.json"))}'
+    assert unq(dataset["dataset_id"]) == "${local.declaration.dataset.name}"
     assert unq(dataset["location"]) == "${var.bigquery_location}"
     assert VARIABLES["bigquery_location"]["default"] == DECL["location"] == ResourceNames().location
-    tables = {value(b, "table_id"): b for b in of_type("google_bigquery_table").values()}
-    assert set(tables) == {spec["name"] for spec in DECL["tables"].values()}
+    (table,) = of_type("google_bigquery_table").values()
+    assert LOCALS["tables"] == "${{for key, table in local.declaration.tables : table.name => table}}"
+    assert unq(table["for_each"]) == "${local.tables}" and unq(table["table_id"]) == "${each.key}"
+    assert unq(table["schema"]) == '${file("${path.module}/../${each.value.schema}")}'
+    assert block(table, "time_partitioning") == {"type": "DAY", "field": "${each.value.partition_field}"}
+    assert unq(table["clustering"]) == "${each.value.clustering}"
     for spec in DECL["tables"].values():
-        body = tables[spec["name"]]
-        assert body["schema"] == f'${{file("${{path.module}}/../{spec["schema"]}")}}', spec["name"]
-        assert (REPO / "infra" / spec["schema"]).is_file()
-        assert block(body, "time_partitioning") == {"type": "DAY", "field": spec["partition_field"]}
-        assert unq(body["clustering"]) == spec["clustering"]
         fields = {f["name"] for f in json.loads((REPO / "infra" / spec["schema"]).read_text())}
-        assert {spec["partition_field"], *spec["clustering"]} <= fields
+        assert {spec["partition_field"], *spec["clustering"]} <= fields, spec["name"]
     assert {p.name for p in (REPO / "infra" / "schemas").glob("*.json")} == {
         Path(s["schema"]).name for s in DECL["tables"].values()
+    }
+
+
+def test_the_tables_and_topics_once_declared_one_by_one_are_moved_not_recreated():
+    # An existing deployment's tables keep their data (and topics their messages): each old address is moved.
+    moved = []
+    for path in sorted(TF.glob("*.tf")):
+        with path.open() as handle:
+            moved += [{k: unq(v) for k, v in b.items()} for b in hcl2.load(handle).get("moved", [])]
+    pairs = {m["from"].strip("${}"): m["to"].strip("${}") for m in moved}
+    names = [spec["name"] for spec in DECL["tables"].values()]
+    old_topics = {"frames", "alerts", "dead_letters", "alerts_undeliverable", "notify_undeliverable"}
+    old_pulls = {"frames", "dead_letters", "console_alerts", "alerts_undeliverable", "notify_undeliverable"}
+
+    def pull_name(old: str) -> str:
+        return old.replace("_", "-") + "-sub"
+
+    assert pairs == {
+        **{f"google_bigquery_table.{n}": f'google_bigquery_table.tables["{n}"]' for n in names},
+        **{f"google_pubsub_topic.{t}": f'google_pubsub_topic.topics["{t.replace("_", "-")}"]' for t in old_topics},
+        **{f"google_pubsub_subscription.{s}": f'google_pubsub_subscription.pull["{pull_name(s)}"]' for s in old_pulls},
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from firewatch.config.options import add_config_arguments
 from firewatch.notify.config import NotifyConfig
 from tests.deploy.iam_model import doc_rows, terraform_rows
-from tests.deploy.test_terraform import LOCALS, block, of_type, unq, value
+from tests.deploy.test_terraform import DECL, LOCALS, block, of_type, subscription_instances, topic_ref, unq, value
 
 
 def test_the_notifier_has_exactly_the_roles_it_needs():
@@ -16,7 +16,7 @@ def test_the_notifier_has_exactly_the_roles_it_needs():
     notifier = {(role, on) for account, role, on in terraform_rows() if account == "notifier"}
     assert notifier == {
         ("roles/pubsub.subscriber", "subscription notify"),
-        ("roles/pubsub.publisher", "topic notify_undeliverable"),
+        ("roles/pubsub.publisher", "topic notify-undeliverable"),
         ("roles/secretmanager.secretAccessor", "secrets notify_secrets"),
         ("roles/run.invoker", "service notify"),
     }
@@ -31,13 +31,12 @@ def test_the_notifier_has_exactly_the_roles_it_needs():
 
 def test_the_push_subscription_signs_with_the_notifier_and_dead_letters_to_the_undeliverable_topic():
     sub = of_type("google_pubsub_subscription")["notify"]
-    assert sub["topic"] == "${google_pubsub_topic.alerts.id}"
+    assert sub["topic"] == topic_ref("alerts")
     push = block(sub, "push_config")
     assert push["push_endpoint"] == "${google_cloud_run_v2_service.notify.uri}/pubsub"
     oidc = {k: unq(v) for k, v in push["oidc_token"][0].items() if not k.startswith("__")}
     assert oidc["service_account_email"] == "${google_service_account.notifier.email}"
-    assert block(sub, "dead_letter_policy")["dead_letter_topic"] == "${google_pubsub_topic.notify_undeliverable.id}"
-    assert value(of_type("google_pubsub_topic")["notify_undeliverable"], "name") == "notify-undeliverable"
+    assert block(sub, "dead_letter_policy")["dead_letter_topic"] == topic_ref("notify-undeliverable")
 
 
 def test_the_service_runs_notify_serve_with_flags_the_command_has():
@@ -64,8 +63,9 @@ def test_the_local_stack_declares_the_notifier_s_topics_as_terraform_names_them(
     from infra.resources import ResourceNames
 
     names = ResourceNames()
-    topic = value(of_type("google_pubsub_topic")["notify_undeliverable"], "name")
-    assert names.notify_undeliverable_topic == topic == NotifyConfig.model_fields["undeliverable_topic"].default
-    subscriptions = of_type("google_pubsub_subscription")
-    assert names.notify_subscription == value(subscriptions["notify"], "name")
-    assert names.notify_undeliverable_subscription == value(subscriptions["notify_undeliverable"], "name")
+    # Terraform creates every declared topic (for_each): the notifier's is declared.
+    assert names.notify_undeliverable_topic == NotifyConfig.model_fields["undeliverable_topic"].default
+    assert DECL["topics"]["notify_undeliverable_topic"]["name"] == names.notify_undeliverable_topic
+    subscriptions = subscription_instances()
+    assert names.notify_subscription == value(subscriptions[names.notify_subscription], "name")
+    assert names.notify_undeliverable_subscription in subscriptions
