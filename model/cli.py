@@ -73,7 +73,7 @@ def _fields(args: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from model.synth import write_dataset
+    from model.data.synth import write_dataset
 
     config = _config(SynthConfig, _fields(args, SynthConfig))
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def ingest_config(args: argparse.Namespace) -> IngestConfig:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from model.ingest import format_summary, run_ingest
+    from model.data.ingest import format_summary, run_ingest
 
     config = ingest_config(args)
     started = time.perf_counter()
@@ -128,7 +128,7 @@ def train_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from model.train import train
+    from model.training.train import train
 
     config = _config(TrainConfig, train_values(args))
     with user_errors():
@@ -144,7 +144,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from model.evaluate import EVALUATION_FILE, evaluate, format_report
+    from model.evaluation.evaluate import EVALUATION_FILE, evaluate, format_report
 
     config = _config(EvaluateConfig, _fields(args, EvaluateConfig))
     with user_errors():
@@ -169,8 +169,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fine_tune(args: argparse.Namespace) -> int:
-    from model.feedback_report import REPORT_FILE, format_comparison
-    from model.fine_tune import fine_tune
+    from model.evaluation.feedback_report import REPORT_FILE, format_comparison
+    from model.training.fine_tune import fine_tune
 
     config = _config(FineTuneConfig, _fields(args, FineTuneConfig))
     with user_errors():
@@ -185,7 +185,7 @@ def _fine_tune(args: argparse.Namespace) -> int:
 
 
 def _feedback_report(args: argparse.Namespace) -> int:
-    from model.feedback_report import REPORT_FILE, format_comparison, report_from_config
+    from model.evaluation.feedback_report import REPORT_FILE, format_comparison, report_from_config
 
     config = _config(FeedbackReportConfig, _fields(args, FeedbackReportConfig))
     with user_errors():
@@ -196,7 +196,7 @@ def _feedback_report(args: argparse.Namespace) -> int:
 
 
 def _from_feedback(args: argparse.Namespace) -> int:
-    from model.feedback_export import main_from_args
+    from model.data.feedback_export import main_from_args
 
     return main_from_args(vars(args))
 
@@ -225,7 +225,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.set_defaults(func=_ingest, passthrough=True)
 
-    from model.feedback_export import FeedbackExportConfig
+    from model.data.feedback_export import FeedbackExportConfig
 
     from_feedback = data_sub.add_parser(
         "from-feedback",
@@ -275,7 +275,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_loop_command(model_sub)
 
 
-# -- the retraining loop (model.loop) -----------------------------------------------------------
+# -- the retraining loop (model.lifecycle.loop) -----------------------------------------------------------
 
 
 def register_loop_command(model_sub: argparse._SubParsersAction) -> None:
@@ -291,7 +291,7 @@ def register_loop_command(model_sub: argparse._SubParsersAction) -> None:
 
 def _loop(args: argparse.Namespace) -> int:
     from firewatch.cloud.clients import prepare_beam_offline_auth
-    from model.loop import format_result, run_loop
+    from model.lifecycle.loop import format_result, run_loop
 
     prepare_beam_offline_auth()  # gs:// registries and work folders through Beam's FileSystems
     config = _config(LoopConfig, _fields(args, LoopConfig))
@@ -299,7 +299,7 @@ def _loop(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- the model registry (model.registry) ---------------------------------------------------------
+# -- the model registry (model.lifecycle.registry) ---------------------------------------------------------
 
 REGISTRY_COMMANDS = {
     "register": (RegisterConfig, ("registry", "model_dir"), "copy MODEL_DIR into REGISTRY as a version + lineage"),
@@ -322,7 +322,7 @@ def register_registry_commands(model_sub: argparse._SubParsersAction) -> None:
 
 def _registry_command(args: argparse.Namespace) -> int:
     from firewatch.cloud.clients import prepare_beam_offline_auth
-    from model import registry
+    from model.lifecycle import registry
 
     prepare_beam_offline_auth()  # gs:// registries through Beam's FileSystems, on the emulator too
 
@@ -354,8 +354,8 @@ def _compare(args: argparse.Namespace) -> int:
     from google.api_core import exceptions as gexc
 
     from firewatch.config.options import config_from_args
-    from model.compare import run_compare
-    from model.shadow_compare import format_comparison
+    from model.evaluation.compare import run_compare
+    from model.evaluation.shadow_compare import format_comparison
 
     config = config_from_args(CompareConfig, args)  # nested --confirm-* flags too
     try:

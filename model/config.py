@@ -118,7 +118,7 @@ class TrainFileConfig(_Config):
 
 
 class RealNegativesConfig(_Config):
-    """`python -m model.real_negatives`: fetch and prepare the real no-fire photos."""
+    """`python -m model.data.real_negatives`: fetch and prepare the real no-fire photos."""
 
     out: str = Field("artifacts/real-negatives", description="folder for the photos and manifest.json")
     cache: str | None = Field(None, description="where the .deb files are unpacked (default OUT.cache)")

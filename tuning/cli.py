@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _tune(args: argparse.Namespace) -> int:
     from firewatch.errors import UserError
     from model.cli import _config, _fields, user_errors
-    from model.train import TUNING_METRIC
+    from model.training.train import TUNING_METRIC
     from tuning.tune import BEST_CONFIG, BEST_MODEL, TRIALS_CSV, TRIALS_MD, run_tune
 
     config = _config(TuneConfig, _fields(args, TuneConfig))

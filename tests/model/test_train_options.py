@@ -13,7 +13,7 @@ from firewatch.cli.dispatch import build_parser, main
 from model.cli import _config, train_values
 from model.config import TrainConfig
 from model.metrics import recall_at_precision
-from model.train import TUNING_METRIC, report_tuning_metric
+from model.training.train import TUNING_METRIC, report_tuning_metric
 
 
 def test_recall_at_precision():

@@ -15,7 +15,7 @@ from google.cloud.aiplatform_v1.types import (
 )
 
 from firewatch.cli import main
-from model.train import TUNING_METRIC
+from model.training.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE
 from vertex import jobs
 from vertex.config import VertexAutoMLConfig, VertexTrainConfig, VertexTuneConfig
@@ -33,7 +33,7 @@ def test_custom_job_runs_firewatch_train_on_a_multi_gpu_worker():
     assert pool.replica_count == 1
     assert pool.machine_spec.machine_type == "g2-standard-24"
     assert pool.machine_spec.accelerator_type == AcceleratorType.NVIDIA_L4
-    assert pool.machine_spec.accelerator_count == 2  # > 1 GPU: model.train uses MirroredStrategy
+    assert pool.machine_spec.accelerator_count == 2  # > 1 GPU: model.training.train uses MirroredStrategy
     assert pool.container_spec.image_uri == COMMON["image"]
     assert list(pool.container_spec.command) == ["firewatch"]
     assert list(pool.container_spec.args) == [

@@ -12,7 +12,7 @@ Signatures (plain `tf.saved_model.load`, no custom objects):
 All three return `fire_probability` (float32 [None]) and `label` (tf.string [None]: "fire" iff
 p >= threshold). Optional, for models ending in global pooling + one dense unit (both backbones):
 * `locate_images(images)`: `fire_probability` and `fire_map` (float32 [None, h, w]: the class
-  activation map, `model.localise`), to narrow a firing region's box down to where the flame is.
+  activation map, `model.export.localise`), to narrow a firing region's box down to where the flame is.
 The threshold, class names, image size and model version are baked into the graph
 and written to `MODEL_DIR/firewatch_model.json`.
 """
@@ -35,7 +35,7 @@ from firewatch.core.model_contract import (
     ModelMetadata,
 )
 from firewatch.core.records import CLASS_NAMES
-from model.localise import LOCATE_SIGNATURE, fire_map_model
+from model.export.localise import LOCATE_SIGNATURE, fire_map_model
 
 
 def make_model_version(backbone: str, model, now: datetime) -> str:
@@ -106,7 +106,7 @@ def export_model(
     archive.add_endpoint(FLOAT_SIGNATURE, predict_images)
     archive.add_endpoint(PATHS_SIGNATURE, predict_paths)
     locator = fire_map_model(model)
-    if locator is not None:  # optional: where in the image the fire evidence is (model.localise)
+    if locator is not None:  # optional: where in the image the fire evidence is (model.export.localise)
 
         @tf.function(input_signature=[tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
         def locate_images(images):

@@ -4,7 +4,7 @@
 trains a new head on the frozen ImageNet backbone, then fine-tunes the top blocks with a
 10x lower learning rate. With more than one visible GPU the model is built under
 `tf.distribute.MirroredStrategy`. With `feedback` (a `firewatch data from-feedback` folder) the
-training side of its alert-wise split (`model.feedback_data`) joins the train split, oversampled
+training side of its alert-wise split (`model.data.feedback_data`) joins the train split, oversampled
 `feedback_weight` times, and the split is written next to the export as `feedback_split.json`.
 Keras prints its progress bar; per-epoch weight
 checkpoints and the history go to the work dir (default `<output>.training`), and the
@@ -63,7 +63,7 @@ def report_tuning_metric(value: float, step: int) -> None:
 
 
 def predict_split(model, data_dir: str, split: str, image_size: int, batch_size: int):
-    from model.dataset import eval_dataset
+    from model.data.dataset import eval_dataset
 
     labels, probs = [], []
     for images, y in eval_dataset(data_dir, split, image_size, batch_size):
@@ -93,10 +93,10 @@ def feedback_counts(split, weight: int) -> dict:
 def train(config: TrainConfig) -> TrainResult:
     import keras
 
-    from model.backbones import build_mobilenet_classifier, build_small_cnn, unfreeze_top
-    from model.dataset import eval_dataset, local_data_dir, train_dataset
-    from model.export import export_model
-    from model.feedback_data import load_feedback, training_pairs
+    from model.data.dataset import eval_dataset, local_data_dir, train_dataset
+    from model.data.feedback_data import load_feedback, training_pairs
+    from model.export.export import export_model
+    from model.training.backbones import build_mobilenet_classifier, build_small_cnn, unfreeze_top
 
     started = time.perf_counter()
     seed_everything(config.seed)
@@ -179,8 +179,8 @@ def train(config: TrainConfig) -> TrainResult:
         with open(os.path.join(config.output, HISTORY_FILE), "w") as f:
             json.dump(history, f, indent=2)
     if feedback:
-        from model.feedback_data import SPLIT_FILE
-        from model.fine_tune import write_json_files
+        from model.data.feedback_data import SPLIT_FILE
+        from model.export.files import write_json_files
 
         write_json_files(config.output, {SPLIT_FILE: feedback.summary()})
     return TrainResult(

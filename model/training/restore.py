@@ -1,6 +1,6 @@
 """The trainable Keras model behind an exported MODEL_DIR, for fine-tuning.
 
-The export (`model.export`) tracks the Keras model's variables in the SavedModel, in
+The export (`model.export.export`) tracks the Keras model's variables in the SavedModel, in
 `model.variables` order and under the same names. So the architecture is rebuilt from the
 metadata (`backbone`, `image_size`) with the same builders as training, each variable is
 copied over after its name and shape are checked, and the rebuilt model must reproduce the
@@ -40,7 +40,7 @@ def _name(variable: Any) -> str:
 def restore_keras_model(model_dir: str, dropout: float = 0.2) -> Restored:
     """Rebuild MODEL_DIR's Keras model with its trained weights (raises `ModelError` if it cannot)."""
     from firewatch.cloud.models import load_exported
-    from model.backbones import build_mobilenet_classifier, build_small_cnn
+    from model.training.backbones import build_mobilenet_classifier, build_small_cnn
 
     exported = load_exported(model_dir)
     meta = exported.metadata

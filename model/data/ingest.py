@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, 
 from firewatch.cloud.storage import is_remote
 from firewatch.core.records import SHARD_TEMPLATE, SPLITS, TFRECORD_SUFFIX, make_example, split_for_id
 from model.config import IngestConfig
-from model.sources import Rejection, VerifiedImage, list_images, read_and_verify
+from model.data.sources import Rejection, VerifiedImage, list_images, read_and_verify
 
 SUMMARY_NAME = "ingest_summary.json"
 MAX_LISTED_REJECTIONS = 1000

@@ -37,7 +37,7 @@ def build_mobilenet_classifier(image_size: int, dropout: float = 0.2):
     import keras
     from keras import layers
 
-    from model.mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD, build_mobilenet_v2
+    from model.training.mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD, build_mobilenet_v2
 
     base = build_mobilenet_v2(image_size, include_top=False, load_weights=True)
     base.trainable = False

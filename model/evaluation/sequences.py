@@ -6,7 +6,7 @@ on) at 1920 x 1080 under a day's light (`camera_view`: exposure, warm dawn and d
 night, and for every other camera a sodium lamp that is lit from dusk to dawn: the warm things a
 camera really sees), with sensor noise and a JPEG round trip per frame. Two measurements:
 
-* **Ignition**: a procedural flame (`model.composite`; not a photograph of fire) appears at 1% of
+* **Ignition**: a procedural flame (`model.data.composite`; not a photograph of fire) appears at 1% of
   the frame's height and doubles in height every `doubling_seconds`, one frame every
   `interval_seconds`, by day and at night. Reported: seconds from the flame reaching 3% of the
   frame height to the first alert on the flame (its peak box holds the flame's centre; negative:
@@ -39,7 +39,7 @@ from firewatch.core.baselines import BaselineConfig, CameraBaselines, recorded_s
 from firewatch.core.confirm import OPEN, CameraState, ConfirmConfig, FrameObservation, flush, step
 from firewatch.core.imaging import decode_image
 from firewatch.core.regions import Region, RegionConfig, cut_regions, summarise
-from model.composite import composite_flame, random_placement
+from model.data.composite import composite_flame, random_placement
 
 Predict = Callable[[np.ndarray], np.ndarray]  # model inputs [R, S, S, 3] -> probabilities [R]
 DAY = datetime(2026, 6, 1, tzinfo=UTC)

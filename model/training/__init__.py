@@ -1,0 +1,1 @@
+"""Training: backbones, train, fine-tune, restore an exported model for training."""
