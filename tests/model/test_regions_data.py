@@ -1,4 +1,4 @@
-"""`model.data.regions_data`, the region recipe: examples of both labels cut the way serving cuts regions, deterministic."""
+"""`model.data.regions_data`, the region recipe: both labels cut the way serving cuts regions, deterministic."""
 
 from __future__ import annotations
 

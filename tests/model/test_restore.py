@@ -1,4 +1,4 @@
-"""`model.training.restore`: the trainable Keras model behind an exported MODEL_DIR (what `model fine-tune` starts from)."""
+"""`model.training.restore`: the trainable Keras model behind an exported MODEL_DIR (`model fine-tune` starts there)."""
 
 from __future__ import annotations
 
