@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     from firewatch.cloud.models import load_exported
     from firewatch.core.baselines import BaselineConfig
     from firewatch.core.confirm import ConfirmConfig
-    from model.evaluation.sequences import FrameScorer, cameras, measure_camera, summary, table
+    from model.evaluation.sequence_report import summary, table
+    from model.evaluation.sequences import FrameScorer, cameras, measure_camera
     from model.evaluation.small_fire import load_frames
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])

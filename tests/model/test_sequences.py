@@ -9,7 +9,9 @@ import pytest
 
 from firewatch.core.baselines import BaselineConfig
 from firewatch.core.confirm import ConfirmConfig
-from model.evaluation.sequences import Camera, FrameScorer, light_at, measure_camera, summary
+from model.evaluation.camera_light import light_at
+from model.evaluation.sequence_report import summary
+from model.evaluation.sequences import Camera, FrameScorer, measure_camera
 
 
 def warm_pixels(inputs: np.ndarray) -> np.ndarray:
