@@ -58,9 +58,6 @@ def export_model(
 ) -> ModelMetadata:
     """Write the SavedModel + metadata to model_dir (local or gs://); return the metadata."""
     import keras
-    import tensorflow as tf
-
-    from firewatch.core.imaging import preprocess
 
     now = datetime.now(UTC).replace(microsecond=0)
     metadata = ModelMetadata(
@@ -73,7 +70,18 @@ def export_model(
         created_at=now.isoformat().replace("+00:00", "Z"),
         metrics=metrics or {},
     )
-    thr, s = float(threshold), int(image_size)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    _add_endpoints(archive, model, float(threshold), int(image_size))
+    _write_out(archive, metadata, model_dir)
+    return metadata
+
+
+def _add_endpoints(archive, model, thr: float, s: int) -> None:
+    """The serving signatures (module docstring) on the archive; `locate_images` where the model allows it."""
+    import tensorflow as tf
+
+    from firewatch.core.imaging import preprocess
 
     def outputs(probs):
         probs = tf.reshape(tf.cast(probs, tf.float32), [-1])
@@ -100,8 +108,6 @@ def export_model(
         encoded = tf.map_fn(tf.io.read_file, image_paths, fn_output_signature=tf.TensorSpec([], tf.string))
         return outputs(model(decoded(encoded), training=False))
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.add_endpoint(BYTES_SIGNATURE, serving_default)
     archive.add_endpoint(FLOAT_SIGNATURE, predict_images)
     archive.add_endpoint(PATHS_SIGNATURE, predict_paths)
@@ -114,6 +120,10 @@ def export_model(
             return {"fire_probability": tf.reshape(probs, [-1]), "fire_map": tf.cast(fire_map, tf.float32)}
 
         archive.add_endpoint(LOCATE_SIGNATURE, locate_images)
+
+
+def _write_out(archive, metadata: ModelMetadata, model_dir: str) -> None:
+    """The SavedModel and its metadata into model_dir (a previous export there is replaced; gs:// by upload)."""
     local = tempfile.mkdtemp(prefix="firewatch-export-") if is_remote(model_dir) else model_dir
     if not is_remote(model_dir) and os.path.exists(os.path.join(local, "saved_model.pb")):
         for name in ("saved_model.pb", "variables", "assets", "fingerprint.pb", METADATA_FILE):
@@ -128,4 +138,3 @@ def export_model(
     if is_remote(model_dir):
         upload_dir(local, model_dir)
         shutil.rmtree(local, ignore_errors=True)
-    return metadata

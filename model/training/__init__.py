@@ -1,1 +1,1 @@
-"""Training: backbones, train, fine-tune, restore an exported model for training."""
+"""Training: train, fine-tune, and restore an exported model for more training."""

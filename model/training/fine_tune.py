@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from firewatch.cloud.storage import is_remote
+from model.architectures.backbones import BACKBONES
 from model.config import FineTuneConfig
 from model.data.feedback_data import SPLIT_FILE, load_feedback, training_pairs
 from model.errors import ModelError
@@ -45,7 +46,6 @@ def fine_tune(config: FineTuneConfig) -> FineTuneResult:
     from firewatch.cloud.models import load_exported
     from model.data.dataset import eval_dataset, local_data_dir, train_dataset
     from model.export.export import export_model
-    from model.training.backbones import unfreeze_top
     from model.training.restore import restore_keras_model
     from model.training.train import compile_model, feedback_counts, predict_split, seed_everything
 
@@ -74,8 +74,9 @@ def fine_tune(config: FineTuneConfig) -> FineTuneResult:
         extra=training_pairs(split.train),
         extra_weight=config.feedback_weight,
     )
-    if restored.base is not None:
-        unfreeze_top(restored.base, config.fine_tune_from_block)
+    unfreeze = BACKBONES[meta.backbone].unfreeze
+    if unfreeze is not None:
+        unfreeze(restored.base, config.fine_tune_from_block)
     compile_model(model, config.learning_rate, -(-n_train // config.batch_size) * config.epochs)
     valid_ds = eval_dataset(data_dir, "valid", meta.image_size, config.batch_size)
     history = model.fit(train_ds, validation_data=valid_ds, epochs=config.epochs, verbose=config.verbose).history

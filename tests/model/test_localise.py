@@ -7,8 +7,8 @@ import pytest
 
 
 def test_fire_map_narrows_a_region_box():
+    from model.architectures.backbones import build_small_cnn
     from model.export.localise import fire_map_model, refine_box
-    from model.training.backbones import build_small_cnn
 
     model = build_small_cnn(128)
     locator = fire_map_model(model)

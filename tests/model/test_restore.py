@@ -18,8 +18,8 @@ def _trained_looking(model, seed: int) -> None:
 
 @pytest.mark.parametrize("backbone", ["small_cnn", "mobilenet_v2"])
 def test_restored_model_scores_like_the_export_and_is_trainable(backbone, tmp_path) -> None:
+    from model.architectures.backbones import build_mobilenet_classifier, build_small_cnn
     from model.export.export import export_model
-    from model.training.backbones import build_mobilenet_classifier, build_small_cnn
 
     size = 64 if backbone == "mobilenet_v2" else 32
     model = build_small_cnn(size) if backbone == "small_cnn" else build_mobilenet_classifier(size)[0]

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.architectures.backbones import build_mobilenet_classifier, unfreeze_top
 from model.config import IngestConfig, TrainConfig
-from model.training.backbones import build_mobilenet_classifier, unfreeze_top
 
 
 def test_unfreeze_top_keeps_batchnorm_frozen():

@@ -94,7 +94,7 @@ def test_tuning_job_limited_to_small_cnn_drops_the_mobilenet_only_parameter():
 def test_trial_hyperparameters_parse_as_train_flags(monkeypatch):
     """Vertex AI appends --<parameter_id>=<value> to the trial's args; train must take every one."""
     from firewatch.cli.dispatch import build_parser
-    from model.cli import _config, train_values
+    from model.cli import build_config, train_values
     from model.config import TrainConfig
 
     monkeypatch.setenv("AIP_MODEL_DIR", "gs://b/tune/3/model")
@@ -103,7 +103,7 @@ def test_trial_hyperparameters_parse_as_train_flags(monkeypatch):
         "--backbone=mobilenet_v2", "--learning_rate=0.0012", "--dropout=0.3", "--image_size=160",
         "--augment_strength=0.7", "--fine_tune_from_block=12",
     ]  # fmt: skip
-    config = _config(TrainConfig, train_values(build_parser().parse_args(args)))
+    config = build_config(TrainConfig, train_values(build_parser().parse_args(args)))
     assert config.output == "gs://b/tune/3/model" and config.report_hypertune
     assert (config.backbone, config.image_size, config.fine_tune_from_block) == ("mobilenet_v2", 160, 12)
     assert (config.learning_rate, config.dropout, config.augment_strength) == (0.0012, 0.3, 0.7)
