@@ -94,7 +94,8 @@ def pipeline_options(config: IngestConfig) -> PipelineOptions:
         std.runner = DEFAULT_LOCAL_RUNNER
     setup = options.view_as(SetupOptions)
     if "dataflow" in str(std.runner).lower() and not setup.setup_file:
-        repo_setup = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # model/data/ -> repo
+        repo_setup = os.path.join(repo, "setup.py")
         if os.path.isfile(repo_setup):
             setup.setup_file = repo_setup  # workers need the firewatch + model packages
     setup.save_main_session = False
