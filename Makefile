@@ -47,8 +47,8 @@ checkov: $(CHECKOV_VENV)/.done
 REAL_NEGATIVES := artifacts/real-negatives
 real-negatives: $(REAL_NEGATIVES)/manifest.json
 
-$(REAL_NEGATIVES)/manifest.json: model/real_negatives.py | $(VENV)/.done
-	$(VENV)/bin/python -m model.real_negatives --out $(REAL_NEGATIVES)
+$(REAL_NEGATIVES)/manifest.json: model/data/real_negatives.py | $(VENV)/.done
+	$(VENV)/bin/python -m model.data.real_negatives --out $(REAL_NEGATIVES)
 
 demo: setup real-negatives
 	$(VENV)/bin/firewatch demo

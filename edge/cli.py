@@ -32,9 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _export_tflite(args: argparse.Namespace) -> int:
     from edge.tflite_export import TABLE_JSON, TABLE_MD, export_tflite, format_table
-    from model.cli import _config, _fields, user_errors
+    from model.cli import build_config, flag_values, user_errors
 
-    config = _config(ExportTFLiteConfig, _fields(args, ExportTFLiteConfig))
+    config = build_config(ExportTFLiteConfig, flag_values(args, ExportTFLiteConfig))
     with user_errors():
         table = export_tflite(config)
     print(format_table(table))

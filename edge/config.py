@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.confirm import ConfirmConfig
 from firewatch.core.regions import RegionConfig
-from model.config import _local_folder, _no_trailing_slash
+from model.config import local_folder, no_trailing_slash
 
 Variant = Literal["float32", "float16", "dynamic_int8", "full_int8"]
 VARIANTS: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "full_int8")
@@ -31,8 +31,8 @@ class ExportTFLiteConfig(BaseModel):
     latency_runs: int = Field(1, ge=1, le=100, description="timed passes over the split per variant")
     num_threads: int = Field(1, ge=1, le=64, description="LiteRT interpreter threads (edge devices: 1-4)")
 
-    _v = field_validator("model", "data")(_no_trailing_slash)
-    _o = field_validator("output")(_local_folder)
+    _v = field_validator("model", "data")(no_trailing_slash)
+    _o = field_validator("output")(local_folder)
 
 
 class EdgeRunConfig(BaseModel):

@@ -67,7 +67,7 @@ def convert(frozen_fn, variant: str, representative: np.ndarray | None = None) -
 
 def take_images(data_dir: str, split: str, image_size: int) -> tuple[np.ndarray, np.ndarray]:
     """(images float32 [N,S,S,3], labels [N]) of a whole split, un-augmented, in file order."""
-    from model.dataset import eval_dataset
+    from model.data.dataset import eval_dataset
 
     images, labels = [], []
     for x, y in eval_dataset(data_dir, split, image_size, 64):
@@ -86,7 +86,7 @@ def representative_images(data_dir: str, image_size: int, count: int, seed: int 
 
     from firewatch.core.imaging import preprocess
     from firewatch.core.records import parse_example
-    from model.dataset import decode, nonempty_split_files
+    from model.data.dataset import decode, nonempty_split_files
 
     ds = (
         tf.data.TFRecordDataset(nonempty_split_files(data_dir, "train"))
@@ -139,7 +139,7 @@ def export_tflite(config: ExportTFLiteConfig) -> dict[str, Any]:
     import tensorflow as tf
 
     from firewatch.cloud.models import load_exported
-    from model.dataset import local_data_dir
+    from model.data.dataset import local_data_dir
 
     exported = load_exported(config.model)
     meta = exported.metadata

@@ -52,7 +52,7 @@ BEAM_FLAGS = (
 )
 
 
-def _config(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+def build_config(cls: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return cls.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
@@ -68,14 +68,14 @@ def user_errors() -> Iterator[None]:
         raise UserError(str(exc)) from None
 
 
-def _fields(args: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
+def flag_values(args: argparse.Namespace, cls: type[BaseModel]) -> dict[str, Any]:
     return {name: getattr(args, name, None) for name in cls.model_fields}
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from model.synth import write_dataset
+    from model.data.synth import write_dataset
 
-    config = _config(SynthConfig, _fields(args, SynthConfig))
+    config = build_config(SynthConfig, flag_values(args, SynthConfig))
     started = time.perf_counter()
     summary = write_dataset(config.out, config.count, config.seed, config.size, workers=config.workers)
     seconds = time.perf_counter() - started
@@ -92,11 +92,11 @@ def ingest_config(args: argparse.Namespace) -> IngestConfig:
     (`--runner DataflowRunner --region R --temp_location gs://...`), plus --beam-arg=--flag=value."""
     beam_args = [f"--{flag}={getattr(args, flag)}" for flag in BEAM_FLAGS if getattr(args, flag) is not None]
     beam_args += list(getattr(args, "beam_args", None) or []) + list(args.beam_arg or [])
-    return _config(IngestConfig, {**_fields(args, IngestConfig), "beam_args": beam_args})
+    return build_config(IngestConfig, {**flag_values(args, IngestConfig), "beam_args": beam_args})
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from model.ingest import format_summary, run_ingest
+    from model.data.ingest import format_summary, run_ingest
 
     config = ingest_config(args)
     started = time.perf_counter()
@@ -121,16 +121,16 @@ def train_values(args: argparse.Namespace) -> dict[str, Any]:
             raise UserError(f"--config {args.config} is not valid JSON ({exc})") from None
         if not isinstance(values, dict):
             raise UserError(f"--config {args.config} must hold a JSON object of train options")
-    values.update({k: v for k, v in _fields(args, TrainConfig).items() if v is not None})
+    values.update({k: v for k, v in flag_values(args, TrainConfig).items() if v is not None})
     if not values.get("output") and os.environ.get("AIP_MODEL_DIR"):
         values["output"] = os.environ["AIP_MODEL_DIR"]
     return values
 
 
 def _train(args: argparse.Namespace) -> int:
-    from model.train import train
+    from model.training.train import train
 
-    config = _config(TrainConfig, train_values(args))
+    config = build_config(TrainConfig, train_values(args))
     with user_errors():
         result = train(config)
     v = result.valid_metrics
@@ -144,9 +144,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from model.evaluate import EVALUATION_FILE, evaluate, format_report
+    from model.evaluation.evaluate import EVALUATION_FILE, evaluate, format_report
 
-    config = _config(EvaluateConfig, _fields(args, EvaluateConfig))
+    config = build_config(EvaluateConfig, flag_values(args, EvaluateConfig))
     with user_errors():
         report = evaluate(config)
     print(format_report(report))
@@ -158,7 +158,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from model.demo import ensure_demo_model
 
-    config = _config(DemoConfig, _fields(args, DemoConfig))
+    config = build_config(DemoConfig, flag_values(args, DemoConfig))
     started = time.perf_counter()
     with user_errors():
         path = ensure_demo_model(
@@ -169,10 +169,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fine_tune(args: argparse.Namespace) -> int:
-    from model.feedback_report import REPORT_FILE, format_comparison
-    from model.fine_tune import fine_tune
+    from model.evaluation.feedback_report import REPORT_FILE, format_comparison
+    from model.training.fine_tune import fine_tune
 
-    config = _config(FineTuneConfig, _fields(args, FineTuneConfig))
+    config = build_config(FineTuneConfig, flag_values(args, FineTuneConfig))
     with user_errors():
         result = fine_tune(config)
     print(format_comparison(result.report))
@@ -185,9 +185,9 @@ def _fine_tune(args: argparse.Namespace) -> int:
 
 
 def _feedback_report(args: argparse.Namespace) -> int:
-    from model.feedback_report import REPORT_FILE, format_comparison, report_from_config
+    from model.evaluation.feedback_report import REPORT_FILE, format_comparison, report_from_config
 
-    config = _config(FeedbackReportConfig, _fields(args, FeedbackReportConfig))
+    config = build_config(FeedbackReportConfig, flag_values(args, FeedbackReportConfig))
     with user_errors():
         report = report_from_config(config)
     print(format_comparison(report))
@@ -196,7 +196,7 @@ def _feedback_report(args: argparse.Namespace) -> int:
 
 
 def _from_feedback(args: argparse.Namespace) -> int:
-    from model.feedback_export import main_from_args
+    from model.data.feedback_export import main_from_args
 
     return main_from_args(vars(args))
 
@@ -225,7 +225,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ingest.set_defaults(func=_ingest, passthrough=True)
 
-    from model.feedback_export import FeedbackExportConfig
+    from model.data.feedback_export import FeedbackExportConfig
 
     from_feedback = data_sub.add_parser(
         "from-feedback",
@@ -275,7 +275,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_loop_command(model_sub)
 
 
-# -- the retraining loop (model.loop) -----------------------------------------------------------
+# -- the retraining loop (model.lifecycle.loop) -----------------------------------------------------------
 
 
 def register_loop_command(model_sub: argparse._SubParsersAction) -> None:
@@ -291,15 +291,15 @@ def register_loop_command(model_sub: argparse._SubParsersAction) -> None:
 
 def _loop(args: argparse.Namespace) -> int:
     from firewatch.cloud.clients import prepare_beam_offline_auth
-    from model.loop import format_result, run_loop
+    from model.lifecycle.loop import format_result, run_loop
 
     prepare_beam_offline_auth()  # gs:// registries and work folders through Beam's FileSystems
-    config = _config(LoopConfig, _fields(args, LoopConfig))
+    config = build_config(LoopConfig, flag_values(args, LoopConfig))
     print(format_result(run_loop(config), config))
     return 0
 
 
-# -- the model registry (model.registry) ---------------------------------------------------------
+# -- the model registry (model.lifecycle.registry) ---------------------------------------------------------
 
 REGISTRY_COMMANDS = {
     "register": (RegisterConfig, ("registry", "model_dir"), "copy MODEL_DIR into REGISTRY as a version + lineage"),
@@ -322,14 +322,14 @@ def register_registry_commands(model_sub: argparse._SubParsersAction) -> None:
 
 def _registry_command(args: argparse.Namespace) -> int:
     from firewatch.cloud.clients import prepare_beam_offline_auth
-    from model import registry
+    from model.lifecycle import registry
 
     prepare_beam_offline_auth()  # gs:// registries through Beam's FileSystems, on the emulator too
 
     name = args.registry_command
     if name == "compare":
         return _compare(args)
-    config = _config(args.registry_config, _fields(args, args.registry_config))
+    config = build_config(args.registry_config, flag_values(args, args.registry_config))
     with user_errors():
         if name == "versions":
             print(registry.format_versions(registry.versions(config)))
@@ -354,8 +354,8 @@ def _compare(args: argparse.Namespace) -> int:
     from google.api_core import exceptions as gexc
 
     from firewatch.config.options import config_from_args
-    from model.compare import run_compare
-    from model.shadow_compare import format_comparison
+    from model.evaluation.compare import run_compare
+    from model.evaluation.shadow_compare import format_comparison
 
     config = config_from_args(CompareConfig, args)  # nested --confirm-* flags too
     try:

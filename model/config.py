@@ -9,26 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from firewatch.cloud.storage import is_remote
 from firewatch.config.scoring import DEFAULT_NAMES
 from firewatch.core.confirm import ConfirmConfig
+from model.architectures.backbones import BACKBONE_NAMES
 
-Backbone = Literal["small_cnn", "mobilenet_v2"]
+Backbone = Literal[BACKBONE_NAMES]  # type: ignore[valid-type]  # the registry's names, in its order
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _no_trailing_slash(value: str) -> str:
+def no_trailing_slash(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
     return value.rstrip("/") if value != "/" else value
 
 
-def _local_folder(value: str | None) -> str | None:
+def local_folder(value: str | None) -> str | None:
     """Outputs written with plain file I/O: a gs:// (or other URL) prefix would become a local folder named 'gs:'."""
     if value is None:
         return None
-    value = _no_trailing_slash(value)
+    value = no_trailing_slash(value)
     if is_remote(value):
         raise ValueError(f"must be a local folder, not a remote path ({value}); write locally and copy it up")
     return value
@@ -43,7 +44,7 @@ class SynthConfig(_Config):
     size: int = Field(192, ge=64, le=1024, description="image side in pixels")
     workers: int = Field(2, ge=1, le=64)
 
-    _v = field_validator("out")(_local_folder)
+    _v = field_validator("out")(local_folder)
 
 
 class IngestConfig(_Config):
@@ -55,7 +56,7 @@ class IngestConfig(_Config):
     beam_args: list[str] = Field(default_factory=list, description="extra Beam pipeline options")
     project: str | None = Field(None, description="Google Cloud project (default: from the environment on Dataflow)")
 
-    _v = field_validator("input", "output")(_no_trailing_slash)
+    _v = field_validator("input", "output")(no_trailing_slash)
 
     def pipeline_args(self) -> list[str]:
         """Beam flags for the job, through the same path as the streaming and batch jobs (`--project`
@@ -106,9 +107,9 @@ class TrainConfig(_Config):
         0.25, ge=0, lt=1, description="share of feedback alerts held out for evaluation (split by alert id hash)"
     )
 
-    _v = field_validator("data", "output")(_no_trailing_slash)
-    _w = field_validator("work_dir")(_local_folder)
-    _f = field_validator("feedback")(_local_folder)
+    _v = field_validator("data", "output")(no_trailing_slash)
+    _w = field_validator("work_dir")(local_folder)
+    _f = field_validator("feedback")(local_folder)
 
 
 class TrainFileConfig(_Config):
@@ -118,7 +119,7 @@ class TrainFileConfig(_Config):
 
 
 class RealNegativesConfig(_Config):
-    """`python -m model.real_negatives`: fetch and prepare the real no-fire photos."""
+    """`python -m model.data.real_negatives`: fetch and prepare the real no-fire photos."""
 
     out: str = Field("artifacts/real-negatives", description="folder for the photos and manifest.json")
     cache: str | None = Field(None, description="where the .deb files are unpacked (default OUT.cache)")
@@ -149,8 +150,8 @@ class FineTuneConfig(_Config):
     seed: int = Field(0, ge=0)
     verbose: int = Field(1, ge=0, le=2, description="Keras progress output (1 = progress bar)")
 
-    _v = field_validator("model", "data", "output")(_no_trailing_slash)
-    _f = field_validator("feedback")(_local_folder)
+    _v = field_validator("model", "data", "output")(no_trailing_slash)
+    _f = field_validator("feedback")(local_folder)
 
 
 class EvaluateConfig(_Config):
@@ -169,9 +170,9 @@ class EvaluateConfig(_Config):
     )
     negatives_max_side: int = Field(1280, ge=64, le=8192, description="photos are shrunk to this longer side first")
 
-    _v = field_validator("model", "data")(_no_trailing_slash)
-    _n = field_validator("negatives")(_local_folder)
-    _o = field_validator("output")(_local_folder)
+    _v = field_validator("model", "data")(no_trailing_slash)
+    _n = field_validator("negatives")(local_folder)
+    _o = field_validator("output")(local_folder)
 
 
 class FeedbackReportConfig(_Config):
@@ -185,8 +186,8 @@ class FeedbackReportConfig(_Config):
     output: str | None = Field(None, description="folder for feedback_evaluation.json (default: the --after folder)")
     batch_size: int = Field(64, ge=1, le=4096)
 
-    _v = field_validator("before", "after", "data")(_no_trailing_slash)
-    _f = field_validator("feedback", "output")(_local_folder)
+    _v = field_validator("before", "after", "data")(no_trailing_slash)
+    _f = field_validator("feedback", "output")(local_folder)
 
 
 class DemoConfig(_Config):
@@ -198,7 +199,7 @@ class DemoConfig(_Config):
     seed: int = Field(0, ge=0)
     force: bool = False
 
-    _v = field_validator("output")(_local_folder)
+    _v = field_validator("output")(local_folder)
 
 
 class RegistryConfig(_Config):
@@ -215,7 +216,7 @@ class RegistryConfig(_Config):
         DEFAULT_NAMES.model_versions_table, description="table each registry event goes to (empty: none)"
     )
 
-    _r = field_validator("registry")(_no_trailing_slash)
+    _r = field_validator("registry")(no_trailing_slash)
 
 
 class RegisterConfig(RegistryConfig):
@@ -230,7 +231,7 @@ class RegisterConfig(RegistryConfig):
         None, description="the version it was fine-tuned from (default: the export's metrics.fine_tuned_from)"
     )
 
-    _m = field_validator("model_dir")(_no_trailing_slash)
+    _m = field_validator("model_dir")(no_trailing_slash)
 
 
 class PromoteConfig(RegistryConfig):
@@ -275,7 +276,7 @@ class CompareConfig(_Config):
     json_output: bool = Field(False, description="print the comparison as JSON", json_schema_extra={"flag": "json"})
     confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
 
-    _r = field_validator("registry")(_no_trailing_slash)
+    _r = field_validator("registry")(no_trailing_slash)
 
     @field_validator("since")
     @classmethod
@@ -321,5 +322,5 @@ class LoopConfig(_Config):
     negatives: str | None = Field(None, description="folder of real photos without fire for `evaluate` (optional)")
     verbose: int = Field(0, ge=0, le=2, description="Keras progress output while fine-tuning")
 
-    _v = field_validator("registry", "data", "work")(_no_trailing_slash)
-    _n = field_validator("negatives")(_local_folder)
+    _v = field_validator("registry", "data", "work")(no_trailing_slash)
+    _n = field_validator("negatives")(local_folder)

@@ -2,9 +2,9 @@
 
 Used by `firewatch model demo`, the streaming/batch demos and the tests' `demo_model_dir`
 fixture. Fire examples are synthetic procedural flames only (the metadata says so): whole synthetic
-frames (`model.synth`) and, since serving scores full-resolution regions
+frames (`model.data.synth`) and, since serving scores full-resolution regions
 (`firewatch.core.regions`), REGIONS of real photographs without fire with a procedural flame pasted
-in (`model.regions_data`, `model.composite`), cut the way serving cuts them. When `make
+in (`model.data.regions_data`, `model.data.composite`), cut the way serving cuts them. When `make
 real-negatives` has prepared `artifacts/real-negatives/train`, its photos give crops and regions
 without fire as negatives, and after training, the model's own highest-scoring regions of clear train
 frames (hard negatives) join a short second pass at a lower learning rate (the held-out part is never
@@ -26,7 +26,7 @@ DEMO_EPOCHS = 7
 DEMO_BACKBONE = "small_cnn"
 DEMO_REAL_CROPS_PER_PHOTO = 8
 DEMO_COLOUR_AUGMENT = False
-DEMO_REGION_FRAMES_PER_PHOTO = 8  # frames per train photo cut into region examples (model.regions_data)
+DEMO_REGION_FRAMES_PER_PHOTO = 8  # frames per train photo cut into region examples (model.data.regions_data)
 DEMO_HARD_NEGATIVES = 600  # the model's top-scoring regions of clear train frames, for the second pass
 DEMO_HARD_WEIGHT = 4  # each hard negative is repeated this many times in the second pass
 DEMO_HARD_EPOCHS = 2
@@ -39,7 +39,7 @@ DEMO_CALIBRATION_FRAMES = 2  # clear frames per train photo (other crops than th
 DEMO_FRAMES_FLAGGED = 0.01
 DEMO_LOWEST_VALID_RECALL = 0.9
 REAL_NEGATIVES_TRAIN = Path(__file__).resolve().parents[1] / "artifacts" / "real-negatives" / "train"
-DEMO_DESCRIPTION = "synthetic procedural demo data (model.synth); not trained on real fire photographs"
+DEMO_DESCRIPTION = "synthetic procedural demo data (model.data.synth); not trained on real fire photographs"
 
 
 def describe(real_crops: int, regions: dict[str, int] | None = None, hard: int = 0) -> str:
@@ -75,10 +75,10 @@ def ensure_demo_model(
     target_recall: float = 0.98,
 ) -> Path:
     """Build the demo model into model_dir unless `model_dir/firewatch_model.json` exists."""
-    from model.ingest import run_ingest
-    from model.real_negatives import write_training_crops
-    from model.synth import write_dataset
-    from model.train import train
+    from model.data.ingest import run_ingest
+    from model.data.real_negatives import write_training_crops
+    from model.data.synth import write_dataset
+    from model.training.train import train
 
     model_dir = Path(model_dir)
     if (model_dir / METADATA_FILE).is_file() and not force:
@@ -96,7 +96,7 @@ def ensure_demo_model(
     have_photos = real_negatives is not None and Path(real_negatives).is_dir()
     regions = None
     if have_photos and region_frames_per_photo > 0:
-        from model.regions_data import write_region_examples
+        from model.data.regions_data import write_region_examples
 
         regions = write_region_examples(real_negatives, work / "images", region_frames_per_photo, seed=seed)
     timings["regions"] = time.perf_counter() - t
@@ -136,17 +136,17 @@ def ensure_demo_model(
 
 def hard_negative_pass(config: TrainConfig, photos: str | Path, top: int, epochs: int, description: str) -> dict:
     """Second pass over the exported model in `config.output`: its `top` highest-scoring regions of clear
-    TRAIN photos (`model.regions_data.mine_hard_negatives`) join the train split (`DEMO_HARD_WEIGHT` times
+    TRAIN photos (`model.data.regions_data.mine_hard_negatives`) join the train split (`DEMO_HARD_WEIGHT` times
     each) for `epochs` at a lower learning rate; the threshold is chosen again (`DEMO_FRAMES_FLAGGED`); re-exported
     in place."""
     import json
 
-    from model.dataset import train_dataset
-    from model.export import export_model
+    from model.data.dataset import train_dataset
+    from model.data.regions_data import clear_frame_maxima, frame_threshold, mine_hard_negatives
+    from model.export.export import export_model
     from model.metrics import binary_metrics
-    from model.regions_data import clear_frame_maxima, frame_threshold, mine_hard_negatives
-    from model.restore import restore_keras_model
-    from model.train import compile_model, predict_split, seed_everything
+    from model.training.restore import restore_keras_model
+    from model.training.train import compile_model, predict_split, seed_everything
 
     seed_everything(config.seed + 1)
     restored = restore_keras_model(config.output, config.dropout)

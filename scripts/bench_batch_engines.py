@@ -1,6 +1,6 @@
 """Benchmark of the two batch engines on the same TFRecords: prints figures, asserts nothing.
 
-Synthetic frames (`model.synth`) go through the real ingest job (`firewatch data ingest`: TFRecords
+Synthetic frames (`model.data.synth`) go through the real ingest job (`firewatch data ingest`: TFRecords
 of tf.Examples, all three splits read back as one input); then `firewatch batch` scores them with
 `--inference-engine firewatch` (Python decode, float signature) and `--inference-engine tfx-bsl`
 (tfx-bsl's RunInference, decode in the graph), alternating, `--rounds` times each, on Beam's local
@@ -91,9 +91,9 @@ def main() -> None:
 
     from batch.tfx_model import tf_example_model
     from model.config import IngestConfig
+    from model.data.ingest import run_ingest
+    from model.data.synth import write_dataset
     from model.demo import ensure_demo_model
-    from model.ingest import run_ingest
-    from model.synth import write_dataset
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="firewatch-bench-engines-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Benchmark explanations on an exported model: cost per frame and completeness error.
 
-Prints, for synthetic fire frames (`model.synth.render_fire_frame`, synthetic data):
+Prints, for synthetic fire frames (`model.data.synth.render_fire_frame`, synthetic data):
 * Integrated Gradients ms/frame and completeness error for several step counts, with
   Firewatch's trapezoid rule and with the `saliency` library's rule (equal weights on
   `steps` points including both ends),
@@ -44,7 +44,7 @@ def main() -> None:
     )
     from firewatch.core.explain import ExplainConfig, explain_image, region_from_mask
     from firewatch.core.imaging import to_model_input
-    from model.synth import render_fire_frame
+    from model.data.synth import render_fire_frame
     from tests.fixtures.regions import box_hit, chance_hit_rate
 
     model_dir = args.model_dir

@@ -1,6 +1,6 @@
 """Fires over time on simulated fixed cameras: seconds from a 3%-high flame to the alert, and false
 alerts per camera-day on clear cameras, with the model's threshold alone and with per-camera
-baselines (`model.sequences`). Prints a markdown table and writes the JSON report.
+baselines (`model.evaluation.sequences`). Prints a markdown table and writes the JSON report.
 
     nice -n 15 .venv/bin/python scripts/bench_fire_sequences.py --model MODEL_DIR [--cameras 31]
 
@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     from firewatch.cloud.models import load_exported
     from firewatch.core.baselines import BaselineConfig
     from firewatch.core.confirm import ConfirmConfig
-    from model.sequences import FrameScorer, cameras, measure_camera, summary, table
-    from model.small_fire import load_frames
+    from model.evaluation.sequence_report import summary, table
+    from model.evaluation.sequences import FrameScorer, cameras, measure_camera
+    from model.evaluation.small_fire import load_frames
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="exported MODEL_DIR (default: the demo model, built if missing)")
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "confirm": confirm.model_dump(),
             "baselines": baseline_config.model_dump(),
         },  # fmt: skip
-        "positives": "procedural flames (model.composite) pasted into real photographs; not photographs of fire",
+        "positives": "procedural flames (model.data.composite) pasted into real photographs; not photographs of fire",
         "model": str(model_dir),
         "model_version": meta.model_version,
         "threshold": meta.threshold,

@@ -47,8 +47,8 @@ def main() -> None:
 
     from firewatch.cloud.models import load_exported
     from firewatch.core.imaging import decode_image, to_model_input
+    from model.data.synth import render_fire_frame, render_negative_frame
     from model.demo import ensure_demo_model
-    from model.synth import render_fire_frame, render_negative_frame
 
     model_dir = ensure_demo_model(args.model)
     model = load_exported(str(model_dir))

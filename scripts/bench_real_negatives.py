@@ -42,9 +42,9 @@ def recall_at_precision(y: np.ndarray, p: np.ndarray, precision: float) -> float
 def run(name: str, recipe: dict, out: Path) -> dict:
     from firewatch.cloud.models import load_exported
     from model.config import EvaluateConfig
-    from model.dataset import eval_dataset
+    from model.data.dataset import eval_dataset
     from model.demo import demo_data_dir, ensure_demo_model
-    from model.evaluate import evaluate
+    from model.evaluation.evaluate import evaluate
 
     model_dir = out / name.replace(" ", "_").replace(",", "").replace("+", "plus")
     started = time.perf_counter()

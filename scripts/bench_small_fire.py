@@ -1,7 +1,7 @@
 """Small fires in 1080p frames: whole-frame scoring vs region scoring (`firewatch.core.regions`), one run.
 
 On the HELD-OUT real photographs without fire (`make real-negatives`; never trained on), resized
-and cropped to 1920 x 1080, with procedural flames (`model.composite`; not photographs of fire)
+and cropped to 1920 x 1080, with procedural flames (`model.data.composite`; not photographs of fire)
 pasted at 50, 25, 12, 6 and 3% of the frame's height, several positions and lightings each:
 recall by flame height, how many hits report a box (the top fire box of `summarise`) overlapping
 the flame with IoU >= 0.3, the share of the same photos without flame that is flagged, and 1080p
@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from model.small_fire import HEIGHTS, measure, table
+    from model.evaluation.small_fire import HEIGHTS, measure, table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="exported MODEL_DIR (default: the demo model, built if missing)")
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     meta = json.loads((Path(model_dir) / "firewatch_model.json").read_text())
     from model.demo import demo_data_dir
-    from model.small_fire import source_metrics
+    from model.evaluation.small_fire import source_metrics
 
     data = Path(args.data) if args.data else demo_data_dir(model_dir)
     if data.is_dir():

@@ -105,17 +105,17 @@ def measure_ceiling(model_dir: Path, frames: list[bytes], batch: int) -> dict[st
 def frame_pool(kind: str, rng: np.random.Generator) -> dict[bool, list[bytes]]:
     """Frames to publish: `synthetic` 192-px procedural pictures (PNG, scored whole), or `1080p`
     held-out real photographs at 1920 x 1080 (JPEG, ~0.3-0.6 MB), fire frames with a procedural flame
-    of 6-12 % of the frame's height pasted in (`model.composite`)."""
+    of 6-12 % of the frame's height pasted in (`model.data.composite`)."""
     if kind == "synthetic":
-        from model.synth import render_fire_frame, render_negative_frame
+        from model.data.synth import render_fire_frame, render_negative_frame
 
         return {
             True: [png(render_fire_frame(rng)[0]) for _ in range(32)],
             False: [png(render_negative_frame(rng)) for _ in range(32)],
         }
-    from model.composite import composite_flame, random_placement
+    from model.data.composite import composite_flame, random_placement
     from model.demo import REAL_NEGATIVES_TRAIN
-    from model.small_fire import load_frames
+    from model.evaluation.small_fire import load_frames
 
     photos = [pixels for _, pixels in load_frames(REAL_NEGATIVES_TRAIN.parent / "heldout")][:16]
     if not photos:

@@ -5,7 +5,7 @@ if missing, starts the streaming pipeline, publishes frames from four simulated 
 (one with a fire episode, three clear with hard negatives; one camera sends gs:// URIs,
 and two malformed messages show the dead-letter path), prints alerts as they fire, waits
 until every message is a prediction or a dead letter, prints a BigQuery summary and
-shuts everything down. Demo frames are synthetic (see model/synth.py).
+shuts everything down. Demo frames are synthetic (see model/data/synth.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _png(pixels: np.ndarray) -> bytes:
 
 def write_camera_frames(out: Path, seed: int = 7) -> dict[str, Path]:
     """One folder of PNG frames per camera: the fire episode and the clear cameras."""
-    from model.synth import render_fire_frame, render_negative_frame
+    from model.data.synth import render_fire_frame, render_negative_frame
 
     rng = np.random.default_rng(seed)
     folders = {}

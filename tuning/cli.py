@@ -19,11 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _tune(args: argparse.Namespace) -> int:
     from firewatch.errors import UserError
-    from model.cli import _config, _fields, user_errors
-    from model.train import TUNING_METRIC
+    from model.cli import build_config, flag_values, user_errors
+    from model.training.train import TUNING_METRIC
     from tuning.tune import BEST_CONFIG, BEST_MODEL, TRIALS_CSV, TRIALS_MD, run_tune
 
-    config = _config(TuneConfig, _fields(args, TuneConfig))
+    config = build_config(TuneConfig, flag_values(args, TuneConfig))
 
     def progress(row) -> None:
         shown = ("backbone", "learning_rate", "dropout", "image_size", "augment_strength", "fine_tune_from_block")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from model.config import _local_folder, _no_trailing_slash
+from model.config import local_folder, no_trailing_slash
 
 
 class TuneConfig(BaseModel):
@@ -25,5 +25,5 @@ class TuneConfig(BaseModel):
     seed: int = Field(0, ge=0, description="sampler and training seed")
     keep_models: bool = Field(False, description="keep every trial's exported model (default: the best only)")
 
-    _v = field_validator("data")(_no_trailing_slash)
-    _o = field_validator("output")(_local_folder)
+    _v = field_validator("data")(no_trailing_slash)
+    _o = field_validator("output")(local_folder)

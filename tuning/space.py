@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from model.architectures.backbones import BACKBONE_NAMES, BACKBONES
+
 
 @dataclass(frozen=True)
 class Param:
@@ -22,12 +24,16 @@ class Param:
 
 
 SEARCH_SPACE: tuple[Param, ...] = (
-    Param("backbone", "categorical", choices=("small_cnn", "mobilenet_v2")),
+    Param("backbone", "categorical", choices=BACKBONE_NAMES),
     Param("learning_rate", "float", 3e-4, 1e-2, log=True),
     Param("dropout", "float", 0.0, 0.5),
     Param("image_size", "categorical", choices=(96, 128, 160)),
     Param("augment_strength", "float", 0.0, 1.5),
-    Param("fine_tune_from_block", "int", 10, 18, only_for="mobilenet_v2"),
+    *(  # each backbone's own parameters (`model.architectures.backbones`), sampled only for it
+        Param(name, "int", low, high, only_for=backbone.name)
+        for backbone in BACKBONES.values()
+        for name, low, high in backbone.tuning
+    ),
 )
 
 

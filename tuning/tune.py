@@ -1,7 +1,7 @@
 """`firewatch tune`: hyperparameter search with Optuna, every trial a real `firewatch train` run.
 
 Optuna's TPE sampler (seeded) draws a configuration from `tuning.space.SEARCH_SPACE`; the trial
-trains and exports with `model.train.train` (the same code and TrainConfig as `firewatch train`)
+trains and exports with `model.training.train.train` (the same code and TrainConfig as `firewatch train`)
 and is scored by `valid_recall_at_precision`: the recall on the validation split at the fixed
 precision `target_precision` (ties broken by validation ROC AUC). Written to OUTPUT:
 `trials.csv` / `trials.json` / `trials.md` (one row per trial: parameters, metrics, seconds),
@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from model.config import TrainConfig
-from model.train import TUNING_METRIC
+from model.training.train import TUNING_METRIC
 from tuning.config import TuneConfig
 from tuning.space import SEARCH_SPACE, restrict, suggest
 
@@ -56,7 +56,7 @@ def rank_key(row: dict[str, Any]) -> tuple[float, float]:
 def run_tune(config: TuneConfig, progress=None) -> dict[str, Any]:
     import optuna
 
-    from model.train import train
+    from model.training.train import train
 
     space = restrict(SEARCH_SPACE, {"backbone": config.backbones, "image_size": config.image_sizes})
     os.makedirs(config.output, exist_ok=True)

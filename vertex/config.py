@@ -8,11 +8,11 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from model.config import _local_folder, _no_trailing_slash
+from model.config import local_folder, no_trailing_slash
 
 
 def _gcs(value: str) -> str:
-    value = _no_trailing_slash(value)
+    value = no_trailing_slash(value)
     if not value.startswith("gs://") or len(value) <= len("gs://"):
         raise ValueError(f"must be a gs:// path (Vertex AI workers read and write Cloud Storage), got {value!r}")
     return value
@@ -91,7 +91,7 @@ class VertexAutoMLConfig(_Vertex):
     model_type: str = Field("CLOUD", description="AutoML image model type (CLOUD, MOBILE_TF_LOW_LATENCY_1, ...)")
 
     _i = field_validator("import_file_uri")(_gcs)
-    _f = field_validator("import_file")(_local_folder)
+    _f = field_validator("import_file")(local_folder)
 
     @field_validator("images_uri")
     @classmethod
@@ -255,7 +255,7 @@ class VertexLoopConfig(_Vertex):
 
     _g = field_validator("registry", "data", "work")(_gcs)
     _a = field_validator("accelerator_type")(_accelerator)
-    _b = field_validator("body_file")(_local_folder)
+    _b = field_validator("body_file")(local_folder)
 
     @field_validator("schedule")
     @classmethod

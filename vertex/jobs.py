@@ -2,7 +2,7 @@
 
 * `custom_job`: `firewatch train` in the project's container (the image's entrypoint is replaced by
   the `firewatch` command) on one GPU worker; with more than one GPU, training builds the model
-  under `tf.distribute.MirroredStrategy` (`model.train.distribution_strategy`). Data and model on gs://.
+  under `tf.distribute.MirroredStrategy` (`model.training.train.distribution_strategy`). Data and model on gs://.
 * `tuning_job`: a HyperparameterTuningJob over `tuning.space.SEARCH_SPACE` (the same space as
   `firewatch tune`); each trial runs `firewatch train --report-hypertune`, which reports
   `valid_recall_at_precision` with cloudml-hypertune, and writes its model to $AIP_MODEL_DIR.
@@ -20,7 +20,7 @@ import io
 from typing import Any
 
 from firewatch.core.records import SPLITS
-from model.train import TUNING_METRIC
+from model.training.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE, Param, restrict
 from vertex.config import VertexAutoMLConfig, VertexLoopConfig, VertexTrainConfig, VertexTuneConfig
 
@@ -134,8 +134,8 @@ def manifest_rows(data_dir: str) -> tuple[str, list[tuple[str, str, str]]]:
     import tensorflow as tf
 
     from firewatch.core.records import parse_example
-    from model.dataset import local_data_dir, split_files
-    from model.ingest import SUMMARY_NAME
+    from model.data.dataset import local_data_dir, split_files
+    from model.data.ingest import SUMMARY_NAME
 
     local = local_data_dir(data_dir)
     try:

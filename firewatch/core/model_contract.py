@@ -3,7 +3,7 @@
 MODEL_DIR is a SavedModel root plus `firewatch_model.json` (`ModelMetadata`), with a bytes
 signature and a float signature (`ExportedModel` calls them); exports since the Vertex AI endpoint
 also have a paths signature (`predict_paths`: files read in the graph, gs:// on an endpoint).
-Training writes this contract (`model.export`); serving, evaluation and explanations read it through
+Training writes this contract (`model.export.export`); serving, evaluation and explanations read it through
 `firewatch.cloud.models` (which also fetches gs:// folders).
 """
 

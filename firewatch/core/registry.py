@@ -5,7 +5,7 @@ A registry is a folder (`firewatch.cloud.registry` reads and writes it): one sub
 and `shadow` holding a version name. `history.json` is the stack of the versions `current` has named
 (promotions push, a rollback pops), so `rollback` returns to the previous `current`.
 
-Nothing here touches storage, Beam or Google Cloud; the commands (`model.registry`) and the running
+Nothing here touches storage, Beam or Google Cloud; the commands (`model.lifecycle.registry`) and the running
 job's follower (`firewatch.beam.model_follower`) call these functions.
 """
 

@@ -88,7 +88,7 @@ def test_cli_rejects_a_file_that_is_not_a_tflite_model(tmp_path, capsys):
 
 
 def test_demo_model_full_int8_on_synthetic_frames(demo_tflite, tmp_path):
-    from model.synth import encode, render_example
+    from model.data.synth import encode, render_example
 
     fire, clear = tmp_path / "fire", tmp_path / "clear"
     fire.mkdir()

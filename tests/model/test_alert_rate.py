@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.alert_rate import clear_camera_alerts, replay
+from model.evaluation.alert_rate import clear_camera_alerts, replay
 
 
 def test_scores_below_the_threshold_never_open():

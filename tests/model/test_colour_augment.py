@@ -8,7 +8,7 @@ import numpy as np
 def test_colour_augment_jitters_colour_and_sometimes_greys():
     import tensorflow as tf
 
-    from model.dataset import augment
+    from model.data.dataset import augment
 
     rng = np.random.default_rng(0)
     image = tf.constant(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8))

@@ -1,11 +1,11 @@
-"""`model.composite`: flames pasted into real photographs are deterministic and their box is where the flame is."""
+"""`model.data.composite`: flames pasted into real photographs are deterministic and their box is where the flame is."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from model.composite import composite_flame, fit_frame, random_placement
+from model.data.composite import composite_flame, fit_frame, random_placement
 
 
 def _scene(seed: int = 0, height: int = 540, width: int = 960) -> np.ndarray:

@@ -33,7 +33,7 @@ def demo_model(demo_model_dir: Path):
 
 def _fire_frames(count: int, seed: int, size: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(original uint8, model input, flame mask at model size) for synthetic fire frames."""
-    from model.synth import render_fire_frame
+    from model.data.synth import render_fire_frame
 
     rng = np.random.default_rng(seed)
     frames = []

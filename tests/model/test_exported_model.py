@@ -14,7 +14,7 @@ from PIL import Image
 
 from firewatch.cloud.models import load_exported, read_metadata
 from firewatch.core.imaging import decode_image, to_model_input
-from model.synth import render_fire_frame, render_negative_frame
+from model.data.synth import render_fire_frame, render_negative_frame
 
 
 def _encode(pixels: np.ndarray, fmt: str) -> bytes:

@@ -12,7 +12,7 @@ from firewatch.cli.dispatch import main
 from firewatch.cloud.clients import storage_client
 from firewatch.console.store import ConsoleStore
 from firewatch.core.feedback import VerdictInput
-from model.sources import check_path, list_images
+from model.data.sources import check_path, list_images
 from tests.fixtures.console_seed import console_config, seed_alert
 
 pytestmark = pytest.mark.stack

@@ -20,8 +20,8 @@ from firewatch.cli.dispatch import main
 from firewatch.cloud.models import load_exported
 from firewatch.console.app import create_app
 from firewatch.console.store import ConsoleStore
-from model.feedback_data import SPLIT_FILE, is_heldout
-from model.feedback_report import REPORT_FILE
+from model.data.feedback_data import SPLIT_FILE, is_heldout
+from model.evaluation.feedback_report import REPORT_FILE
 from tests.fixtures.console_seed import console_config
 from tests.fixtures.feedback_loop import frame_png, seed_episode, train_base_model, write_base_tfrecords
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.data.feedback_data import group_of, is_heldout, load_feedback, split_entries, training_pairs
 from model.errors import FeedbackDataError
-from model.feedback_data import group_of, is_heldout, load_feedback, split_entries, training_pairs
-from model.feedback_report import feedback_rates, format_comparison
+from model.evaluation.feedback_report import feedback_rates, format_comparison
 
 
 def _entries(alerts: int, frames: int) -> list[dict]:
@@ -121,7 +121,7 @@ def test_fine_tune_refuses_bad_inputs_with_the_reason(tmp_path, capsys) -> None:
 
 
 def test_feedback_frames_join_the_train_split_weight_times(tmp_path) -> None:
-    from model.dataset import train_dataset
+    from model.data.dataset import train_dataset
     from tests.fixtures.feedback_loop import frame_png, write_base_tfrecords
 
     data = write_base_tfrecords(tmp_path / "data", count=40, seed=1)
@@ -133,7 +133,7 @@ def test_feedback_frames_join_the_train_split_weight_times(tmp_path) -> None:
     assert len(images) == n
     # Each lamp frame is in the epoch 3 times, decoded and preprocessed like the base images.
     from firewatch.core.imaging import preprocess
-    from model.dataset import decode
+    from model.data.dataset import decode
 
     for png in lamps:
         expected = preprocess(decode(png), 32).numpy()

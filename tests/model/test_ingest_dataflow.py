@@ -12,7 +12,7 @@ from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
 
 from firewatch.cli.dispatch import build_parser
 from model.cli import ingest_config
-from model.ingest import pipeline_options
+from model.data.ingest import pipeline_options
 
 REPO = Path(__file__).resolve().parents[2]
 DATAFLOW = ["--runner", "DataflowRunner", "--region", "europe-west1", "--temp_location", "gs://firewatch-tmp/tmp",

@@ -1,4 +1,4 @@
-"""`model.localise`: the optional class-activation map of the exported model narrows a firing region's box."""
+"""`model.export.localise`: the optional class-activation map of the exported model narrows a firing region's box."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 
 def test_fire_map_narrows_a_region_box():
-    from model.backbones import build_small_cnn
-    from model.localise import fire_map_model, refine_box
+    from model.architectures.backbones import build_small_cnn
+    from model.export.localise import fire_map_model, refine_box
 
     model = build_small_cnn(128)
     locator = fire_map_model(model)

@@ -18,9 +18,9 @@ import pytest
 from firewatch.cli.dispatch import main
 from firewatch.cloud import registry as store
 from firewatch.core.feedback import VerdictInput, feedback_row
-from model import loop, registry
 from model.config import LoopConfig, PromoteConfig, RegisterConfig
-from model.feedback_export import ExportReport, FeedbackExportConfig
+from model.data.feedback_export import ExportReport, FeedbackExportConfig
+from model.lifecycle import loop, registry
 
 T0 = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)  # v1 is registered at this time (see `reg`)
 NOW = dt.datetime(2026, 12, 3, 17, 0, 5, tzinfo=dt.UTC)

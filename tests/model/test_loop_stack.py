@@ -19,9 +19,9 @@ from firewatch.cloud import registry as store
 from firewatch.cloud.bigquery_rows import insert_rows
 from firewatch.cloud.clients import storage_client
 from firewatch.core.feedback import VerdictInput, feedback_row
-from model import registry
 from model.config import PromoteConfig, RegisterConfig
-from model.feedback_data import is_heldout
+from model.data.feedback_data import is_heldout
+from model.lifecycle import registry
 from tests.fixtures.feedback_loop import frame_png, write_base_tfrecords
 
 pytestmark = pytest.mark.stack
@@ -36,7 +36,7 @@ FRAMES = 2
 def base(tmp_path_factory) -> tuple[Path, Path]:
     """(base TFRecords, v1 MODEL_DIR): small_cnn at 32 px, one short epoch."""
     from model.config import TrainConfig
-    from model.train import train
+    from model.training.train import train
 
     root = tmp_path_factory.mktemp("loop-base")
     data = write_base_tfrecords(root / "data", count=160, seed=0)
@@ -129,8 +129,8 @@ def test_the_loop_with_a_gcs_registry_and_work_folder(gcp_resources, tmp_path) -
     register and the lineage names gs:// paths; a register cut off before its lineage leaves nothing on gs://.
     The jobs are stand-ins at their step boundaries (tests/model/test_loop.py): this checks the storage path."""
     from firewatch.cloud.clients import prepare_beam_offline_auth
-    from model import loop
     from model.config import LoopConfig
+    from model.lifecycle import loop
     from tests.model.test_loop import NOW, StandIns, fake_export, rows_with
 
     prepare_beam_offline_auth()

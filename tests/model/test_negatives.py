@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from firewatch.cli import main
-from model.negatives import FULL_FRAME, ScoredTile, Tile, false_alarm_report, tile_boxes, tiles_for_image
+from model.evaluation.negatives import FULL_FRAME, ScoredTile, Tile, false_alarm_report, tile_boxes, tiles_for_image
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -112,7 +112,7 @@ def test_evaluate_negatives_with_a_controlled_model(
 
 def test_shrinks_large_photos_before_tiling(controlled_model_dir: Path, tmp_path: Path):
     from firewatch.cloud.models import load_exported
-    from model.negatives import score_negatives
+    from model.evaluation.negatives import score_negatives
 
     folder = tmp_path / "big"
     folder.mkdir()

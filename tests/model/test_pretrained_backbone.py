@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.torch_weights import TorchWeightsError, load_state_dict
+from model.architectures.torch_weights import TorchWeightsError, load_state_dict
 
 
 @pytest.fixture(scope="module")
 def imagenet_model():
-    from model.mobilenet_v2 import build_mobilenet_v2
+    from model.architectures.mobilenet_v2 import build_mobilenet_v2
 
     return build_mobilenet_v2(224, include_top=True, load_weights=True)
 
@@ -25,7 +25,7 @@ def _top5(model, name: str) -> list[int]:
     from skimage import data
 
     from firewatch.core.imaging import preprocess
-    from model.mobilenet_v2 import imagenet_normalize
+    from model.architectures.mobilenet_v2 import imagenet_normalize
 
     x = imagenet_normalize(preprocess(getattr(data, name)()[None], 224))
     logits = np.asarray(model(x, training=False))[0]
@@ -42,7 +42,7 @@ def test_chelsea_is_a_cat(imagenet_model):
 
 
 def test_state_dict_is_complete():
-    from model.mobilenet_v2 import weights_path
+    from model.architectures.mobilenet_v2 import weights_path
 
     state = load_state_dict(weights_path())
     assert state["features.0.0.weight"].shape == (32, 3, 3, 3)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import real_negatives as rn
+from model.data import real_negatives as rn
 
 
 def test_split_is_fixed_by_scene_and_pairs_stay_together():

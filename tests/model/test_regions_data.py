@@ -1,4 +1,4 @@
-"""`model.regions_data`, the region recipe: examples of both labels cut the way serving cuts regions, deterministic."""
+"""`model.data.regions_data`, the region recipe: both labels cut the way serving cuts regions, deterministic."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import regions_data as rd
+from model.data import regions_data as rd
 
 
 def _photo(seed: int, height: int = 480, width: int = 640) -> np.ndarray:

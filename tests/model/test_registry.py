@@ -14,8 +14,8 @@ from firewatch.cloud import registry as store
 from firewatch.cloud.row_checks import row_problems
 from firewatch.core.registry import check_promotion, evaluation_summary, pop_history, push_history
 from firewatch.errors import UserError
-from model import registry
 from model.config import PromoteConfig, RegisterConfig, RollbackConfig, ShadowConfig, VersionsConfig
+from model.lifecycle import registry
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "infra/schemas/model_versions.json").read_text())
 

@@ -1,4 +1,4 @@
-"""`model.restore`: the trainable Keras model behind an exported MODEL_DIR (what `model fine-tune` starts from)."""
+"""`model.training.restore`: the trainable Keras model behind an exported MODEL_DIR (`model fine-tune` starts there)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.errors import ModelError
-from model.restore import restore_keras_model
+from model.training.restore import restore_keras_model
 
 
 def _trained_looking(model, seed: int) -> None:
@@ -18,8 +18,8 @@ def _trained_looking(model, seed: int) -> None:
 
 @pytest.mark.parametrize("backbone", ["small_cnn", "mobilenet_v2"])
 def test_restored_model_scores_like_the_export_and_is_trainable(backbone, tmp_path) -> None:
-    from model.backbones import build_mobilenet_classifier, build_small_cnn
-    from model.export import export_model
+    from model.architectures.backbones import build_mobilenet_classifier, build_small_cnn
+    from model.export.export import export_model
 
     size = 64 if backbone == "mobilenet_v2" else 32
     model = build_small_cnn(size) if backbone == "small_cnn" else build_mobilenet_classifier(size)[0]

@@ -1,4 +1,4 @@
-"""The fire-sequence measurement (`model.sequences`) with a model whose output the test controls: a
+"""The fire-sequence measurement (`model.evaluation.sequences`) with a model whose output the test controls: a
 "model" that scores a region by its share of hot, warm pixels. What is checked is the measurement's
 logic (light, lamps, baselines learned from day 1, confirmation, time to alert), not model quality."""
 
@@ -9,7 +9,9 @@ import pytest
 
 from firewatch.core.baselines import BaselineConfig
 from firewatch.core.confirm import ConfirmConfig
-from model.sequences import Camera, FrameScorer, light_at, measure_camera, summary
+from model.evaluation.camera_light import light_at
+from model.evaluation.sequence_report import summary
+from model.evaluation.sequences import Camera, FrameScorer, measure_camera
 
 
 def warm_pixels(inputs: np.ndarray) -> np.ndarray:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from firewatch.core.confirm import ConfirmConfig
-from model.compare import compare_query, run_compare
 from model.config import CompareConfig
-from model.shadow_compare import compare, format_comparison
+from model.evaluation.compare import compare_query, run_compare
+from model.evaluation.shadow_compare import compare, format_comparison
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 # k=2 of n=3, frames counted at once (no reorder wait), an alert closes after 10 s clear.

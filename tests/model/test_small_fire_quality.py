@@ -3,7 +3,7 @@ at 1080p are found, and clear frames of the same photos are rarely flagged.
 
 A test of model quality on the project's held-out real photographs (`make real-negatives`; never
 trained on), with margins (TF on CPU is not bit-reproducible across machines). The flames are
-procedural (`model.composite`), not photographs of fire. The full table is `scripts/bench_small_fire.py`.
+procedural (`model.data.composite`), not photographs of fire. The full table is `scripts/bench_small_fire.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from model.small_fire import measure
+from model.evaluation.small_fire import measure
 
 HELDOUT = Path(__file__).resolve().parents[2] / "artifacts" / "real-negatives" / "heldout"
 

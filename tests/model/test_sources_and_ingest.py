@@ -15,8 +15,8 @@ from PIL import Image
 
 from firewatch.core.records import parse_example, split_for_id
 from model.config import IngestConfig
-from model.ingest import run_ingest
-from model.sources import Rejection, VerifiedImage, check_path, label_of, verify_image
+from model.data.ingest import run_ingest
+from model.data.sources import Rejection, VerifiedImage, check_path, label_of, verify_image
 
 
 def _png(seed: int = 0) -> bytes:
@@ -119,7 +119,7 @@ def test_check_path_rejects_files_outside_the_label_folders():
 @pytest.fixture(scope="module")
 def tiny_ingest(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """4 images (too few for three splits) plus two misplaced files, ingested."""
-    from model.synth import write_dataset
+    from model.data.synth import write_dataset
 
     tmp = tmp_path_factory.mktemp("tiny-ingest")
     root = tmp / "images"
@@ -145,8 +145,8 @@ def test_misplaced_files_are_rejected_not_dropped(tiny_ingest: tuple[Path, dict]
 def test_empty_split_is_a_clear_error(tiny_ingest: tuple[Path, dict], demo_model_dir: Path):
     from model.config import EvaluateConfig, TrainConfig
     from model.errors import EmptySplitError
-    from model.evaluate import evaluate
-    from model.train import train
+    from model.evaluation.evaluate import evaluate
+    from model.training.train import train
 
     tmp, summary = tiny_ingest
     assert {split: c["total"] for split, c in summary["splits"].items()} == {"train": 4, "valid": 0, "test": 0}
@@ -164,7 +164,7 @@ def test_empty_split_is_a_clear_error(tiny_ingest: tuple[Path, dict], demo_model
 
 
 def test_empty_train_split_is_a_clear_error(tmp_path: Path):
-    from model.dataset import train_dataset
+    from model.data.dataset import train_dataset
     from model.errors import EmptySplitError
 
     for split in ("train", "valid", "test"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.synth import render_example, render_fire_frame, render_negative_frame, write_dataset
+from model.data.synth import render_example, render_fire_frame, render_negative_frame, write_dataset
 
 
 def test_generator_is_deterministic():
@@ -47,7 +47,7 @@ def test_write_dataset_layout(tmp_path: Path):
 
 
 def test_skin_and_lamp_negatives_are_warm_but_not_flames():
-    from model.synth import _neg_lamp, _neg_skin
+    from model.data.synth import _neg_lamp, _neg_skin
 
     for make in (_neg_skin, _neg_lamp):
         frames = [make(np.random.default_rng(i), 128) for i in range(4)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.backbones import build_mobilenet_classifier, unfreeze_top
+from model.architectures.backbones import build_mobilenet_classifier, unfreeze_top
 from model.config import IngestConfig, TrainConfig
 
 
@@ -28,8 +28,8 @@ def test_unfreeze_top_keeps_batchnorm_frozen():
 @pytest.mark.slow
 def test_mobilenet_trains_and_exports(synthetic_images_dir: Path, tmp_path: Path):
     from firewatch.cloud.models import load_exported
-    from model.ingest import run_ingest
-    from model.train import train
+    from model.data.ingest import run_ingest
+    from model.training.train import train
 
     run_ingest(IngestConfig(input=str(synthetic_images_dir), output=str(tmp_path / "rec")))
     result = train(

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from firewatch.cli.dispatch import build_parser, main
-from model.cli import _config, train_values
+from model.cli import build_config, train_values
 from model.config import TrainConfig
 from model.metrics import recall_at_precision
-from model.train import TUNING_METRIC, report_tuning_metric
+from model.training.train import TUNING_METRIC, report_tuning_metric
 
 
 def test_recall_at_precision():
@@ -33,7 +33,7 @@ def test_config_file_then_flags_then_aip_model_dir(tmp_path: Path, monkeypatch):
     path.write_text(json.dumps({"backbone": "small_cnn", "learning_rate": 0.002, "dropout": 0.35, "epochs": 7}))
     monkeypatch.setenv("AIP_MODEL_DIR", "gs://b/trial/model")
     args = build_parser().parse_args(["train", "--config", str(path), "--data", "d", "--epochs", "2"])
-    config = _config(TrainConfig, train_values(args))
+    config = build_config(TrainConfig, train_values(args))
     assert (config.learning_rate, config.dropout, config.epochs, config.output) == (
         0.002,
         0.35,
@@ -41,7 +41,7 @@ def test_config_file_then_flags_then_aip_model_dir(tmp_path: Path, monkeypatch):
         "gs://b/trial/model",
     )
     args = build_parser().parse_args(["train", "--config", str(path), "--data=d", "--output=o", "--learning_rate=0.01"])
-    config = _config(TrainConfig, train_values(args))
+    config = build_config(TrainConfig, train_values(args))
     assert (config.learning_rate, config.output) == (0.01, "o")
 
 

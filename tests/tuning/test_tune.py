@@ -11,7 +11,7 @@ import pytest
 
 from firewatch.cli import main
 from firewatch.cloud.models import read_metadata
-from model.train import TUNING_METRIC
+from model.training.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE, restrict, suggest
 
 

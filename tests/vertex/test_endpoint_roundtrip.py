@@ -116,7 +116,7 @@ def test_large_frame_the_endpoint_answers_the_whole_frame_region(exported, endpo
 
 def test_b64_round_trip_on_the_trained_demo_model(demo_model_dir: Path, tmp_path: Path):
     """The same round trip on the trained CNN (128-px input): frames of 192 px are scored whole."""
-    from model.synth import render_fire_frame, render_negative_frame
+    from model.data.synth import render_fire_frame, render_negative_frame
 
     demo = load_exported(str(demo_model_dir))
     rng = np.random.default_rng(8)

@@ -11,7 +11,7 @@ import pytest
 from google.cloud.aiplatform_v1.types import AcceleratorType, CustomJob
 
 from firewatch.cli.dispatch import build_parser, main
-from model.cli import _config, _fields
+from model.cli import build_config, flag_values
 from model.config import LoopConfig
 from vertex import jobs, loop_job
 from vertex.config import VertexLoopConfig
@@ -37,7 +37,7 @@ def test_the_custom_job_runs_firewatch_model_loop_in_the_training_image() -> Non
 
     args = build_parser().parse_args(list(pool.container_spec.args))
     assert args.func.__module__ == "model.cli" and args.func.__name__ == "_loop"
-    loop = _config(LoopConfig, _fields(args, LoopConfig))
+    loop = build_config(LoopConfig, flag_values(args, LoopConfig))
     assert (loop.registry, loop.data, loop.work, loop.project) == ("gs://b/registry", "gs://b/tfrecords",
                                                                    "gs://b/loop", "p1")  # fmt: skip
     assert (loop.min_verdicts, loop.epochs) == (50, 2)

@@ -15,7 +15,7 @@ from google.cloud.aiplatform_v1.types import (
 )
 
 from firewatch.cli import main
-from model.train import TUNING_METRIC
+from model.training.train import TUNING_METRIC
 from tuning.space import SEARCH_SPACE
 from vertex import jobs
 from vertex.config import VertexAutoMLConfig, VertexTrainConfig, VertexTuneConfig
@@ -33,7 +33,7 @@ def test_custom_job_runs_firewatch_train_on_a_multi_gpu_worker():
     assert pool.replica_count == 1
     assert pool.machine_spec.machine_type == "g2-standard-24"
     assert pool.machine_spec.accelerator_type == AcceleratorType.NVIDIA_L4
-    assert pool.machine_spec.accelerator_count == 2  # > 1 GPU: model.train uses MirroredStrategy
+    assert pool.machine_spec.accelerator_count == 2  # > 1 GPU: model.training.train uses MirroredStrategy
     assert pool.container_spec.image_uri == COMMON["image"]
     assert list(pool.container_spec.command) == ["firewatch"]
     assert list(pool.container_spec.args) == [
@@ -94,7 +94,7 @@ def test_tuning_job_limited_to_small_cnn_drops_the_mobilenet_only_parameter():
 def test_trial_hyperparameters_parse_as_train_flags(monkeypatch):
     """Vertex AI appends --<parameter_id>=<value> to the trial's args; train must take every one."""
     from firewatch.cli.dispatch import build_parser
-    from model.cli import _config, train_values
+    from model.cli import build_config, train_values
     from model.config import TrainConfig
 
     monkeypatch.setenv("AIP_MODEL_DIR", "gs://b/tune/3/model")
@@ -103,7 +103,7 @@ def test_trial_hyperparameters_parse_as_train_flags(monkeypatch):
         "--backbone=mobilenet_v2", "--learning_rate=0.0012", "--dropout=0.3", "--image_size=160",
         "--augment_strength=0.7", "--fine_tune_from_block=12",
     ]  # fmt: skip
-    config = _config(TrainConfig, train_values(build_parser().parse_args(args)))
+    config = build_config(TrainConfig, train_values(build_parser().parse_args(args)))
     assert config.output == "gs://b/tune/3/model" and config.report_hypertune
     assert (config.backbone, config.image_size, config.fine_tune_from_block) == ("mobilenet_v2", 160, 12)
     assert (config.learning_rate, config.dropout, config.augment_strength) == (0.0012, 0.3, 0.7)

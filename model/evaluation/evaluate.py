@@ -7,7 +7,7 @@ the target recall, for comparison), `confusion_matrix.png` and `top_losses.png`.
 source of the examples (`by_source`: whole synthetic frames, regions of real photos, crops of
 real photos) are reported too. With
 `negatives` (a folder of real photos without fire) it also tiles and scores them
-(`model.negatives`) and reports the false-alarm rate under `real_negatives`, with the worst
+(`model.evaluation.negatives`) and reports the false-alarm rate under `real_negatives`, with the worst
 images in `false_alarms.png`.
 """
 
@@ -87,9 +87,9 @@ def plot_top_losses(
 
 
 def evaluate_negatives(exported, config: EvaluateConfig, threshold: float) -> dict:
-    """False alarms on a folder of real non-fire photos (`model.negatives`) + the worst-images sheet."""
-    from model.alert_rate import clear_camera_alerts
-    from model.negatives import false_alarm_report, plot_worst_sheet, score_negatives
+    """False alarms on a folder of real non-fire photos (`model.evaluation.negatives`) + the worst-images sheet."""
+    from model.evaluation.alert_rate import clear_camera_alerts
+    from model.evaluation.negatives import false_alarm_report, plot_worst_sheet, score_negatives
 
     started = time.perf_counter()
     scored = score_negatives(exported, config.negatives, max_side=config.negatives_max_side)
@@ -110,11 +110,11 @@ def evaluate_negatives(exported, config: EvaluateConfig, threshold: float) -> di
     return report
 
 
-# file-name prefixes of the demo data's sources (model.synth, model.regions_data, model.real_negatives)
+# file-name prefixes of the demo data's sources (model.data.synth, model.data.regions_data, model.data.real_negatives)
 SOURCES = {
-    "synth": "whole synthetic frames (model.synth)",
-    "region": "regions of real photographs, with a pasted procedural flame or without (model.regions_data)",
-    "real": "crops of real photographs without fire (model.real_negatives)",
+    "synth": "whole synthetic frames (model.data.synth)",
+    "region": "regions of real photographs, with a pasted procedural flame or without (model.data.regions_data)",
+    "real": "crops of real photographs without fire (model.data.real_negatives)",
 }
 
 
@@ -136,7 +136,7 @@ def metrics_by_source(labels: np.ndarray, probs: np.ndarray, paths: list[str], t
 
 def evaluate(config: EvaluateConfig) -> dict:
     from firewatch.cloud.models import load_exported
-    from model.dataset import eval_dataset, local_data_dir
+    from model.data.dataset import eval_dataset, local_data_dir
 
     exported = load_exported(config.model)
     meta = exported.metadata

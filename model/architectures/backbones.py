@@ -1,11 +1,20 @@
-"""Model architectures: the small from-scratch CNN (demo) and ImageNet MobileNetV2 transfer learning.
+"""The backbone registry: every architecture `firewatch train` can build is declared here, once.
 
-Both take `firewatch.core.imaging.preprocess` output (float32 [0,1], [N,S,S,3]) and return the
+`BACKBONES` (name -> `Backbone`) is what the rest reads: the config's `backbone` choices
+(`model.config.Backbone`), training and restore (`build`, `unfreeze`), and the tuning search space
+(the `backbone` choices and each backbone's own parameters). Adding a backbone is one `Backbone(...)`
+entry in `BACKBONES` below (with its builder; a large one in its own module here, as `mobilenet_v2`).
+
+Both current backbones take `firewatch.core.imaging.preprocess` output (float32 [0,1], [N,S,S,3]) and return the
 fire probability [N,1] (sigmoid). BatchNormalization uses momentum 0.9 so short training
 runs give usable inference-mode statistics.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 BN_MOMENTUM = 0.9
 FINE_TUNE_FROM_BLOCK = 14  # mobilenet_v2: features.14 .. features.18 are unfrozen for fine-tuning
@@ -37,7 +46,7 @@ def build_mobilenet_classifier(image_size: int, dropout: float = 0.2):
     import keras
     from keras import layers
 
-    from model.mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD, build_mobilenet_v2
+    from model.architectures.mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD, build_mobilenet_v2
 
     base = build_mobilenet_v2(image_size, include_top=False, load_weights=True)
     base.trainable = False
@@ -68,3 +77,36 @@ def _block_index(name: str) -> int | None:
     if len(parts) >= 2 and parts[0] == "features" and parts[1].isdigit():
         return int(parts[1])
     return None
+
+
+def _small_cnn(image_size: int, dropout: float) -> tuple[Any, None]:
+    return build_small_cnn(image_size, dropout), None
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """One architecture: how to build it, how to fine-tune it and what the tuner may vary for it."""
+
+    name: str  # what TrainConfig.backbone and the exported metadata say
+    build: Callable[[int, float], tuple[Any, Any]]  # (image_size, dropout) -> (Keras model, pretrained base | None)
+    preprocessing: str  # what the network does with `firewatch.core.imaging.preprocess` output
+    pretrained: str | None = None  # the weights `build` loads into the base (None: trained from scratch)
+    unfreeze: Callable[[Any, int], int] | None = None  # (base, from_block) -> trainable layers: the fine-tuning phase
+    tuning: tuple[tuple[str, int, int], ...] = ()  # (TrainConfig int field, low, high) searched for it only
+
+
+BACKBONES: dict[str, Backbone] = {
+    backbone.name: backbone
+    for backbone in (
+        Backbone("small_cnn", _small_cnn, "rescaled to [-1, 1]"),
+        Backbone(
+            "mobilenet_v2",
+            build_mobilenet_classifier,
+            "ImageNet mean/std normalisation",
+            pretrained="ImageNet (torchvision mobilenet_v2-b0353104.pth, `model.architectures.torch_weights`)",
+            unfreeze=unfreeze_top,
+            tuning=(("fine_tune_from_block", 10, 18),),
+        ),
+    )
+}
+BACKBONE_NAMES: tuple[str, ...] = tuple(BACKBONES)

@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, 
 from firewatch.cloud.storage import is_remote
 from firewatch.core.records import SHARD_TEMPLATE, SPLITS, TFRECORD_SUFFIX, make_example, split_for_id
 from model.config import IngestConfig
-from model.sources import Rejection, VerifiedImage, list_images, read_and_verify
+from model.data.sources import Rejection, VerifiedImage, list_images, read_and_verify
 
 SUMMARY_NAME = "ingest_summary.json"
 MAX_LISTED_REJECTIONS = 1000
@@ -94,7 +94,8 @@ def pipeline_options(config: IngestConfig) -> PipelineOptions:
         std.runner = DEFAULT_LOCAL_RUNNER
     setup = options.view_as(SetupOptions)
     if "dataflow" in str(std.runner).lower() and not setup.setup_file:
-        repo_setup = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # model/data/ -> repo
+        repo_setup = os.path.join(repo, "setup.py")
         if os.path.isfile(repo_setup):
             setup.setup_file = repo_setup  # workers need the firewatch + model packages
     setup.save_main_session = False

@@ -146,7 +146,7 @@ def train_dataset(
 ):
     """Shuffled, augmented (unless `augment_images` is False or `strength` 0), batched (images, labels)
     for one epoch; reshuffled every epoch. `extra` (encoded, label) pairs, e.g. operators' feedback
-    frames (`model.feedback_data`), join the train split `extra_weight` times each (oversampling without
+    frames (`model.data.feedback_data`), join the train split `extra_weight` times each (oversampling without
     copying the bytes) and go through the same decode/augment/preprocess."""
     import tensorflow as tf
 

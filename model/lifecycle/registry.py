@@ -32,7 +32,7 @@ from firewatch.core.registry import (
 from firewatch.errors import UserError
 from model.config import PromoteConfig, RegisterConfig, RegistryConfig, RollbackConfig, ShadowConfig, VersionsConfig
 
-EVALUATION_FILE = "evaluation.json"  # model.evaluate writes it; read here without importing TF
+EVALUATION_FILE = "evaluation.json"  # model.evaluation.evaluate writes it; read here without importing TF
 RowWriter = Callable[[str, Sequence[Mapping[str, Any]]], Any]
 
 

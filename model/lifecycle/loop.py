@@ -3,7 +3,7 @@
 One run, each step an existing job called as is:
 
 1. the registry's `current` version is the parent (no `current`: an error, nothing to start from);
-2. the verdicts of the last `since_days` days are read (`model.feedback_export.read_feedback`) and
+2. the verdicts of the last `since_days` days are read (`model.data.feedback_export.read_feedback`) and
    the subjects (alerts, missed-fire frames) whose latest verdict is newer than the parent's
    registration are counted: fewer than `min_verdicts` -> nothing to do (exit 0, no new version);
 3. `data from-feedback` into WORK/<run>/feedback (`export_feedback`, given the rows already read);
@@ -39,7 +39,7 @@ from firewatch.core.feedback import latest_verdicts
 from firewatch.core.registry import CURRENT, check_promotion
 from firewatch.errors import UserError
 from model.config import EvaluateConfig, FineTuneConfig, LoopConfig, PromoteConfig, RegisterConfig, ShadowConfig
-from model.feedback_export import FeedbackExportConfig
+from model.data.feedback_export import FeedbackExportConfig
 
 CONFIG_FILE = "loop_config.json"
 ERROR_FILE = "loop_error.txt"
@@ -59,8 +59,8 @@ class LoopSteps:
     """The jobs the loop runs, in order; each takes the config its own command takes."""
 
     read_verdicts: Callable[[FeedbackExportConfig], list[dict[str, Any]]]
-    export: Callable[[FeedbackExportConfig, list[dict[str, Any]]], Any]  # -> model.feedback_export.ExportReport
-    fine_tune: Callable[[FineTuneConfig], Any]  # -> model.fine_tune.FineTuneResult
+    export: Callable[[FeedbackExportConfig, list[dict[str, Any]]], Any]  # -> model.data.feedback_export.ExportReport
+    fine_tune: Callable[[FineTuneConfig], Any]  # -> model.training.fine_tune.FineTuneResult
     evaluate: Callable[[EvaluateConfig], dict[str, Any]]
     register: Callable[[RegisterConfig], dict[str, Any]]
     shadow: Callable[[ShadowConfig], dict[str, Any]]
@@ -68,26 +68,26 @@ class LoopSteps:
 
 def _read_verdicts(config: FeedbackExportConfig) -> list[dict[str, Any]]:
     from firewatch.cloud.clients import project_id
-    from model.feedback_export import read_feedback
+    from model.data.feedback_export import read_feedback
 
     return read_feedback(config, project_id(config.project))
 
 
 def _fine_tune(config: FineTuneConfig) -> Any:
-    from model.fine_tune import fine_tune
+    from model.training.fine_tune import fine_tune
 
     return fine_tune(config)
 
 
 def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
-    from model.evaluate import evaluate
+    from model.evaluation.evaluate import evaluate
 
     return evaluate(config)
 
 
 def default_steps() -> LoopSteps:
-    from model import registry
-    from model.feedback_export import export_feedback
+    from model.data.feedback_export import export_feedback
+    from model.lifecycle import registry
 
     return LoopSteps(_read_verdicts, export_feedback, _fine_tune, _evaluate, registry.register, registry.shadow)
 

@@ -14,7 +14,7 @@ data set hub), deterministically:
   a sunset, a night sky over the sea, mountains, rivers, birds, insects, orange and yellow flowers,
   a red bowl, paint brushes, storm clouds...); drawings and abstract art are left out;
 * scikit-image's bundled `data` photos (ship in the pip package, load offline). The synthetic
-  generator (`model.synth`) already uses them as backgrounds, so they always go to **train**.
+  generator (`model.data.synth`) already uses them as backgrounds, so they always go to **train**.
 
 Each package photo goes to `heldout` or `train` by a hash of its scene name (stereo pairs and
 before/after shots share a scene, so they never straddle the split): a fixed split that does not
@@ -22,7 +22,7 @@ depend on what else was found. Photos are shrunk to at most 1280 px on the longe
 as `OUT/{train,heldout}/<source>-<name>.jpg`, with `OUT/manifest.json` (files, split, sources,
 what could not be fetched). Held-out photos are never used for training.
 
-    python -m model.real_negatives --out artifacts/real-negatives   # `make real-negatives`
+    python -m model.data.real_negatives --out artifacts/real-negatives   # `make real-negatives`
 
 If `apt-get download` is impossible (no Debian registry), it falls back to the scikit-image
 photos for both parts and says so in the manifest: then the held-out photos are also synthetic
@@ -243,7 +243,7 @@ def prepare(out: str | Path, cache: str | Path | None = None) -> dict:
         with Image.open(path) as image:
             save(image, source, path.name if source == "opencv" else scene, scene, split_for_scene(scene))
     for name in SKIMAGE_PHOTOS:
-        # skimage photos are synthetic backgrounds (model.synth): train only, unless nothing else exists
+        # skimage photos are synthetic backgrounds (model.data.synth): train only, unless nothing else exists
         save(skimage_photo(name), "skimage", name, name, split_for_scene(name) if fallback else "train")
     digest = hashlib.sha256()
     for entry in sorted(files, key=lambda e: e["file"]):

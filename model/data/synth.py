@@ -19,7 +19,6 @@ is bit-for-bit reproducible and can be generated in parallel.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -31,174 +30,21 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from model.data.backgrounds import (
+    Rng,
+    bg_night,
+    bg_photo,
+    bg_sunset,
+    bg_wall,
+    blend,
+    fractal_noise,
+    grid,
+    random_background,
+)
+
 DEFAULT_SIZE = 192
 SUMMARY_NAME = "synth_summary.json"  # written at OUT/; ingest skips it
 LABELS = ("no_fire", "fire")
-SKIMAGE_PHOTOS = (
-    "coffee",
-    "chelsea",
-    "astronaut",
-    "rocket",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-    "colorwheel",
-    "cat",
-)
-SKIMAGE_TEXTURES = ("brick", "grass", "gravel", "camera", "coins")
-
-Rng = np.random.Generator
-
-
-# ---------------------------------------------------------------- primitives
-
-
-def fractal_noise(
-    rng: Rng, h: int, w: int, octaves: int = 4, base: int = 4, persistence: float = 0.55, stretch_y: float = 1.0
-) -> np.ndarray:
-    """Smooth value noise in [0, 1], shape (h, w). stretch_y > 1 elongates features vertically."""
-    out = np.zeros((h, w), np.float32)
-    amp, total = 1.0, 0.0
-    for o in range(octaves):
-        gx = max(2, int(base * 2**o))
-        gy = max(2, int(base * 2**o / stretch_y))
-        grid = rng.random((gy + 1, gx + 1)).astype(np.float32)
-        out += amp * np.asarray(Image.fromarray(grid, mode="F").resize((w, h), Image.BILINEAR))
-        total += amp
-        amp *= persistence
-    out /= total
-    lo, hi = out.min(), out.max()
-    return (out - lo) / (hi - lo + 1e-6)
-
-
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return yy, xx
-
-
-def _blend(img: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha[..., None]
-    return img * (1 - a) + color * a
-
-
-def _vertical_gradient(h: int, w: int, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-    t = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-    return np.broadcast_to(top * (1 - t) + bottom * t, (h, w, 3)).copy()
-
-
-@functools.cache
-def _skimage_image(name: str) -> np.ndarray:
-    from skimage import data
-
-    img = np.asarray(getattr(data, name)())
-    if img.ndim == 2:
-        img = np.stack([img] * 3, -1)
-    return img[..., :3].astype(np.float32) / 255.0
-
-
-def _random_crop(rng: Rng, img: np.ndarray, size: int) -> np.ndarray:
-    h, w = img.shape[:2]
-    side = int(min(h, w) * rng.uniform(0.45, 1.0))
-    y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-    crop = img[y : y + side, x : x + side]
-    out = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((size, size), Image.BILINEAR))
-    out = out.astype(np.float32) / 255.0
-    return out[:, ::-1] if rng.random() < 0.5 else out
-
-
-# ---------------------------------------------------------------- backgrounds
-
-
-def _bg_sky(rng: Rng, s: int) -> np.ndarray:
-    top = rng.uniform([0.2, 0.4, 0.6], [0.5, 0.7, 1.0])
-    bottom = rng.uniform([0.6, 0.7, 0.8], [0.9, 0.9, 1.0])
-    img = _vertical_gradient(s, s, top, bottom)
-    clouds = fractal_noise(rng, s, s, 4, 3)
-    img = _blend(img, np.ones(3, np.float32), np.clip(clouds - 0.5, 0, 1) * 1.2)
-    return _add_ground(rng, img)
-
-
-def _add_ground(rng: Rng, img: np.ndarray) -> np.ndarray:
-    s = img.shape[0]
-    horizon = rng.uniform(0.45, 0.85) * s
-    yy, xx = _grid(s, s)
-    ridge = horizon + (fractal_noise(rng, 1, s, 3, 2)[0] - 0.5) * s * 0.25
-    ground = rng.uniform([0.05, 0.1, 0.02], [0.35, 0.4, 0.25])
-    tex = fractal_noise(rng, s, s, 5, 8)[..., None]
-    mask = (yy > ridge[None, :]).astype(np.float32)
-    return _blend(img, ground * (0.6 + 0.8 * tex), mask)
-
-
-def _bg_wall(rng: Rng, s: int) -> np.ndarray:
-    base = rng.uniform(0.25, 0.85, 3)
-    tex = fractal_noise(rng, s, s, 5, 6)[..., None]
-    img = base * (0.75 + 0.5 * tex)
-    if rng.random() < 0.5:  # planks / bricks
-        yy, xx = _grid(s, s)
-        period = rng.uniform(12, 40)
-        lines = (np.mod(yy, period) < 2).astype(np.float32) * 0.35
-        img = img * (1 - lines[..., None])
-    return img
-
-
-def _bg_night(rng: Rng, s: int) -> np.ndarray:
-    img = _vertical_gradient(s, s, rng.uniform(0.0, 0.08, 3), rng.uniform(0.02, 0.15, 3))
-    return _add_ground(rng, img) * rng.uniform(0.3, 0.8)
-
-
-def _bg_forest(rng: Rng, s: int) -> np.ndarray:
-    base = rng.uniform([0.05, 0.15, 0.02], [0.25, 0.45, 0.15])
-    tex = fractal_noise(rng, s, s, 5, 10, stretch_y=2.0)[..., None]
-    return base * (0.4 + 1.2 * tex)
-
-
-def _bg_photo(rng: Rng, s: int) -> np.ndarray:
-    name = SKIMAGE_PHOTOS[rng.integers(len(SKIMAGE_PHOTOS))]
-    img = _random_crop(rng, _skimage_image(name), s)
-    return img * rng.uniform(0.6, 1.1)
-
-
-def _bg_texture(rng: Rng, s: int) -> np.ndarray:
-    name = SKIMAGE_TEXTURES[rng.integers(len(SKIMAGE_TEXTURES))]
-    img = _random_crop(rng, _skimage_image(name), s)
-    return img * rng.uniform(0.5, 1.0, 3)
-
-
-def _bg_sunset(rng: Rng, s: int) -> np.ndarray:
-    top = rng.uniform([0.2, 0.05, 0.2], [0.5, 0.2, 0.5])
-    mid = rng.uniform([0.85, 0.35, 0.05], [1.0, 0.6, 0.25])
-    t = np.linspace(0, 1, s, dtype=np.float32)[:, None, None]
-    img = np.broadcast_to(top * (1 - t) + mid * t, (s, s, 3)).copy()
-    yy, xx = _grid(s, s)
-    cy, cx, r = rng.uniform(0.4, 0.75) * s, rng.uniform(0.15, 0.85) * s, rng.uniform(0.05, 0.14) * s
-    d = np.hypot(yy - cy, xx - cx)
-    sun_col = np.array([1.0, rng.uniform(0.75, 0.95), rng.uniform(0.4, 0.7)], np.float32)
-    img = _blend(img, sun_col, np.clip((r - d) / 2, 0, 1))
-    img = img + np.exp(-((d / (r * 3)) ** 2))[..., None] * np.array([0.35, 0.15, 0.0], np.float32)
-    streaks = fractal_noise(rng, s, s, 3, 4, stretch_y=0.15)
-    img = _blend(img, np.array([0.9, 0.4, 0.3], np.float32), np.clip(streaks - 0.6, 0, 1))
-    dark = np.array([0.02, 0.02, 0.04], np.float32)
-    horizon = cy + r * rng.uniform(0.2, 1.5)
-    ridge = horizon + (fractal_noise(rng, 1, s, 3, 3)[0] - 0.5) * s * 0.2
-    return _blend(img, dark, (yy > ridge[None, :]).astype(np.float32))
-
-
-BACKGROUNDS: tuple[Callable[[Rng, int], np.ndarray], ...] = (
-    _bg_sky,
-    _bg_wall,
-    _bg_night,
-    _bg_forest,
-    _bg_photo,
-    _bg_texture,
-    _bg_sunset,
-)
-
-
-def random_background(rng: Rng, size: int) -> np.ndarray:
-    return np.clip(BACKGROUNDS[rng.integers(len(BACKGROUNDS))](rng, size), 0, 1).astype(np.float32)
-
-
-# ---------------------------------------------------------------- flames
 
 
 def fire_colormap(t: np.ndarray, hue_shift: float = 0.0) -> np.ndarray:
@@ -221,9 +67,9 @@ def fire_colormap(t: np.ndarray, hue_shift: float = 0.0) -> np.ndarray:
     return out
 
 
-def _flame_intensity(rng: Rng, s: int, cx: float, base_y: float, width: float, height: float) -> np.ndarray:
+def flame_intensity(rng: Rng, s: int, cx: float, base_y: float, width: float, height: float) -> np.ndarray:
     """One cluster of tapering turbulent tongues; returns intensity in [0, 1], shape (s, s)."""
-    yy, xx = _grid(s, s)
+    yy, xx = grid(s, s)
     total = np.zeros((s, s), np.float32)
     tongues = int(rng.integers(1, 5))
     turb = fractal_noise(rng, s, s, 4, 5, stretch_y=3.0)
@@ -256,19 +102,19 @@ def render_fire_frame(rng: Rng, size: int = DEFAULT_SIZE) -> tuple[np.ndarray, n
         cx = rng.uniform(0.15, 0.85) * s
         base_y = rng.uniform(0.45, 0.95) * s
         base_y = max(base_y, min(height * 0.9, s * 0.95))
-        intensity = np.maximum(intensity, _flame_intensity(rng, s, cx, base_y, width, height))
+        intensity = np.maximum(intensity, flame_intensity(rng, s, cx, base_y, width, height))
     if rng.random() < 0.5:  # smoke above the flames
         smoke_src = ndimage.shift(ndimage.gaussian_filter(intensity, 3), (-s * rng.uniform(0.1, 0.25), 0), order=1)
         smoke = np.clip(smoke_src * 3, 0, 1) * fractal_noise(rng, s, s, 4, 5, stretch_y=1.5)
         smoke = ndimage.gaussian_filter(smoke, s / 40) * rng.uniform(0.4, 0.9)
         gray = rng.uniform(0.25, 0.6)
-        img = _blend(img, np.full(3, gray, np.float32), np.clip(smoke * 1.5, 0, 0.85))
+        img = blend(img, np.full(3, gray, np.float32), np.clip(smoke * 1.5, 0, 0.85))
     glow = ndimage.gaussian_filter(intensity, s * rng.uniform(0.03, 0.08))
     img = img + glow[..., None] * np.array([1.0, 0.45, 0.08], np.float32) * rng.uniform(0.5, 1.3)
     hue = rng.uniform(-0.08, 0.12)
     color = fire_colormap(intensity ** rng.uniform(0.8, 1.3), hue)
     alpha = np.clip(intensity * 2.2, 0, 1)
-    img = _blend(img, color, alpha)
+    img = blend(img, color, alpha)
     img = img * rng.uniform(0.85, 1.1) + rng.normal(0, 0.015, img.shape).astype(np.float32)
     mask = intensity > 0.25
     return _to_uint8(img), mask
@@ -280,7 +126,7 @@ def render_fire_frame(rng: Rng, size: int = DEFAULT_SIZE) -> tuple[np.ndarray, n
 def _neg_objects(rng: Rng, s: int) -> np.ndarray:
     """Orange/red objects: cones, balls, signs, cars, jackets (flat or shaded shapes)."""
     img = random_background(rng, s)
-    yy, xx = _grid(s, s)
+    yy, xx = grid(s, s)
     for _ in range(int(rng.integers(1, 4))):
         col = np.array([rng.uniform(0.75, 1.0), rng.uniform(0.1, 0.6), rng.uniform(0.0, 0.15)], np.float32)
         cy, cx = rng.uniform(0.2, 0.9) * s, rng.uniform(0.1, 0.9) * s
@@ -305,8 +151,8 @@ def _neg_objects(rng: Rng, s: int) -> np.ndarray:
 
 def _neg_warm_lights(rng: Rng, s: int) -> np.ndarray:
     """Night scene with street lamps, windows and bulbs glowing yellow-orange."""
-    img = _bg_night(rng, s)
-    yy, xx = _grid(s, s)
+    img = bg_night(rng, s)
+    yy, xx = grid(s, s)
     light = np.zeros((s, s), np.float32)
     for _ in range(int(rng.integers(2, 9))):
         cy, cx = rng.uniform(0.05, 0.9) * s, rng.uniform(0.05, 0.95) * s
@@ -319,7 +165,7 @@ def _neg_warm_lights(rng: Rng, s: int) -> np.ndarray:
     glow = ndimage.gaussian_filter(light, s * rng.uniform(0.02, 0.06)) * rng.uniform(1.5, 4)
     warm = np.array([1.0, rng.uniform(0.55, 0.85), rng.uniform(0.15, 0.45)], np.float32)
     img = img + glow[..., None] * warm * 0.8
-    return _blend(img, np.minimum(warm + 0.2, 1), np.clip(light, 0, 1))
+    return blend(img, np.minimum(warm + 0.2, 1), np.clip(light, 0, 1))
 
 
 def _neg_rust(rng: Rng, s: int) -> np.ndarray:
@@ -328,11 +174,11 @@ def _neg_rust(rng: Rng, s: int) -> np.ndarray:
     rust = np.array([rng.uniform(0.45, 0.75), rng.uniform(0.18, 0.35), rng.uniform(0.03, 0.12)], np.float32)
     metal = rng.uniform(0.3, 0.6) * np.array([1, 1, 1.05], np.float32)
     mask = np.clip((n1 - rng.uniform(0.25, 0.6)) * 4, 0, 1)
-    return _blend(metal * (0.8 + 0.4 * n2[..., None]), rust * (0.6 + 0.8 * n2[..., None]), mask)
+    return blend(metal * (0.8 + 0.4 * n2[..., None]), rust * (0.6 + 0.8 * n2[..., None]), mask)
 
 
 def _neg_photo(rng: Rng, s: int) -> np.ndarray:
-    img = _bg_photo(rng, s)
+    img = bg_photo(rng, s)
     if rng.random() < 0.5:  # warm colour cast (tungsten light, golden hour)
         img = img * np.array([rng.uniform(1.0, 1.3), rng.uniform(0.85, 1.0), rng.uniform(0.5, 0.85)], np.float32)
     return img
@@ -341,7 +187,7 @@ def _neg_photo(rng: Rng, s: int) -> np.ndarray:
 def _neg_skin(rng: Rng, s: int) -> np.ndarray:
     """Skin: faces, arms and hands as smooth shaded skin-tone shapes (pink to brown) over a background."""
     img = random_background(rng, s)
-    yy, xx = _grid(s, s)
+    yy, xx = grid(s, s)
     for _ in range(int(rng.integers(1, 4))):
         tone = rng.uniform(0.25, 1.0)
         col = np.array([0.45 + 0.5 * tone, 0.28 + 0.45 * tone, 0.2 + 0.38 * tone], np.float32)
@@ -356,8 +202,8 @@ def _neg_skin(rng: Rng, s: int) -> np.ndarray:
 
 def _neg_lamp(rng: Rng, s: int) -> np.ndarray:
     """Indoor lamps and candle-less warm light: a bright yellow-white bulb in a soft orange glow on a dim room."""
-    img = _blend(_bg_wall(rng, s), np.zeros(3, np.float32), np.full((s, s), rng.uniform(0.2, 0.7), np.float32))
-    yy, xx = _grid(s, s)
+    img = blend(bg_wall(rng, s), np.zeros(3, np.float32), np.full((s, s), rng.uniform(0.2, 0.7), np.float32))
+    yy, xx = grid(s, s)
     for _ in range(int(rng.integers(1, 3))):
         cy, cx = rng.uniform(0.15, 0.8) * s, rng.uniform(0.15, 0.85) * s
         r = rng.uniform(0.03, 0.12) * s
@@ -366,7 +212,7 @@ def _neg_lamp(rng: Rng, s: int) -> np.ndarray:
         glow = np.exp(-((d / (r * rng.uniform(2.5, 6))) ** 2)) * rng.uniform(0.5, 1.0)
         warm = np.array([1.0, rng.uniform(0.5, 0.8), rng.uniform(0.1, 0.35)], np.float32)
         img = img + glow[..., None] * warm
-        img = _blend(img, np.array([1.0, 0.97, 0.85], np.float32), core)
+        img = blend(img, np.array([1.0, 0.97, 0.85], np.float32), core)
         if rng.random() < 0.6:  # lamp shade: a lit trapezoid above the bulb
             t = (yy - (cy - 2.5 * r)) / (2 * r)
             shade = (t > 0) & (t < 1) & (np.abs(xx - cx) < r * (1.2 + t))
@@ -378,7 +224,7 @@ NEGATIVES: tuple[Callable[[Rng, int], np.ndarray], ...] = (
     random_background,
     _neg_objects,
     _neg_objects,
-    _bg_sunset,
+    bg_sunset,
     _neg_warm_lights,
     _neg_rust,
     _neg_photo,

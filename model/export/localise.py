@@ -9,7 +9,7 @@ and max parts added) says which cells pushed the score up (a class activation ma
 2016). No extra training is needed.
 
 * `fire_map_model(model)`: a Keras model images -> (fire_probability [N], fire_map [N, h, w]);
-  `model.export` adds it to the SavedModel as the OPTIONAL signature `locate_images` (the
+  `model.export.export` adds it to the SavedModel as the OPTIONAL signature `locate_images` (the
   contract's `serving_default` and `predict_images` are unchanged, TFLite export ignores it).
 * `refine_box(region_box, fire_map)` (`firewatch.core.regions`, where serving uses it): the box of
   the map's cells at or above half its maximum (bilinearly upsampled), as a sub-box of the region.

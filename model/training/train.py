@@ -4,7 +4,7 @@
 trains a new head on the frozen ImageNet backbone, then fine-tunes the top blocks with a
 10x lower learning rate. With more than one visible GPU the model is built under
 `tf.distribute.MirroredStrategy`. With `feedback` (a `firewatch data from-feedback` folder) the
-training side of its alert-wise split (`model.feedback_data`) joins the train split, oversampled
+training side of its alert-wise split (`model.data.feedback_data`) joins the train split, oversampled
 `feedback_weight` times, and the split is written next to the export as `feedback_split.json`.
 Keras prints its progress bar; per-epoch weight
 checkpoints and the history go to the work dir (default `<output>.training`), and the
@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from firewatch.cloud.storage import is_remote
+from model.architectures.backbones import BACKBONES
 from model.config import TrainConfig
+from model.data.dataset import eval_dataset, local_data_dir, train_dataset
+from model.data.feedback_data import SPLIT_FILE, load_feedback, training_pairs
+from model.export.export import export_model
+from model.export.files import write_json_files
 from model.metrics import binary_metrics, choose_threshold, recall_at_precision
 
 HISTORY_FILE = "training_history.json"
@@ -63,8 +68,6 @@ def report_tuning_metric(value: float, step: int) -> None:
 
 
 def predict_split(model, data_dir: str, split: str, image_size: int, batch_size: int):
-    from model.dataset import eval_dataset
-
     labels, probs = [], []
     for images, y in eval_dataset(data_dir, split, image_size, batch_size):
         probs.append(np.asarray(model(images, training=False)).reshape(-1))
@@ -91,13 +94,6 @@ def feedback_counts(split, weight: int) -> dict:
 
 
 def train(config: TrainConfig) -> TrainResult:
-    import keras
-
-    from model.backbones import build_mobilenet_classifier, build_small_cnn, unfreeze_top
-    from model.dataset import eval_dataset, local_data_dir, train_dataset
-    from model.export import export_model
-    from model.feedback_data import load_feedback, training_pairs
-
     started = time.perf_counter()
     seed_everything(config.seed)
     data_dir = local_data_dir(config.data)
@@ -113,11 +109,44 @@ def train(config: TrainConfig) -> TrainResult:
         extra=training_pairs(feedback.train) if feedback else (),
         extra_weight=config.feedback_weight,
     )
-    steps_per_epoch = -(-n_train // config.batch_size)
     valid_ds = eval_dataset(data_dir, "valid", config.image_size, config.batch_size)
     work_dir = config.work_dir or (
         tempfile.mkdtemp(prefix="firewatch-train-") if is_remote(config.output) else f"{config.output}.training"
     )
+    model, history, total_epochs = _fit(config, train_ds, valid_ds, -(-n_train // config.batch_size), work_dir)
+    train_seconds = time.perf_counter() - started
+    valid_metrics = _valid_metrics(model, data_dir, config, total_epochs)
+    with open(os.path.join(work_dir, HISTORY_FILE), "w") as f:
+        json.dump(history, f, indent=2)
+    metadata = export_model(
+        model,
+        config.output,
+        image_size=config.image_size,
+        threshold=valid_metrics["threshold"],
+        backbone=config.backbone,
+        data_description=config.data_description,
+        metrics={"valid": valid_metrics, "train_images": n_train, "epochs": total_epochs}
+        | ({"feedback": feedback_counts(feedback, config.feedback_weight)} if feedback else {}),
+    )
+    if not is_remote(config.output):
+        with open(os.path.join(config.output, HISTORY_FILE), "w") as f:
+            json.dump(history, f, indent=2)
+    if feedback:
+        write_json_files(config.output, {SPLIT_FILE: feedback.summary()})
+    return TrainResult(
+        metadata.model_dump(),
+        valid_metrics,
+        history,
+        time.perf_counter() - started,
+        n_train,
+        n_train * total_epochs / max(train_seconds, 1e-6),
+    )
+
+
+def _fit(config: TrainConfig, train_ds, valid_ds, steps_per_epoch: int, work_dir: str):
+    """Build the backbone and fit it (then its fine-tuning phase, if it has one): (model, history, epochs)."""
+    import keras
+
     os.makedirs(os.path.join(work_dir, "checkpoints"), exist_ok=True)
     callbacks = [
         keras.callbacks.ModelCheckpoint(
@@ -125,12 +154,10 @@ def train(config: TrainConfig) -> TrainResult:
         ),
         keras.callbacks.CSVLogger(os.path.join(work_dir, "history.csv"), append=True),
     ]
+    backbone = BACKBONES[config.backbone]
     strategy = distribution_strategy()  # one strategy for building and re-compiling the model
     with strategy.scope():
-        if config.backbone == "small_cnn":
-            model, base = build_small_cnn(config.image_size, config.dropout), None
-        else:
-            model, base = build_mobilenet_classifier(config.image_size, config.dropout)
+        model, base = backbone.build(config.image_size, config.dropout)
         compile_model(model, config.learning_rate, steps_per_epoch * config.epochs)
     history: dict[str, list[float]] = {}
 
@@ -147,14 +174,17 @@ def train(config: TrainConfig) -> TrainResult:
             history.setdefault(key, []).extend(float(v) for v in values)
 
     fit(config.epochs)
-    if base is not None and config.fine_tune_epochs > 0:
+    fine_tunes = backbone.unfreeze is not None
+    if fine_tunes and config.fine_tune_epochs > 0:
         with strategy.scope():
-            unfreeze_top(base, config.fine_tune_from_block)
+            backbone.unfreeze(base, config.fine_tune_from_block)
             compile_model(model, config.learning_rate / 10, steps_per_epoch * config.fine_tune_epochs)
         fit(config.fine_tune_epochs, initial_epoch=config.epochs)
-    train_seconds = time.perf_counter() - started
-    total_epochs = config.epochs + (config.fine_tune_epochs if base is not None else 0)
+    return model, history, config.epochs + (config.fine_tune_epochs if fine_tunes else 0)
 
+
+def _valid_metrics(model, data_dir: str, config: TrainConfig, total_epochs: int) -> dict:
+    """The threshold chosen on the valid split and the metrics there (reported to a tuner if asked)."""
     labels, probs = predict_split(model, data_dir, "valid", config.image_size, config.batch_size)
     threshold = choose_threshold(labels, probs, config.target_recall)
     valid_metrics = binary_metrics(labels, probs, threshold)
@@ -163,31 +193,4 @@ def train(config: TrainConfig) -> TrainResult:
     valid_metrics[TUNING_METRIC] = recall_at_precision(labels, probs, config.target_precision)
     if config.report_hypertune:
         report_tuning_metric(valid_metrics[TUNING_METRIC], total_epochs)
-    with open(os.path.join(work_dir, HISTORY_FILE), "w") as f:
-        json.dump(history, f, indent=2)
-    metadata = export_model(
-        model,
-        config.output,
-        image_size=config.image_size,
-        threshold=threshold,
-        backbone=config.backbone,
-        data_description=config.data_description,
-        metrics={"valid": valid_metrics, "train_images": n_train, "epochs": total_epochs}
-        | ({"feedback": feedback_counts(feedback, config.feedback_weight)} if feedback else {}),
-    )
-    if not is_remote(config.output):
-        with open(os.path.join(config.output, HISTORY_FILE), "w") as f:
-            json.dump(history, f, indent=2)
-    if feedback:
-        from model.feedback_data import SPLIT_FILE
-        from model.fine_tune import write_json_files
-
-        write_json_files(config.output, {SPLIT_FILE: feedback.summary()})
-    return TrainResult(
-        metadata.model_dump(),
-        valid_metrics,
-        history,
-        time.perf_counter() - started,
-        n_train,
-        n_train * total_epochs / max(train_seconds, 1e-6),
-    )
+    return valid_metrics

@@ -1,7 +1,7 @@
 """Before/after report of a model retrained with operators' feedback.
 
 Both exported models (old and new, each at its own threshold) score:
-* the held-out feedback frames (`model.feedback_data`: alerts no training run saw): the
+* the held-out feedback frames (`model.data.feedback_data`: alerts no training run saw): the
   false-alarm rate = share of `no_fire` feedback frames the model flags, and the missed-fire
   rate = share of `fire` feedback frames it does not flag;
 * the base set's test split: the usual metrics (`model.metrics.binary_metrics`), so a
@@ -42,7 +42,7 @@ def feedback_rates(labels: np.ndarray, probs: np.ndarray, threshold: float) -> d
 
 
 def _test_scores(exported, data_dir: str, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    from model.dataset import eval_dataset
+    from model.data.dataset import eval_dataset
 
     labels, probs = [], []
     for images, y in eval_dataset(data_dir, "test", exported.metadata.image_size, batch_size):
@@ -65,7 +65,7 @@ def model_side(exported, heldout, data_dir: str, batch_size: int) -> dict:
 
 
 def compare(before, after, split, data_dir: str, batch_size: int = 64) -> dict:
-    """The before/after report (`split`: a `model.feedback_data.FeedbackSplit`)."""
+    """The before/after report (`split`: a `model.data.feedback_data.FeedbackSplit`)."""
     return {
         "before": model_side(before, split.heldout, data_dir, batch_size),
         "after": model_side(after, split.heldout, data_dir, batch_size),
@@ -83,9 +83,9 @@ def compare(before, after, split, data_dir: str, batch_size: int = 64) -> dict:
 def report_from_config(config) -> dict:
     """`firewatch model feedback-report`: load both models and the feedback split, compare, write the JSON."""
     from firewatch.cloud.models import load_exported
-    from model.dataset import local_data_dir
-    from model.feedback_data import load_feedback
-    from model.fine_tune import write_json_files
+    from model.data.dataset import local_data_dir
+    from model.data.feedback_data import load_feedback
+    from model.export.files import write_json_files
 
     split = load_feedback(config.feedback, config.feedback_holdout)
     before, after = load_exported(config.before), load_exported(config.after)

@@ -12,7 +12,7 @@ Signatures (plain `tf.saved_model.load`, no custom objects):
 All three return `fire_probability` (float32 [None]) and `label` (tf.string [None]: "fire" iff
 p >= threshold). Optional, for models ending in global pooling + one dense unit (both backbones):
 * `locate_images(images)`: `fire_probability` and `fire_map` (float32 [None, h, w]: the class
-  activation map, `model.localise`), to narrow a firing region's box down to where the flame is.
+  activation map, `model.export.localise`), to narrow a firing region's box down to where the flame is.
 The threshold, class names, image size and model version are baked into the graph
 and written to `MODEL_DIR/firewatch_model.json`.
 """
@@ -35,7 +35,7 @@ from firewatch.core.model_contract import (
     ModelMetadata,
 )
 from firewatch.core.records import CLASS_NAMES
-from model.localise import LOCATE_SIGNATURE, fire_map_model
+from model.export.localise import LOCATE_SIGNATURE, fire_map_model
 
 
 def make_model_version(backbone: str, model, now: datetime) -> str:
@@ -58,9 +58,6 @@ def export_model(
 ) -> ModelMetadata:
     """Write the SavedModel + metadata to model_dir (local or gs://); return the metadata."""
     import keras
-    import tensorflow as tf
-
-    from firewatch.core.imaging import preprocess
 
     now = datetime.now(UTC).replace(microsecond=0)
     metadata = ModelMetadata(
@@ -73,7 +70,18 @@ def export_model(
         created_at=now.isoformat().replace("+00:00", "Z"),
         metrics=metrics or {},
     )
-    thr, s = float(threshold), int(image_size)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    _add_endpoints(archive, model, float(threshold), int(image_size))
+    _write_out(archive, metadata, model_dir)
+    return metadata
+
+
+def _add_endpoints(archive, model, thr: float, s: int) -> None:
+    """The serving signatures (module docstring) on the archive; `locate_images` where the model allows it."""
+    import tensorflow as tf
+
+    from firewatch.core.imaging import preprocess
 
     def outputs(probs):
         probs = tf.reshape(tf.cast(probs, tf.float32), [-1])
@@ -100,13 +108,11 @@ def export_model(
         encoded = tf.map_fn(tf.io.read_file, image_paths, fn_output_signature=tf.TensorSpec([], tf.string))
         return outputs(model(decoded(encoded), training=False))
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.add_endpoint(BYTES_SIGNATURE, serving_default)
     archive.add_endpoint(FLOAT_SIGNATURE, predict_images)
     archive.add_endpoint(PATHS_SIGNATURE, predict_paths)
     locator = fire_map_model(model)
-    if locator is not None:  # optional: where in the image the fire evidence is (model.localise)
+    if locator is not None:  # optional: where in the image the fire evidence is (model.export.localise)
 
         @tf.function(input_signature=[tf.TensorSpec([None, s, s, 3], tf.float32, name="images")])
         def locate_images(images):
@@ -114,6 +120,10 @@ def export_model(
             return {"fire_probability": tf.reshape(probs, [-1]), "fire_map": tf.cast(fire_map, tf.float32)}
 
         archive.add_endpoint(LOCATE_SIGNATURE, locate_images)
+
+
+def _write_out(archive, metadata: ModelMetadata, model_dir: str) -> None:
+    """The SavedModel and its metadata into model_dir (a previous export there is replaced; gs:// by upload)."""
     local = tempfile.mkdtemp(prefix="firewatch-export-") if is_remote(model_dir) else model_dir
     if not is_remote(model_dir) and os.path.exists(os.path.join(local, "saved_model.pb")):
         for name in ("saved_model.pb", "variables", "assets", "fingerprint.pb", METADATA_FILE):
@@ -128,4 +138,3 @@ def export_model(
     if is_remote(model_dir):
         upload_dir(local, model_dir)
         shutil.rmtree(local, ignore_errors=True)
-    return metadata

@@ -9,7 +9,7 @@ real-negatives`; the held-out part never comes here):
 * frames: a photo resized and cropped to a camera frame size (1920 x 1080, 1600 x 900 or
   1280 x 720; random crop focus, mirror, exposure and, for `WARM_CAST` of them, a warm colour cast
   as in golden-hour or tungsten light);
-* (a) positives: `model.composite` pastes a procedural flame (height log-uniform between 2.5% and
+* (a) positives: `model.data.composite` pastes a procedural flame (height log-uniform between 2.5% and
   45% of the frame's height, random place and lighting) and every region that holds most of the
   flame (`POSITIVE_COVER` of its box) with the flame at least `MIN_FLAME_PX` tall in the model
   input is a fire example; regions that partly hold the flame are left out (ambiguous);
@@ -20,7 +20,7 @@ real-negatives`; the held-out part never comes here):
   second training pass (`model.demo`).
 
 Regions are planned with `plan_regions` and cut with `region_inputs` (exactly serving's resize), then
-stored as JPEG at the model's input size under `OUT/{fire,no_fire}/`, which `model.ingest` reads
+stored as JPEG at the model's input size under `OUT/{fire,no_fire}/`, which `model.data.ingest` reads
 like any other image folder ((c), the synthetic set, sits beside them). The flames are procedural,
 not photographs of fire.
 """
@@ -47,7 +47,7 @@ WARM_CAST = 0.35  # share of frames given a warm colour cast (before any flame i
 
 
 def _frame(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
-    from model.composite import fit_frame
+    from model.data.composite import fit_frame
 
     width, height = FRAME_SIZES[rng.integers(len(FRAME_SIZES))]
     frame = fit_frame(photo, width, height, focus=(float(rng.uniform()), float(rng.uniform())))
@@ -79,7 +79,7 @@ def frame_examples(
     With `flame`, a procedural flame is pasted and up to `max_positives` regions holding it are fire
     examples, plus `negatives` regions away from it; without, `negatives + 2` regions of the clear frame."""
     from firewatch.core.regions import RegionConfig, intersection, plan_regions, region_inputs
-    from model.composite import composite_flame, random_placement
+    from model.data.composite import composite_flame, random_placement
 
     rng = np.random.default_rng(list(seed))
     frame = _frame(rng, photo)

@@ -1,12 +1,13 @@
 """Fires as a fixed camera sees them over time, through the service's own confirmation.
 
-`scripts/bench_fire_sequences.py` runs this; the demo model's quality suite runs a small slice. Each
+`scripts/bench_fire_sequences.py` runs this (`sequence_report` sums it up); the demo model's quality
+suite runs a small slice. Each
 simulated camera is one HELD-OUT real photograph without fire (`make real-negatives`; never trained
 on) at 1920 x 1080 under a day's light (`camera_view`: exposure, warm dawn and dusk, dark noisy
 night, and for every other camera a sodium lamp that is lit from dusk to dawn: the warm things a
 camera really sees), with sensor noise and a JPEG round trip per frame. Two measurements:
 
-* **Ignition**: a procedural flame (`model.composite`; not a photograph of fire) appears at 1% of
+* **Ignition**: a procedural flame (`model.data.composite`; not a photograph of fire) appears at 1% of
   the frame's height and doubles in height every `doubling_seconds`, one frame every
   `interval_seconds`, by day and at night. Reported: seconds from the flame reaching 3% of the
   frame height to the first alert on the flame (its peak box holds the flame's centre; negative:
@@ -39,32 +40,14 @@ from firewatch.core.baselines import BaselineConfig, CameraBaselines, recorded_s
 from firewatch.core.confirm import OPEN, CameraState, ConfirmConfig, FrameObservation, flush, step
 from firewatch.core.imaging import decode_image
 from firewatch.core.regions import Region, RegionConfig, cut_regions, summarise
-from model.composite import composite_flame, random_placement
+from model.data.composite import composite_flame, random_placement
+from model.evaluation.camera_light import Light, light_at
+from model.evaluation.sequence_report import SETTINGS, CameraResult
 
 Predict = Callable[[np.ndarray], np.ndarray]  # model inputs [R, S, S, 3] -> probabilities [R]
 DAY = datetime(2026, 6, 1, tzinfo=UTC)
 START_HEIGHT = 0.01
 ALERT_HEIGHT = 0.03  # the issue's target: an alert within 60 s of the flame reaching 3% of the frame
-
-
-@dataclass(frozen=True)
-class Light:
-    """A camera's light at an hour: exposure, colour gain (r, g, b), sensor noise (std, 0-255)."""
-
-    exposure: float
-    gain: tuple[float, float, float]
-    noise: float
-    lamp: bool  # a lamp in the scene is lit
-
-
-def light_at(hour: int) -> Light:
-    """Night 21-04h (dark, bluish, noisy, lamps lit), dawn 05-07h and dusk 17-20h (warm, low),
-    day otherwise."""
-    if hour >= 21 or hour <= 4:
-        return Light(0.18, (0.9, 0.95, 1.1), 5.0, True)
-    if hour <= 7 or hour >= 17:
-        return Light(0.55, (1.15, 0.95, 0.7), 3.0, hour >= 19 or hour <= 5)
-    return Light(1.0, (1.0, 1.0, 1.0), 2.0, False)
 
 
 def camera_view(
@@ -243,18 +226,6 @@ def ignition(
     return out
 
 
-SETTINGS = ("model threshold", "with baselines")
-
-
-@dataclass
-class CameraResult:
-    camera: str
-    lamp: bool
-    false_alerts: dict[str, list[str]]  # setting -> "day/hour" of each alert opened on a clear window
-    days: dict[str, int]  # setting -> simulated days measured
-    ignitions: list[dict]
-
-
 def _opened_by(event: dict) -> datetime:
     """The capture time of the frame whose counting opened the alert."""
     return datetime.fromisoformat(event["last_frame_at"].replace("Z", "+00:00"))
@@ -333,75 +304,3 @@ def measure_camera(
         ignitions.append(outcome)
     measured = {setting: len(d) for setting, d in measured_days.items()}
     return CameraResult(camera.name, camera.lamp_at is not None, false_alerts, measured, ignitions)
-
-
-def summary(results: Sequence[CameraResult], target_seconds: float = 60.0) -> dict:
-    """Per setting: false alerts per camera and day (overall, with and without a lamp) and the
-    ignitions' seconds to alert after the flame reached 3% (median, p90, max, share within target)."""
-    out: dict = {}
-    for setting in SETTINGS:
-        camera_days = sum(r.days[setting] for r in results)
-        alerts = sum(len(r.false_alerts[setting]) for r in results)
-        lamp_days = sum(r.days[setting] for r in results if r.lamp)
-        lamp_alerts = sum(len(r.false_alerts[setting]) for r in results if r.lamp)
-        outcomes = [i[setting] for r in results for i in r.ignitions]
-        seconds = [o["seconds_after_3pct"] for o in outcomes if o is not None]
-        out[setting] = {
-            "camera_days": camera_days,
-            "false_alerts": alerts,
-            "false_alerts_per_camera_day": alerts / camera_days if camera_days else None,
-            "false_alerts_per_camera_day_lamp_cameras": lamp_alerts / lamp_days if lamp_days else None,
-            "false_alerts_by_period": by_period([a for r in results for a in r.false_alerts[setting]]),
-            "ignitions": len(outcomes),
-            "alerted": len(seconds),
-            "within_target": sum(s <= target_seconds for s in seconds),
-            "seconds_after_3pct_median_p90_max": (
-                [float(np.median(seconds)), float(np.percentile(seconds, 90)), float(max(seconds))] if seconds else None
-            ),
-            "alert_elsewhere_first": sum(i[f"{setting}: alert elsewhere first"] for r in results for i in r.ignitions),
-            "by_hour": {
-                str(h): [_seconds(i[setting]) for r in results for i in r.ignitions if i["hour"] == h]
-                for h in sorted({i["hour"] for r in results for i in r.ignitions})
-            },
-        }
-    return out
-
-
-def period_of(hour: int) -> str:
-    """`night` for the hours `light_at` makes dark (what the pipeline's `period` would judge), else `day`."""
-    return "night" if light_at(hour).exposure < 0.25 else "day"
-
-
-def by_period(alerts: Sequence[str]) -> dict[str, int]:
-    """False alerts ("day N HHh") counted by the period of their hour."""
-    out = {"day": 0, "night": 0}
-    for alert in alerts:
-        out[period_of(int(alert.rsplit(" ", 1)[1].rstrip("h")))] += 1
-    return out
-
-
-def _seconds(outcome: dict | None) -> float | None:
-    return None if outcome is None else outcome["seconds_after_3pct"]
-
-
-def _spread(values: list[float] | None) -> str:
-    return "-" if not values else " / ".join(f"{v:.0f}" for v in values)
-
-
-def table(report: dict) -> str:
-    """A markdown table of `summary`: one column per setting."""
-    s = report["summary"]
-    target = f"alert within {report['target_seconds']:g} s of 3% height"
-    rows = [
-        ("false alerts per camera-day (clear)",
-         lambda m: f"{m['false_alerts_per_camera_day']:.3f} ({m['false_alerts']}/{m['camera_days']})"),
-        ("  of which cameras with a lamp", lambda m: f"{m['false_alerts_per_camera_day_lamp_cameras']:.3f}"),
-        ("  false alerts by day / night", lambda m: "{day} / {night}".format(**m["false_alerts_by_period"])),
-        ("ignitions alerted", lambda m: f"{m['alerted']}/{m['ignitions']}"),
-        (target, lambda m: f"{m['within_target']}/{m['ignitions']}"),
-        ("s after 3%: median / p90 / max", lambda m: _spread(m["seconds_after_3pct_median_p90_max"])),
-        ("a false alert elsewhere came first", lambda m: f"{m['alert_elsewhere_first']}/{m['ignitions']}"),
-    ]  # fmt: skip
-    lines = ["| | " + " | ".join(SETTINGS) + " |", "|---|" + "---|" * len(SETTINGS)]
-    lines += [f"| {label} | " + " | ".join(fn(s[k]) for k in SETTINGS) + " |" for label, fn in rows]
-    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """The trainable Keras model behind an exported MODEL_DIR, for fine-tuning.
 
-The export (`model.export`) tracks the Keras model's variables in the SavedModel, in
+The export (`model.export.export`) tracks the Keras model's variables in the SavedModel, in
 `model.variables` order and under the same names. So the architecture is rebuilt from the
 metadata (`backbone`, `image_size`) with the same builders as training, each variable is
 copied over after its name and shape are checked, and the rebuilt model must reproduce the
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from firewatch.core.model_contract import ExportedModel
+from model.architectures.backbones import BACKBONE_NAMES, BACKBONES
 from model.errors import ModelError
 
-FINE_TUNABLE = ("small_cnn", "mobilenet_v2")
 PROBE_TOLERANCE = 1e-4
 
 
@@ -40,19 +40,15 @@ def _name(variable: Any) -> str:
 def restore_keras_model(model_dir: str, dropout: float = 0.2) -> Restored:
     """Rebuild MODEL_DIR's Keras model with its trained weights (raises `ModelError` if it cannot)."""
     from firewatch.cloud.models import load_exported
-    from model.backbones import build_mobilenet_classifier, build_small_cnn
 
     exported = load_exported(model_dir)
     meta = exported.metadata
-    if meta.backbone not in FINE_TUNABLE:
+    if meta.backbone not in BACKBONES:
         raise ModelError(
-            f"{model_dir} is a {meta.backbone!r} model; only {list(FINE_TUNABLE)} models (from `firewatch train`) "
+            f"{model_dir} is a {meta.backbone!r} model; only {list(BACKBONE_NAMES)} models (from `firewatch train`) "
             "can be fine-tuned"
         )
-    if meta.backbone == "small_cnn":
-        model, base = build_small_cnn(meta.image_size, dropout), None
-    else:
-        model, base = build_mobilenet_classifier(meta.image_size, dropout)
+    model, base = BACKBONES[meta.backbone].build(meta.image_size, dropout)
     saved = list(exported.loaded.variables)
     if len(saved) != len(model.variables):
         raise ModelError(

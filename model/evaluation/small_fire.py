@@ -2,8 +2,8 @@
 
 Used by `scripts/bench_small_fire.py` (the full table) and by the demo model's quality test (a
 small slice of it). Frames are real photographs without fire (the held-out part of
-`make real-negatives`: never trained on) resized and cropped to 1920 x 1080 (`model.composite.fit_frame`),
-with `model.composite`'s procedural flame pasted at several heights (fractions of the frame's
+`make real-negatives`: never trained on) resized and cropped to 1920 x 1080 (`model.data.composite.fit_frame`),
+with `model.data.composite`'s procedural flame pasted at several heights (fractions of the frame's
 height), positions and lightings. The positives are procedural flames, not photographs of fire.
 
 Both modes call exactly what serving calls (`firewatch.core.regions`): `plan_regions` (regions off:
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model.composite import Composite, composite_flame, fit_frame, random_placement
+from model.data.composite import Composite, composite_flame, fit_frame, random_placement
 
 HEIGHTS = (0.5, 0.25, 0.12, 0.06, 0.03)
 LIGHTINGS = (1.0, 0.8, 0.55, 0.35)
@@ -96,7 +96,7 @@ class Scorer:
         import tensorflow as tf
 
         from firewatch.core.regions import summarise
-        from model.localise import LOCATE_SIGNATURE, refine_box
+        from model.export.localise import LOCATE_SIGNATURE, refine_box
 
         planned, inputs = self.inputs(pixels)
         probs = self.model.predict_images(inputs)
@@ -177,7 +177,7 @@ def measure(
         "photos_dir": str(photos_dir),
         "per_photo_per_height": per_photo,
         "clear_frames": clear_count,
-        "positives": "procedural flames (model.synth) pasted into real photographs; not photographs of fire",
+        "positives": "procedural flames (model.data.synth) pasted into real photographs; not photographs of fire",
         "modes": {},
     }
     for mode, scorer in scorers.items():
@@ -239,7 +239,7 @@ def table(report: dict) -> str:
     """A markdown table: one row per flame height, whole-frame and region columns side by side.
 
     "box IoU>=0.3": hits whose top fire box (a whole region) overlaps the flame with IoU >= 0.3;
-    "refined": the same box narrowed by the model's optional class-activation map (`model.localise`)."""
+    "refined": the same box narrowed by the model's optional class-activation map (`model.export.localise`)."""
     modes = list(report["modes"])
     columns = [f"{m}: {c}" for m in modes for c in ("recall", "box IoU>=0.3", "refined box IoU>=0.3")]
     lines = ["| flame height | " + " | ".join(columns) + " |", "|" + "---|" * (1 + len(columns))]
@@ -278,11 +278,11 @@ def table(report: dict) -> str:
 def source_metrics(
     model_dir: str | Path, data_dir: str | Path, split: str = "test", threshold: float | None = None
 ) -> dict:
-    """The model on one split of its TFRecords, per source (`model.evaluate.metrics_by_source`: `synth` whole
+    """The model on one split of its TFRecords, per source (`model.evaluation.evaluate.metrics_by_source`: `synth` whole
     synthetic frames, `region` regions of real photos with or without a pasted flame, `real` crops of real photos)."""
     from firewatch.cloud.models import load_exported
-    from model.dataset import eval_dataset
-    from model.evaluate import metrics_by_source
+    from model.data.dataset import eval_dataset
+    from model.evaluation.evaluate import metrics_by_source
 
     model = load_exported(str(model_dir))
     labels, probs, paths = [], [], []

@@ -55,7 +55,7 @@ def list_images(root: str) -> list[str]:
     and `ROOT/feedback_manifest.jsonl`, `ROOT/feedback_skipped.json` (`firewatch data from-feedback`)."""
     from apache_beam.io.filesystems import FileSystems
 
-    from model.synth import SUMMARY_NAME
+    from model.data.synth import SUMMARY_NAME
 
     root = root.rstrip("/")
     if not is_remote(root):

@@ -3,7 +3,7 @@
 Reads the frames both scored (`shadow_predictions` joined to `predictions` on frame_key, in the
 window) through the same client path as `firewatch query` (`firewatch.clients.query`: the emulator
 of `firewatch stack up`, or a real project), and compares each (shadow version, current version) pair
-with the pure maths of `model.shadow_compare`. The version compared is `--version`, else the one the
+with the pure maths of `model.evaluation.shadow_compare`. The version compared is `--version`, else the one the
 registry's `shadow` names now, else (none named) every shadow version found in the window.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from firewatch.clients.query import QueryParam, QuerySpec, parse_duration, run_query
 from model.config import CompareConfig
-from model.shadow_compare import compare
+from model.evaluation.shadow_compare import compare
 
 # The main row is written just before its shadow row (the same frame, the same job): this margin
 # reaches back past the window's start for the main rows of its first shadow rows (partition pruning).

@@ -1,0 +1,1 @@
+"""Training data: synthetic and real images, ingest to TFRecords, feedback examples."""

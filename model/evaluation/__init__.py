@@ -1,0 +1,1 @@
+"""Evaluation: metrics reports, false alarms, small-fire and sequence checks, comparisons."""

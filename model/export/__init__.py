@@ -1,0 +1,1 @@
+"""Export: the SavedModel contract (signatures, metadata, files in MODEL_DIR)."""

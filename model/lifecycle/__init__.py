@@ -1,0 +1,1 @@
+"""Model lifecycle: the registry (versions, aliases) and the retraining loop."""

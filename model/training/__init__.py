@@ -1,0 +1,1 @@
+"""Training: train, fine-tune, and restore an exported model for more training."""
