@@ -16,7 +16,7 @@ import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apache_beam as beam
 import numpy as np
@@ -28,15 +28,13 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from firewatch.beam.baselines import NAMESPACE as BASELINES_NAMESPACE
 from firewatch.beam.baselines import BaselineCache, BaselineSource, shared_baselines
+from firewatch.beam.model_info import ModelInfo
 from firewatch.core.baselines import BaselineConfig, hour_of, recorded_scores, region_key, region_thresholds
 from firewatch.core.explain import ExplainConfig, chosen_for_explanation
 from firewatch.core.explain_policy import decide_camera
 from firewatch.core.period import NightConfig
 from firewatch.core.prediction import Prediction, ScoredFrame, label_for
 from firewatch.core.regions import WHOLE_FRAME, Region, RegionConfig, RegionOutputs, summarise
-
-if TYPE_CHECKING:
-    from firewatch.beam.scoring import ModelInfo
 
 EXPLAIN = "explain"
 CANDIDATE = "explain_candidate"  # streaming fire frames, decided per camera by GateExplanations

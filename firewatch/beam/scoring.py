@@ -16,7 +16,6 @@ Postprocess and GateExplanations (thresholds, the choice of frames to explain) i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -29,6 +28,7 @@ from firewatch.beam.dead_letters import DEAD
 from firewatch.beam.fetch_decode import DecodeFrames, FetchObjects
 from firewatch.beam.masks import MaskSource
 from firewatch.beam.model_handler import FirewatchModelHandler
+from firewatch.beam.model_info import ModelInfo as ModelInfo  # where the jobs import it from
 from firewatch.beam.postprocess import CANDIDATE, EXPLAIN, GateExplanations, Postprocess
 from firewatch.core.baselines import BaselineConfig
 from firewatch.core.contract import MessageLimits
@@ -37,27 +37,6 @@ from firewatch.core.period import NightConfig
 from firewatch.core.prediction import ScoredFrame
 from firewatch.core.regions import RegionConfig
 from firewatch.core.rows import dead_letter_for_request
-from firewatch.errors import UserError
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the pipeline needs to know about the model at construction time."""
-
-    model_dir: str
-    model_version: str
-    image_size: int
-    threshold: float
-
-    @classmethod
-    def read(cls, model_dir: str) -> ModelInfo:
-        from firewatch.cloud.models import read_metadata
-
-        try:
-            meta = read_metadata(model_dir)
-        except (FileNotFoundError, ValueError) as exc:
-            raise UserError(f"--model {model_dir}: {exc}") from None
-        return cls(model_dir, meta.model_version, meta.image_size, meta.threshold)
 
 
 def failed_inference_rows(element: tuple[list[tuple[ScoredFrame, np.ndarray]], Any], mode: str):

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from firewatch.cli.errors import unknown_to_beam
 from firewatch.errors import ConfigError, UserError
 
 # Modules that contribute sub-commands, in the order they appear in --help.
@@ -110,19 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("firewatch: run again with `firewatch --verbose ...` for the traceback", file=sys.stderr)
         return 1
     return int(result or 0)
-
-
-def unknown_to_beam(args: Sequence[str]) -> list[str]:
-    """The arguments Beam's PipelineOptions would silently discard (typos, wrong command)."""
-    if not args:
-        return []
-    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
-
-    parser = _BeamArgumentParser(allow_abbrev=False)
-    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
-        cls._add_argparse_args(parser)  # the same parser Beam builds in get_all_options()
-    _, unknown = parser.parse_known_args(list(args))
-    return unknown
 
 
 def cloud_error_hint(exc: BaseException) -> str | None:

@@ -58,8 +58,6 @@ def unknown_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[
     known = parser._option_string_actions
     flags = [w for w in argv if w.startswith("--") and w != "--" and w not in known and w.split("=", 1)[0] not in known]
     if flags and parser.get_default("passthrough"):
-        from firewatch.cli.dispatch import unknown_to_beam
-
         flags = [w for w in unknown_to_beam(flags) if w.startswith("--")]
     return flags
 
@@ -76,3 +74,16 @@ def unknown_arguments(parser: argparse.ArgumentParser, strays: Sequence[str]) ->
         close = difflib.get_close_matches(name, shown, n=1, cutoff=0.6)
         parts.append(name + (f" (did you mean {close[0]}?)" if close else ""))
     return f"unknown flag{'s' if len(parts) > 1 else ''} " + ", ".join(parts)
+
+
+def unknown_to_beam(args: Sequence[str]) -> list[str]:
+    """The arguments Beam's PipelineOptions would silently discard (typos, wrong command)."""
+    if not args:
+        return []
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)  # the same parser Beam builds in get_all_options()
+    _, unknown = parser.parse_known_args(list(args))
+    return unknown

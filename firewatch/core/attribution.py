@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from firewatch.core.explain import ExplainConfig
 
 BASELINE_VALUES: dict[str, float] = {"black": 0.0, "white": 1.0}
 PROBABILITY_KEY = "fire_probability"
 FloatFn = Callable[..., Any]  # the exported model's float signature: images -> {"fire_probability": ...}
+
+
+class XraiSettings(Protocol):
+    """What XRAI needs of the explanation config (`firewatch.core.explain.ExplainConfig`)."""
+
+    xrai_segmentation: str
+    xrai_algorithm: str
 
 
 def warm_up(float_fn: FloatFn) -> None:
@@ -145,7 +149,7 @@ def saliency_call_model_function(float_fn: FloatFn) -> Callable[..., dict[str, n
     return call
 
 
-def xrai_region_masks(image: np.ndarray, pixel_attr: np.ndarray, config: ExplainConfig) -> list[np.ndarray]:
+def xrai_region_masks(image: np.ndarray, pixel_attr: np.ndarray, config: XraiSettings) -> list[np.ndarray]:
     """XRAI's region masks ([H, W] bool), most important first, from precomputed attributions."""
     import saliency.core as saliency
     from saliency.core import xrai as saliency_xrai
