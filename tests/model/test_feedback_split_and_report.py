@@ -114,7 +114,7 @@ def test_fine_tune_refuses_bad_inputs_with_the_reason(tmp_path, capsys) -> None:
     assert main([*base, "--feedback", str(tmp_path / "nothing"), "--output", str(tmp_path / "m2")]) == 2
     assert "not a feedback export" in capsys.readouterr().err
     assert main([*base, "--feedback", "gs://b/f", "--output", str(tmp_path / "m2")]) == 2
-    assert "--feedback: Value error, must be a local folder" in capsys.readouterr().err
+    assert "--feedback: must be a local folder, not a remote path (gs://b/f)" in capsys.readouterr().err
     held_only = _export(tmp_path / "held", [e for e in _entries(40, 1) if is_heldout(group_of(e), 0.25)])
     assert main([*base, "--feedback", str(held_only), "--output", str(tmp_path / "m2")]) == 2
     assert "nothing to train on" in capsys.readouterr().err
