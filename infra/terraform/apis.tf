@@ -4,6 +4,7 @@ locals {
     "artifactregistry.googleapis.com",
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
+    "cloudscheduler.googleapis.com", # the retraining loop's schedule (firewatch vertex loop)
     "compute.googleapis.com",
     "dataflow.googleapis.com",
     "iam.googleapis.com",

@@ -38,11 +38,23 @@ resource "google_service_account" "console" {
   display_name = "Firewatch operator console (Cloud Run)"
 }
 
+resource "google_service_account" "loop" {
+  account_id   = "firewatch-loop"
+  display_name = "Firewatch retraining loop (Vertex AI custom job: firewatch model loop)"
+}
+
+resource "google_service_account" "scheduler" {
+  account_id   = "firewatch-scheduler"
+  display_name = "Firewatch schedule: Cloud Scheduler starts the retraining loop on Vertex AI"
+}
+
 locals {
   launcher = "serviceAccount:${google_service_account.launcher.email}"
   builder  = "serviceAccount:${google_service_account.builder.email}"
   workers  = "serviceAccount:${google_service_account.workers.email}"
   console  = "serviceAccount:${google_service_account.console.email}"
+  loop      = "serviceAccount:${google_service_account.loop.email}"
+  scheduler = "serviceAccount:${google_service_account.scheduler.email}"
   # The tables the console shows (it writes only the feedback table).
   console_reads = {
     predictions   = google_bigquery_table.tables["predictions"].table_id
@@ -317,4 +329,60 @@ resource "google_iap_web_iam_member" "operators_open_console" {
   project  = var.project_id
   role     = "roles/iap.httpsResourceAccessor"
   member   = each.value
+}
+
+# --- retraining loop (firewatch model loop, scheduled by firewatch vertex loop) ----------------
+# The loop exports the operators' verdicts (a query of the feedback and predictions tables), copies
+# the frames they name, fine-tunes, evaluates and registers the new version in the registry in the
+# models bucket (new version folders, the `shadow` pointer and history.json are overwritten), with
+# its event row in model_versions. It never promotes; `current` changes only by a person.
+resource "google_project_iam_member" "loop_bigquery_jobs" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = local.loop
+}
+
+resource "google_bigquery_dataset_iam_member" "loop_rows" {
+  dataset_id = google_bigquery_dataset.firewatch.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = local.loop
+}
+
+resource "google_storage_bucket_iam_member" "loop_read_frames" {
+  bucket = google_storage_bucket.frames.name
+  role   = "roles/storage.objectViewer"
+  member = local.loop
+}
+
+resource "google_storage_bucket_iam_member" "loop_registry" {
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectAdmin"
+  member = local.loop
+}
+
+# Cloud Scheduler creates the loop's CustomJob with an OAuth token of this account.
+resource "google_project_iam_member" "scheduler_vertex_jobs" {
+  project = var.project_id
+  role    = "roles/aiplatform.user"
+  member  = local.scheduler
+}
+
+resource "google_service_account_iam_member" "scheduler_acts_as_loop" {
+  service_account_id = google_service_account.loop.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.scheduler
+}
+
+# Whoever runs the printed `gcloud scheduler jobs create http` names the scheduler's account.
+resource "google_service_account_iam_member" "launcher_acts_as_scheduler" {
+  service_account_id = google_service_account.scheduler.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.launcher
+}
+
+resource "google_project_iam_member" "launcher_schedules" {
+  #checkov:skip=CKV_GCP_49:creating a Cloud Scheduler job is a project-level role; the launcher can act only as the scheduler's account here
+  project = var.project_id
+  role    = "roles/cloudscheduler.admin"
+  member  = local.launcher
 }

@@ -177,6 +177,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {"run.services.getIamPolicy"}
     ),  # no setIamPolicy: it cannot make a service public or put IAP in front of it
     "roles/run.invoker": frozenset({"run.routes.invoke"}),
+    "roles/cloudscheduler.admin": frozenset(
+        {"cloudscheduler.jobs.create", "cloudscheduler.jobs.get", "cloudscheduler.jobs.update"}
+        | {"cloudscheduler.jobs.delete", "cloudscheduler.jobs.list", "cloudscheduler.jobs.run"}
+    ),  # `gcloud scheduler jobs create http` of `firewatch vertex loop`
     "roles/storage.objectAdmin": frozenset(
         {"storage.objects.create", "storage.objects.get", "storage.objects.list", "storage.objects.delete"}
         | {"storage.objects.update"}

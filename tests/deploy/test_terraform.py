@@ -226,6 +226,8 @@ def test_one_service_account_per_role_with_additive_grants_only():
         "alert_consumers": "firewatch-alert-consumers",
         "console": "firewatch-console",
         "notifier": "firewatch-notifier",
+        "loop": "firewatch-loop",
+        "scheduler": "firewatch-scheduler",
     }
     deploy = DeployConfig(project="p")
     assert deploy.workers_service_account.startswith(accounts["workers"] + "@")
