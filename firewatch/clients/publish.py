@@ -54,26 +54,31 @@ def check_source(path: Path) -> None:
         raise SourceError(f"{path}: unsupported file type {path.suffix or '(none)'}")
 
 
-def check_publishable(path: Path) -> None:
+def check_publishable(path: Path, *, inline: bool = True) -> None:
     """`check_source`, and every still image's header as the pipeline checks it: a file that is not
-    an image whatever its name, too many pixels, or too small is refused before anything is sent."""
+    an image whatever its name, too many pixels, or too small is refused before anything is sent;
+    so is a file too large for one Pub/Sub message when frames go inline (`inline`, not --as-uri).
+    Only headers are read here: each file is read whole once, when it is published."""
     check_source(path)
     files = sorted(path.rglob("*")) if path.is_dir() else [path]
     for file in files:
         if file.suffix.lower() in IMAGE_SUFFIXES:
-            _check_still(file)
+            _check_still(file, inline)
 
 
-def _check_still(path: Path) -> None:
-    """The pipeline's own header check (`firewatch.core.imaging.inspect_image`), from the file's header."""
+def _check_still(path: Path, inline: bool) -> None:
     from firewatch.core.imaging import ImageError, inspect_image
 
-    with path.open("rb") as handle:
-        head = handle.read(PUBSUB_MAX_MESSAGE_BYTES + 1)
     try:
-        inspect_image(head)
+        inspect_image(path)
     except ImageError as exc:
         raise SourceError(f"{path}: {exc}") from None
+    size = path.stat().st_size
+    if inline and size > PUBSUB_MAX_MESSAGE_BYTES:
+        raise SourceError(
+            f"{path} is {size} bytes, above Pub/Sub's {PUBSUB_MAX_MESSAGE_BYTES}: "
+            "publish it with --as-uri (uploaded to the frames bucket first)"
+        )
 
 
 def check_camera_ids(sources: list[CameraSource]) -> None:
@@ -180,7 +185,7 @@ def publish_cameras(
     check_camera_ids(sources)
     for source in sources:
         for path in source.paths:
-            check_publishable(path)
+            check_publishable(path, inline=not as_uri)
     streams = {s.camera_id: chain.from_iterable(iter_source(p, fps) for p in s.paths) for s in sources}
     publisher = publisher_client()
     topic_path = resource_path("topics", topic, project)

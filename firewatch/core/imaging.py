@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -58,12 +59,13 @@ def plain_reason(exc: BaseException) -> str:
     return _TF_NOISE.sub("", first_line(exc)).strip() or type(exc).__name__
 
 
-def inspect_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> tuple[str, int, int]:
-    """Return (format, width, height) from the header only, enforcing the limits."""
-    if not data:
+def inspect_image(data: bytes | Path, limits: DecodeLimits = DecodeLimits()) -> tuple[str, int, int]:
+    """Return (format, width, height) from the header only, enforcing the limits. `data` is the
+    encoded bytes, or a file's path (Pillow then reads only as much of the file as the header needs)."""
+    if (isinstance(data, Path) and data.stat().st_size == 0) or not data:
         raise ImageError("empty image data")
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(data if isinstance(data, Path) else io.BytesIO(data)) as img:
             fmt, (width, height) = (img.format or "UNKNOWN"), img.size
     except UnidentifiedImageError:
         raise ImageError("not a recognised image format") from None

@@ -81,3 +81,12 @@ def test_a_missing_topic_is_named_before_anything_is_sent(local_stack, gcp_resou
         fast=True,
     )
     assert report.total == 2 and len(report.message_ids) == 2
+
+
+def test_a_frame_too_large_for_one_message_is_refused_up_front_unless_uploaded(tmp_path: Path) -> None:
+    big = _jpeg(tmp_path / "big.jpg")
+    with big.open("ab") as handle:  # a valid JPEG header, padded past Pub/Sub's 10 MB message limit
+        handle.write(b"\0" * (10 * 1024 * 1024))
+    with pytest.raises(SourceError, match=r"big\.jpg is \d+ bytes, above Pub/Sub's 10485760: publish it with --as-uri"):
+        check_publishable(big)
+    check_publishable(big, inline=False)  # --as-uri: uploaded to the bucket, the message is a URI
